@@ -1,0 +1,34 @@
+# inline-cache — see README.md. The two commands a newcomer needs are plain
+# Go commands (make is optional):
+#   go run ./internal/demo                     (make demo)
+#   go test -count=1 -timeout 60m ./...        (make test)
+# Both install what they need on first use (Debian packages as root,
+# BuildKit and buildx built from the Go module proxy, cached by version).
+
+GO ?= go
+
+.PHONY: all build test check unit demo docs
+
+all: build
+
+build:
+	$(GO) build -trimpath -o bin/inline-cache .
+
+# -count=1: the end-to-end tests talk to daemons; never reuse a cached pass.
+test:
+	$(GO) test -count=1 -timeout 60m ./...
+
+# test plus vet and formatting.
+check: test
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+# Fast tests only, without the real environment.
+unit:
+	$(GO) test $$($(GO) list ./... | grep -v /internal/e2e)
+
+demo:
+	$(GO) run ./internal/demo
+
+docs:
+	$(GO) run ./internal/docgen

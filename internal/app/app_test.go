@@ -1,0 +1,367 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/inlinecache/action/internal/command"
+	"github.com/inlinecache/action/internal/registrytest"
+	"github.com/inlinecache/action/internal/verify"
+)
+
+// fakeBuildx is a strict stand-in for the buildx command: it answers
+// "buildx version", and for "build" checks the arguments, prints a plain
+// progress log, pushes image (if any) to the tag's registry and writes the
+// metadata and image ID files as buildx does. Any other call fails the test.
+type fakeBuildx struct {
+	t        *testing.T
+	image    v1.Image // pushed by build; nil pushes nothing
+	exitCode int      // non-zero fails the build
+	calls    [][]string
+}
+
+func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
+	args := append([]string{filepath.Base(c.Path)}, c.Args...)
+	f.calls = append(f.calls, args)
+	switch {
+	case slices.Equal(args, []string{"docker", "buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
+		fmt.Fprintln(c.Stdout, "github.com/docker/buildx v0.38.2 fake")
+		return nil
+	case len(args) > 2 && args[2] == "build" || len(args) > 1 && args[1] == "build":
+		return f.build(c)
+	}
+	f.t.Errorf("unexpected command %q", args)
+	return &command.ExitError{Path: c.Path, Code: 127}
+}
+
+func (f *fakeBuildx) build(c command.Cmd) error {
+	flagValue := func(name string) string {
+		for i, a := range c.Args {
+			if a == name && i+1 < len(c.Args) {
+				return c.Args[i+1]
+			}
+		}
+		f.t.Fatalf("build has no %s: %q", name, c.Args)
+		return ""
+	}
+	fmt.Fprintln(c.Stderr, "#5 [1/2] COPY a /a")
+	fmt.Fprintln(c.Stderr, "#5 CACHED")
+	fmt.Fprintln(c.Stderr, "#6 [2/2] RUN make")
+	if f.exitCode != 0 {
+		fmt.Fprintln(c.Stderr, "#6 ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2")
+		fmt.Fprintln(c.Stderr, "ERROR: failed to build: make failed")
+		return &command.ExitError{Path: c.Path, Code: f.exitCode}
+	}
+	fmt.Fprintln(c.Stderr, "#6 DONE 0.1s")
+	meta := map[string]any{"buildx.build.ref": "fake/ref"}
+	if f.image != nil && slices.Contains(c.Args, "--push") {
+		tag := flagValue("--tag")
+		ref := registrytest.Push(f.t, tag, f.image)
+		d, _ := f.image.Digest()
+		meta["containerimage.digest"] = d.String()
+		meta["image.name"] = tag
+		_ = ref
+	}
+	b, _ := json.Marshal(meta)
+	if err := os.WriteFile(flagValue("--metadata-file"), b, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(flagValue("--iidfile"), []byte("sha256:feedface"), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return nil
+}
+
+func (f *fakeBuildx) builds() int {
+	n := 0
+	for _, c := range f.calls {
+		if slices.Contains(c, "build") {
+			n++
+		}
+	}
+	return n
+}
+
+type result struct {
+	code    int
+	stdout  string
+	stderr  string
+	outputs map[string]string
+	summary string
+}
+
+// runApp runs the command in GitHub Actions mode with the given inputs.
+func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[string]bool, args ...string) result {
+	t.Helper()
+	dir := t.TempDir()
+	ctxDir := filepath.Join(dir, "ctx")
+	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"GITHUB_ACTIONS":      "true",
+		"GITHUB_OUTPUT":       filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
+		"INPUT_CONTEXT":       "ctx",
+	}
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	if path == nil {
+		path = map[string]bool{"docker": true}
+	}
+	var stdout, stderr strings.Builder
+	e := Env{
+		Getenv:  func(k string) string { return env[k] },
+		Environ: []string{"PATH=/nowhere"},
+		Dir:     dir,
+		Stdout:  &stdout,
+		Stderr:  &stderr,
+		Exec:    f.exec,
+		LookPath: func(p string) (string, error) {
+			if path[p] {
+				return "/fake/bin/" + p, nil
+			}
+			return "", fmt.Errorf("%s: not found", p)
+		},
+		VerifyOptions: []verify.Option{verify.WithKeychain(authn.NewMultiKeychain())},
+	}
+	r := result{code: Main(context.Background(), append([]string{"build"}, args...), e), stdout: stdout.String(), stderr: stderr.String()}
+	r.outputs = readOutputs(t, env["GITHUB_OUTPUT"])
+	if b, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"]); err == nil {
+		r.summary = string(b)
+	}
+	return r
+}
+
+func readOutputs(t *testing.T, path string) map[string]string {
+	out := map[string]string{}
+	f, err := os.Open(path)
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		name, delim, ok := strings.Cut(sc.Text(), "<<")
+		if !ok {
+			t.Fatalf("output line %q is not a heredoc", sc.Text())
+		}
+		var val []string
+		for sc.Scan() && sc.Text() != delim {
+			val = append(val, sc.Text())
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+func TestBuildPushVerify(t *testing.T) {
+	reg := registrytest.Serve(t)
+	f := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 3, registrytest.Valid)}
+	r := runApp(t, f, map[string]string{"tags": reg + "/app:main", "push": "true"}, nil)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r.outputs["cache-verified"] != "true" {
+		t.Errorf("cache-verified = %q", r.outputs["cache-verified"])
+	}
+	if r.outputs["imageid"] != "sha256:feedface" || !strings.HasPrefix(r.outputs["digest"], "sha256:") {
+		t.Errorf("outputs = %q", r.outputs)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal([]byte(r.outputs["metadata"]), &meta); err != nil || meta["containerimage.digest"] != r.outputs["digest"] {
+		t.Errorf("metadata output %q: %v", r.outputs["metadata"], err)
+	}
+	var rep struct {
+		Verified string `json:"verified"`
+		Report   struct {
+			Platforms []struct {
+				Platform      string `json:"platform"`
+				LayersCovered int    `json:"layersCovered"`
+				LayersTotal   int    `json:"layersTotal"`
+			} `json:"platforms"`
+		} `json:"report"`
+		Steps struct{ Total, Cached int } `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.outputs["cache-report"]), &rep); err != nil {
+		t.Fatalf("cache-report %q: %v", r.outputs["cache-report"], err)
+	}
+	if rep.Verified != "true" || len(rep.Report.Platforms) != 1 || rep.Report.Platforms[0].LayersCovered != 3 || rep.Report.Platforms[0].LayersTotal != 3 {
+		t.Errorf("cache-report = %s", r.outputs["cache-report"])
+	}
+	if rep.Steps.Total != 2 || rep.Steps.Cached != 1 {
+		t.Errorf("steps = %+v", rep.Steps)
+	}
+	for _, want := range []string{"::group::inline-cache: plan", "inline cache: VERIFIED", "linux/amd64", "3/3", "build steps: 1 of 2 CACHED"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("log lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.summary, "| linux/amd64 | 4 | 3 | 3/3 |") {
+		t.Errorf("summary = %q", r.summary)
+	}
+	// The build imports the cache of the tag it pushes.
+	if b := f.calls[len(f.calls)-1]; !slices.Contains(b, "type=registry,ref="+reg+"/app:main") || !slices.Contains(b, "type=inline") {
+		t.Errorf("build args = %q", b)
+	}
+}
+
+func TestVerifyStrictAndWarn(t *testing.T) {
+	reg := registrytest.Serve(t)
+	img := registrytest.Image(t, "linux/amd64", 2, registrytest.None)
+
+	r := runApp(t, &fakeBuildx{t: t, image: img}, map[string]string{"tags": reg + "/app:main", "push": "true"}, nil)
+	if r.code != ExitFailed {
+		t.Errorf("strict: exit %d, want %d", r.code, ExitFailed)
+	}
+	if r.outputs["cache-verified"] != "false" || !strings.Contains(r.stdout, "::error::inline cache not verified: linux/amd64: image config has no moby.buildkit.cache.v0") {
+		t.Errorf("strict: outputs %q log:\n%s", r.outputs, r.stdout)
+	}
+
+	r = runApp(t, &fakeBuildx{t: t, image: img}, map[string]string{"tags": reg + "/app:main", "push": "true", "verify": "warn"}, nil)
+	if r.code != 0 || r.outputs["cache-verified"] != "false" || !strings.Contains(r.stdout, "::warning::inline cache not verified") {
+		t.Errorf("warn: exit %d outputs %q log:\n%s", r.code, r.outputs, r.stdout)
+	}
+}
+
+func TestNothingPushedIsSkipped(t *testing.T) {
+	f := &fakeBuildx{t: t}
+	r := runApp(t, f, map[string]string{"tags": "app:dev", "load": "true"}, nil)
+	if r.code != 0 || r.outputs["cache-verified"] != "skipped" || !strings.Contains(r.stdout, "nothing was pushed") {
+		t.Errorf("exit %d outputs %q\n%s", r.code, r.outputs, r.stdout)
+	}
+}
+
+func TestBadInputRunsNothing(t *testing.T) {
+	for _, tt := range []struct {
+		in    map[string]string
+		wrong string
+	}{
+		{map[string]string{"tags": "Bad Tag", "push": "true"}, "tags"},
+		{map[string]string{"cache-method": "sometimes"}, "cache-method"},
+		{map[string]string{"context": "does-not-exist"}, "context"},
+		{map[string]string{"push": "yes"}, "push"},
+		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE=0"}, "build-args"},
+	} {
+		f := &fakeBuildx{t: t}
+		r := runApp(t, f, tt.in, nil)
+		if r.code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", tt.in, r.code, ExitUsage)
+		}
+		if f.builds() != 0 {
+			t.Errorf("%v: ran %q before rejecting the input", tt.in, f.calls)
+		}
+		if !strings.Contains(r.stdout, fmt.Sprintf("::error::input %q", tt.wrong)) {
+			t.Errorf("%v: no error naming input %q:\n%s", tt.in, tt.wrong, r.stdout)
+		}
+	}
+}
+
+func TestBuildFailureShowsTail(t *testing.T) {
+	f := &fakeBuildx{t: t, exitCode: 1}
+	r := runApp(t, f, map[string]string{"tags": "r.example/app:1"}, nil)
+	if r.code != ExitFailed {
+		t.Errorf("exit %d", r.code)
+	}
+	if !strings.Contains(r.stdout, "::error::build failed") || !strings.Contains(r.stdout, "did not complete successfully") {
+		t.Errorf("log:\n%s", r.stdout)
+	}
+	if r.outputs["cache-verified"] != "false" {
+		t.Errorf("outputs = %q", r.outputs)
+	}
+}
+
+func TestStandaloneBuildx(t *testing.T) {
+	f := &fakeBuildx{t: t}
+	r := runApp(t, f, nil, map[string]bool{"buildx": true})
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if last := f.calls[len(f.calls)-1]; last[0] != "buildx" || last[1] != "build" {
+		t.Errorf("build ran as %q", last)
+	}
+
+	f = &fakeBuildx{t: t}
+	r = runApp(t, f, nil, map[string]bool{})
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "buildx not found") || f.builds() != 0 {
+		t.Errorf("no buildx: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+func TestFlagsOutsideGitHub(t *testing.T) {
+	reg := registrytest.Serve(t)
+	f := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	e := Env{
+		Getenv:        func(string) string { return "" },
+		Dir:           dir,
+		Stdout:        &out,
+		Stderr:        io.Discard,
+		Exec:          f.exec,
+		LookPath:      func(p string) (string, error) { return "/usr/bin/" + p, nil },
+		VerifyOptions: []verify.Option{verify.WithKeychain(authn.NewMultiKeychain())},
+	}
+	code := Main(context.Background(), []string{"build", "--tag", reg + "/app:1", "--push", "."}, e)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	if strings.Contains(out.String(), "::") {
+		t.Errorf("workflow commands printed outside GitHub:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "inline cache: VERIFIED") {
+		t.Errorf("log:\n%s", out.String())
+	}
+}
+
+func TestVerifyCommand(t *testing.T) {
+	reg := registrytest.Serve(t)
+	good := registrytest.Push(t, reg+"/app:good", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
+	bad := registrytest.Push(t, reg+"/app:bad", registrytest.Image(t, "linux/amd64", 2, registrytest.None))
+	verifyCmd := func(args ...string) (int, string) {
+		var out strings.Builder
+		e := Env{
+			Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out,
+			Exec:          (&fakeBuildx{t: t}).exec,
+			VerifyOptions: []verify.Option{verify.WithKeychain(authn.NewMultiKeychain())},
+		}
+		return Main(context.Background(), append([]string{"verify"}, args...), e), out.String()
+	}
+	if code, out := verifyCmd(good); code != 0 || !strings.Contains(out, "VERIFIED") {
+		t.Errorf("good: %d\n%s", code, out)
+	}
+	if code, out := verifyCmd(good, bad); code != ExitFailed || !strings.Contains(out, "1 of 2 images lack valid inline cache") {
+		t.Errorf("good+bad: %d\n%s", code, out)
+	}
+	if code, out := verifyCmd("--verify", "warn", bad); code != 0 || !strings.Contains(out, "warning:") {
+		t.Errorf("warn: %d\n%s", code, out)
+	}
+	if code, out := verifyCmd("--json", good); code != 0 || !strings.Contains(out, `"verified": "true"`) {
+		t.Errorf("json: %d\n%s", code, out)
+	}
+	if code, _ := verifyCmd(); code != ExitUsage {
+		t.Errorf("no refs: %d", code)
+	}
+	if code, _ := verifyCmd("Not A Ref"); code != ExitUsage {
+		t.Errorf("bad ref: %d", code)
+	}
+}

@@ -1,0 +1,281 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/inlinecache/action/internal/builder"
+	"github.com/inlinecache/action/internal/buildlog"
+	"github.com/inlinecache/action/internal/command"
+	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/plan"
+	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/verify"
+)
+
+// buildInputs are the inputs the build command reads.
+var buildInputs = []string{
+	inputs.Context, inputs.File, inputs.Tags, inputs.Push, inputs.Load,
+	inputs.BuildArgs, inputs.Labels, inputs.Platforms, inputs.Target,
+	inputs.Builder, inputs.CacheFrom, inputs.CacheTo, inputs.NoCache,
+	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
+	inputs.VerifyInput, inputs.InsecureRegistries,
+}
+
+// tailLines is how much of the build log is repeated when it fails.
+const tailLines = 25
+
+func runBuild(ctx context.Context, args []string, env Env) error {
+	sink := report.ForEnv(env.Getenv, env.Stdout)
+
+	fs := flag.NewFlagSet("inline-cache build", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: inline-cache build [flags] [CONTEXT]")
+		inputs.Usage(fs.Output(), specsOf(buildInputs))
+	}
+	vals, pos, err := readInputs(env, fs, args, buildInputs...)
+	if err != nil {
+		return reportInputErr(sink, err)
+	}
+	s, err := vals.Settings()
+	switch {
+	case len(pos) > 1:
+		err = errors.Join(err, &inputs.Error{Input: inputs.Context, Msg: fmt.Sprintf("one build context expected, got %d: %q", len(pos), pos)})
+	case len(pos) == 1:
+		s.Context = pos[0]
+	}
+	if s.Context != "" {
+		err = errors.Join(err, inputs.CheckFiles(s, env.Dir))
+	}
+	if err != nil {
+		return reportInputErr(sink, err)
+	}
+
+	bx, err := builder.Detect(ctx, env.LookPath, env.Exec, env.Environ)
+	if err != nil {
+		sink.Error(err.Error())
+		return failedErr(errReported)
+	}
+
+	tmp, err := os.MkdirTemp("", "inline-cache-")
+	if err != nil {
+		return failedErr(fmt.Errorf("create temp dir: %w", err))
+	}
+	defer os.RemoveAll(tmp)
+
+	p, err := plan.New(s, bx.Builder, tmp)
+	if err != nil {
+		return reportInputErr(sink, err)
+	}
+
+	end := sink.Group("inline-cache: plan")
+	sink.Infof("buildx: %s", bx.Version)
+	sink.Infof("inline cache method: %s", p.CacheMethod)
+	sink.Infof("command: %s", quoteArgs(append([]string{p.Path}, p.Args...)))
+	end()
+	for _, n := range p.Notes {
+		sink.Warning(n)
+	}
+
+	rec := buildlog.NewRecorder(tailLines)
+	end = sink.Group("inline-cache: build")
+	err = env.Exec(ctx, command.Cmd{
+		Path:   p.Path,
+		Args:   p.Args,
+		Env:    env.Environ,
+		Dir:    env.Dir,
+		Stdout: io.MultiWriter(env.Stdout, rec.Writer()),
+		Stderr: io.MultiWriter(env.Stderr, rec.Writer()),
+	})
+	end()
+	if err != nil {
+		_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
+		msg := fmt.Sprintf("build failed: %v", err)
+		if tail := rec.Tail(); len(tail) > 0 {
+			msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
+		}
+		sink.Error(msg)
+		return failedErr(errReported)
+	}
+
+	meta, err := readMetadata(p.MetadataFile)
+	if err != nil {
+		sink.Warning(err.Error())
+	}
+	var outErrs []error
+	setOutput := func(k, v string) {
+		if err := sink.SetOutput(k, v); err != nil {
+			outErrs = append(outErrs, err)
+		}
+	}
+	imageID := readTrim(p.IIDFile)
+	setOutput(report.OutputImageID, imageID)
+	setOutput(report.OutputDigest, meta.Digest)
+	setOutput(report.OutputMetadata, string(meta.Raw))
+
+	res := verifyBuild(ctx, env, s, p, meta)
+	res.Steps = rec.Steps()
+	res.Imports = rec.Imports()
+	setOutput(report.OutputCacheVerified, res.Verdict)
+	setOutput(report.OutputCacheReport, res.JSON())
+
+	end = sink.Group("inline-cache: result")
+	sink.Infof("%s", strings.TrimRight(res.Text(), "\n"))
+	if imageID != "" {
+		sink.Infof("imageid: %s", imageID)
+	}
+	if meta.Digest != "" {
+		sink.Infof("digest:  %s", meta.Digest)
+	}
+	end()
+	if err := sink.Summary(res.Markdown()); err != nil {
+		sink.Warning(err.Error())
+	}
+	if len(outErrs) > 0 {
+		sink.Error(errors.Join(outErrs...).Error())
+		return failedErr(errReported)
+	}
+
+	if res.Verdict == report.NotVerified {
+		msg := "inline cache not verified: " + res.Reason
+		if s.Verify == inputs.VerifyWarn {
+			sink.Warning(msg + " (verify: warn, so the step passes)")
+			return nil
+		}
+		sink.Error(msg)
+		return failedErr(errReported)
+	}
+	return nil
+}
+
+func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, meta metadata) report.Result {
+	switch {
+	case s.Verify == inputs.VerifyOff:
+		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
+	case !p.Pushes:
+		return report.Result{Verdict: report.Skipped, Reason: "nothing was pushed, so there is no registry image to verify"}
+	}
+	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
+
+	refs, err := pushedRefs(s, meta)
+	if err != nil {
+		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
+	}
+	rep, err := v.Verify(ctx, refs[0])
+	if err != nil {
+		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
+	}
+	res := report.Result{Verdict: report.Verified, Report: &rep}
+	var problems []string
+	if !rep.Verified() {
+		problems = append(problems, rep.Failures()...)
+	}
+	for _, r := range refs[1:] {
+		if err := v.Exists(ctx, r); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		res.Verdict = report.NotVerified
+		res.Reason = strings.Join(problems, "; ")
+	}
+	return res
+}
+
+// pushedRefs names the pushed image by digest in every repository it was
+// pushed to. Without a digest in the metadata (old buildx) the tags are used.
+func pushedRefs(s inputs.Settings, meta metadata) ([]string, error) {
+	var repos []name.Repository
+	seen := map[string]bool{}
+	for _, t := range s.Tags {
+		if r := t.Ref.Context(); !seen[r.String()] {
+			seen[r.String()] = true
+			repos = append(repos, r)
+		}
+	}
+	if len(repos) == 0 {
+		return nil, errors.New("no tag was pushed")
+	}
+	var refs []string
+	for i, r := range repos {
+		if meta.Digest != "" {
+			refs = append(refs, r.Digest(meta.Digest).String())
+			continue
+		}
+		if i == 0 {
+			refs = append(refs, s.Tags[0].Ref.String())
+		}
+	}
+	return refs, nil
+}
+
+// metadata is what buildx wrote to --metadata-file.
+type metadata struct {
+	Raw    json.RawMessage
+	Digest string
+}
+
+func readMetadata(path string) (metadata, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return metadata{}, fmt.Errorf("buildx wrote no metadata file: %w", err)
+	}
+	var m struct {
+		Digest string `json:"containerimage.digest"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return metadata{Raw: raw}, fmt.Errorf("cannot read the buildx metadata file: %w", err)
+	}
+	return metadata{Raw: raw, Digest: m.Digest}, nil
+}
+
+func readTrim(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func reportInputErr(sink report.Sink, err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.code == ExitOK {
+			return nil
+		}
+		err = ee.err
+	}
+	for _, e := range flatten(err) {
+		sink.Error(e.Error())
+	}
+	return usageErr(errReported)
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func specsOf(names []string) []inputs.Spec {
+	var out []inputs.Spec
+	for _, n := range names {
+		s, _ := inputs.Lookup(n)
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,303 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+type cacheReport struct {
+	Verified string `json:"verified"`
+	Reason   string `json:"reason"`
+	Report   struct {
+		Ref       string `json:"ref"`
+		Platforms []struct {
+			Platform          string `json:"platform"`
+			Records           int    `json:"records"`
+			RecordsWithLayers int    `json:"recordsWithLayers"`
+			LayersCovered     int    `json:"layersCovered"`
+			LayersTotal       int    `json:"layersTotal"`
+			Verified          bool   `json:"verified"`
+		} `json:"platforms"`
+	} `json:"report"`
+	Steps struct{ Total, Cached int } `json:"steps"`
+}
+
+func parseReport(t *testing.T, r run) cacheReport {
+	t.Helper()
+	var rep cacheReport
+	if err := json.Unmarshal([]byte(r.outputs["cache-report"]), &rep); err != nil {
+		t.Fatalf("cache-report output %q: %v", r.outputs["cache-report"], err)
+	}
+	return rep
+}
+
+// checkVerified asserts a successful, verified push that covers every
+// layer of the image.
+func checkVerified(t *testing.T, r run) cacheReport {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	if r.outputs["cache-verified"] != "true" {
+		t.Fatalf("cache-verified = %q", r.outputs["cache-verified"])
+	}
+	if !strings.HasPrefix(r.outputs["digest"], "sha256:") || !strings.HasPrefix(r.outputs["imageid"], "sha256:") {
+		t.Errorf("digest %q imageid %q", r.outputs["digest"], r.outputs["imageid"])
+	}
+	var meta map[string]any
+	if err := json.Unmarshal([]byte(r.outputs["metadata"]), &meta); err != nil || meta["containerimage.digest"] != r.outputs["digest"] {
+		t.Errorf("metadata output does not carry the digest: %v %q", err, r.outputs["metadata"])
+	}
+	rep := parseReport(t, r)
+	if len(rep.Report.Platforms) != 1 {
+		t.Fatalf("platforms = %+v", rep.Report.Platforms)
+	}
+	p := rep.Report.Platforms[0]
+	// The Dockerfile has 6 layer-producing steps.
+	if !p.Verified || p.LayersTotal != 6 || p.LayersCovered != p.LayersTotal || p.RecordsWithLayers < p.LayersTotal {
+		t.Errorf("platform report = %+v, want all 6 layers covered", p)
+	}
+	if !strings.Contains(r.summary, "| linux/amd64 |") {
+		t.Errorf("job summary = %q", r.summary)
+	}
+	return rep
+}
+
+func checkAllRunStepsCached(t *testing.T, r run) {
+	t.Helper()
+	steps := runSteps(r.log)
+	if len(steps) != 4 {
+		t.Fatalf("found %d RUN steps in the log, want 4: %v", len(steps), steps)
+	}
+	for step, cached := range steps {
+		if !cached {
+			t.Errorf("not CACHED after prune: %s", step)
+		}
+	}
+	if rep := parseReport(t, r); rep.Steps.Total != 6 || rep.Steps.Cached != 6 {
+		t.Errorf("cache-report steps = %+v, want 6 of 6 cached", rep.Steps)
+	}
+}
+
+func TestPushVerifyThenRebuildFromRegistryCache(t *testing.T) {
+	ctx := project(t, "app")
+	tag := repo(t) + ":main"
+	in := map[string]string{"context": ctx, "tags": tag, "push": "true"}
+
+	first := action(t, in)
+	checkVerified(t, first)
+	for step, cached := range runSteps(first.log) {
+		if cached {
+			t.Errorf("first build already CACHED: %s", step)
+		}
+	}
+	if !strings.Contains(first.log, "--cache-to type=inline") || !strings.Contains(first.log, "--cache-from type=registry,ref="+tag) {
+		t.Errorf("plan does not show the inline export and the registry import")
+	}
+
+	prune(t)
+	second := action(t, in)
+	checkVerified(t, second)
+	checkAllRunStepsCached(t, second)
+	if !strings.Contains(second.log, "build steps: 6 of 6 CACHED") {
+		t.Errorf("result block does not show the cache hits")
+	}
+}
+
+func TestBuildArgMethod(t *testing.T) {
+	ctx := project(t, "app")
+	tag := repo(t) + ":main"
+	in := map[string]string{"context": ctx, "tags": tag, "push": "true", "cache-method": "build-arg"}
+
+	first := action(t, in)
+	checkVerified(t, first)
+	if !strings.Contains(first.log, "--build-arg BUILDKIT_INLINE_CACHE=1") || strings.Contains(first.log, "--cache-to type=inline") {
+		t.Errorf("build-arg method did not reach the build alone")
+	}
+	prune(t)
+	second := action(t, in)
+	checkVerified(t, second)
+	checkAllRunStepsCached(t, second)
+}
+
+func TestStandaloneBuildxCLI(t *testing.T) {
+	ctx := project(t, "app")
+	tag := repo(t) + ":v1"
+	// A PATH with buildx but no docker CLI, as on many CI images.
+	r := runBinary(t, []string{"PATH=" + env.BinDir}, "build", "--tag", tag, "--push", ctx)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	if !strings.Contains(r.log, "command: "+filepath.Join(env.BinDir, "buildx")+" build") {
+		t.Errorf("standalone buildx not used")
+	}
+	if strings.Contains(r.log, "::") {
+		t.Errorf("workflow commands printed outside GitHub")
+	}
+	if !strings.Contains(r.log, "inline cache: VERIFIED") {
+		t.Errorf("not verified")
+	}
+}
+
+func TestImageWithoutInlineCache(t *testing.T) {
+	ctx := project(t, "app")
+	tag := repo(t) + ":plain"
+	// Pushed by buildx alone, without inline cache: what a forgotten flag
+	// or a driver that drops the cache leaves in the registry.
+	out, err := env.Buildx(context.Background(), "build", "--tag", tag, "--push", "--progress", "plain", ctx)
+	if err != nil {
+		t.Fatalf("buildx build: %v\n%s", err, out)
+	}
+
+	strict := cli(t, "verify", tag)
+	if strict.code != 1 {
+		t.Errorf("strict: exit %d, want 1", strict.code)
+	}
+	if !strings.Contains(strict.log, "linux/amd64: image config has no moby.buildkit.cache.v0 key: the image was pushed without inline cache") {
+		t.Errorf("strict: message does not say what is missing")
+	}
+	warn := cli(t, "verify", "--verify", "warn", tag)
+	if warn.code != 0 || !strings.Contains(warn.log, "warning: 1 of 1 images lack valid inline cache") {
+		t.Errorf("warn: exit %d", warn.code)
+	}
+}
+
+func TestBadInputStartsNoBuild(t *testing.T) {
+	ctx := project(t, "app")
+	before := builds(t)
+	tests := []struct {
+		name  string
+		args  []string
+		input string
+	}{
+		{"bad tag", []string{"build", "--tag", "Not A Tag", "--push", ctx}, "tags"},
+		{"unknown cache-method", []string{"build", "--cache-method", "sometimes", ctx}, "cache-method"},
+		{"unreadable context", []string{"build", filepath.Join(ctx, "no-such-dir")}, "context"},
+		{"context is a file", []string{"build", filepath.Join(ctx, "hello.txt")}, "context"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cli(t, tt.args...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2", r.code)
+			}
+			if !strings.Contains(r.log, `error: input "`+tt.input+`"`) {
+				t.Errorf("message does not name input %q", tt.input)
+			}
+			if strings.Contains(r.log, "=== inline-cache: build") {
+				t.Errorf("a build was started")
+			}
+		})
+	}
+	if after := builds(t); after != before {
+		t.Errorf("BuildKit ran %d builds for bad input", after-before)
+	}
+}
+
+// builds counts the builds in BuildKit's history.
+func builds(t *testing.T) int {
+	t.Helper()
+	out, err := env.Buildx(context.Background(), "history", "ls", "--format", "{{.Ref}}")
+	if err != nil {
+		t.Fatalf("buildx history ls: %v\n%s", err, out)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.TrimSpace(l) != "" && !strings.HasPrefix(l, "BUILD ID") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestNoPushSkipsVerification(t *testing.T) {
+	ctx := project(t, "app")
+	before := builds(t)
+	r := action(t, map[string]string{"context": ctx, "tags": repo(t) + ":pr"})
+	// Also proves that builds() sees builds, so TestBadInputStartsNoBuild's
+	// "no build started" check can fail.
+	if after := builds(t); after != before+1 {
+		t.Errorf("BuildKit history grew by %d builds, want 1", after-before)
+	}
+	if r.code != 0 || r.outputs["cache-verified"] != "skipped" {
+		t.Errorf("exit %d cache-verified %q", r.code, r.outputs["cache-verified"])
+	}
+	if !strings.Contains(r.log, "verification skipped (nothing was pushed") {
+		t.Errorf("log does not say why verification was skipped")
+	}
+}
+
+// TestActionEntryPoint runs the action the way GitHub does: node runs
+// dist/index.js, which finds the binary for this platform in dist/.
+func TestActionEntryPoint(t *testing.T) {
+	dist := filepath.Join(t.TempDir(), "dist")
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shim, err := os.ReadFile(filepath.Join("..", "..", "dist", "index.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "index.js"), shim, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "inline-cache-linux-"+runtime.GOARCH), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := project(t, "app")
+	dir := t.TempDir()
+	cmd := exec.Command(env.Tools.Node, filepath.Join(dist, "index.js"))
+	cmd.Env = append(cleanEnv(env.Environ()),
+		"GITHUB_ACTIONS=true",
+		"GITHUB_OUTPUT="+filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"),
+		"INPUT_CONTEXT="+ctx,
+		"INPUT_TAGS="+repo(t)+":main",
+		"INPUT_PUSH=true",
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node dist/index.js: %v\n%s", err, out)
+	if err != nil {
+		t.Fatalf("action failed: %v", err)
+	}
+	r := run{log: string(out), outputs: parseOutputs(t, filepath.Join(dir, "output"))}
+	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
+		r.summary = string(b)
+	}
+	checkVerified(t, r)
+
+	// A failing step fails the action with the binary's exit status.
+	cmd = exec.Command(env.Tools.Node, filepath.Join(dist, "index.js"))
+	cmd.Env = append(cleanEnv(env.Environ()), "GITHUB_ACTIONS=true", "GITHUB_OUTPUT="+filepath.Join(dir, "output2"), "INPUT_CACHE-METHOD=bogus")
+	out, err = cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("bad input through the action: %v, want exit status 2\n%s", err, out)
+	}
+}
+
+// TestShimUnit runs the entry point's own node tests (dist/index.test.js),
+// so the one test command covers them.
+func TestShimUnit(t *testing.T) {
+	cmd := exec.Command(env.Tools.Node, "--test", filepath.Join("..", "..", "dist", "index.test.js"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test dist/:\n%s", out)
+	if err != nil {
+		t.Fatalf("node tests failed: %v", err)
+	}
+	if !strings.Contains(string(out), "# fail 0") || strings.Contains(string(out), "# pass 0") {
+		t.Errorf("node ran no passing tests")
+	}
+}

@@ -1,0 +1,185 @@
+//go:build linux
+
+// Package e2e runs the inline-cache binary against a real BuildKit daemon
+// and a real registry (see internal/testenv). These tests never skip: on a
+// machine that cannot provide the environment they fail and say why.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inlinecache/action/internal/testenv"
+)
+
+var (
+	env    *testenv.Env
+	binary string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(setup(m))
+}
+
+func setup(m *testing.M) int {
+	ctx := context.Background()
+	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", a...) }
+	start := time.Now()
+	tools, err := testenv.EnsureTools(ctx, logf)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: cannot provide the tools:", err)
+		return 1
+	}
+	env, err = testenv.Start(ctx, tools, logf)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: cannot start the environment:", err)
+		return 1
+	}
+	defer env.Close()
+	binary = filepath.Join(env.Dir, "inline-cache")
+	build := exec.Command("go", "build", "-o", binary, "github.com/inlinecache/action")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build: %v\n%s", err, out)
+		return 1
+	}
+	logf("environment ready in %s: registry %s, buildkitd %s, buildx %s", time.Since(start).Round(time.Second), env.Registry, testenv.BuildKitVersion, testenv.BuildxVersion)
+	return m.Run()
+}
+
+// run is one run of the binary.
+type run struct {
+	code    int
+	log     string
+	outputs map[string]string
+	summary string
+}
+
+// action runs "inline-cache build" the way the GitHub Action does: inputs
+// in INPUT_*, outputs through GITHUB_OUTPUT.
+func action(t *testing.T, inputs map[string]string) run {
+	t.Helper()
+	dir := t.TempDir()
+	extra := []string{
+		"GITHUB_ACTIONS=true",
+		"GITHUB_OUTPUT=" + filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary"),
+	}
+	for k, v := range inputs {
+		extra = append(extra, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	r := runBinary(t, extra, "build")
+	r.outputs = parseOutputs(t, filepath.Join(dir, "output"))
+	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
+		r.summary = string(b)
+	}
+	return r
+}
+
+// cli runs the binary with flags, outside GitHub.
+func cli(t *testing.T, args ...string) run {
+	t.Helper()
+	return runBinary(t, nil, args...)
+}
+
+func runBinary(t *testing.T, extraEnv []string, args ...string) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(cleanEnv(env.Environ()), extraEnv...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %s: %v", binary, err)
+	}
+	t.Logf("inline-cache %s → exit %d\n%s", strings.Join(args, " "), code, out)
+	return run{code: code, log: string(out)}
+}
+
+// cleanEnv drops the GitHub variables of whatever runs the tests, so each
+// run sees only what the test gives it.
+func cleanEnv(in []string) []string {
+	var out []string
+	for _, kv := range in {
+		if strings.HasPrefix(kv, "INPUT_") || strings.HasPrefix(kv, "GITHUB_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func parseOutputs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	f, err := os.Open(path)
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 4<<20)
+	for sc.Scan() {
+		name, delim, ok := strings.Cut(sc.Text(), "<<")
+		if !ok {
+			t.Fatalf("GITHUB_OUTPUT line %q is not a heredoc", sc.Text())
+		}
+		var val []string
+		for sc.Scan() && sc.Text() != delim {
+			val = append(val, sc.Text())
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+// project copies a project from testdata with busybox added.
+func project(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := env.Project(filepath.Join("..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// repo returns a registry repository unique to the test.
+func repo(t *testing.T) string {
+	return env.Registry + "/e2e/" + strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-"))
+}
+
+func prune(t *testing.T) {
+	t.Helper()
+	if err := env.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	vertexRE = regexp.MustCompile(`(?m)^#(\d+) \[[^\]]*\d+/\d+\] (RUN .*)$`)
+	cachedRE = regexp.MustCompile(`(?m)^#(\d+) CACHED$`)
+)
+
+// runSteps reads the raw buildx log: every RUN step and whether it was
+// CACHED. It does not use the tool's own parser, so it checks it.
+func runSteps(log string) map[string]bool {
+	cached := map[string]bool{}
+	for _, m := range cachedRE.FindAllStringSubmatch(log, -1) {
+		cached[m[1]] = true
+	}
+	steps := map[string]bool{}
+	for _, m := range vertexRE.FindAllStringSubmatch(log, -1) {
+		steps[m[2]] = steps[m[2]] || cached[m[1]]
+	}
+	return steps
+}

@@ -1,0 +1,215 @@
+package inputs
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/inlinecache/action/internal/cacheentry"
+)
+
+// CacheMethod is how the inline cache export is requested from BuildKit.
+type CacheMethod string
+
+// Cache methods.
+const (
+	MethodAuto     CacheMethod = "auto"
+	MethodCacheTo  CacheMethod = "cache-to"
+	MethodBuildArg CacheMethod = "build-arg"
+)
+
+// VerifyMode is what a failed verification does.
+type VerifyMode string
+
+// Verify modes.
+const (
+	VerifyStrict VerifyMode = "strict"
+	VerifyWarn   VerifyMode = "warn"
+	VerifyOff    VerifyMode = "off"
+)
+
+// InlineCacheArg is the build argument that asks BuildKit for inline cache.
+const InlineCacheArg = "BUILDKIT_INLINE_CACHE"
+
+// Tag is an image tag as the user wrote it and as parsed.
+type Tag struct {
+	Raw string
+	Ref name.Tag
+}
+
+// Settings are validated build settings.
+type Settings struct {
+	Context    string
+	File       string
+	Tags       []Tag
+	Push       bool
+	Load       bool
+	BuildArgs  []string
+	Labels     []string
+	Platforms  []string
+	Target     string
+	Builder    string
+	CacheFrom  []cacheentry.Entry
+	CacheTo    []cacheentry.Entry
+	NoCache    bool
+	Pull       bool
+	Provenance string
+
+	CacheMethod        CacheMethod
+	Verify             VerifyMode
+	InsecureRegistries []string
+
+	// Notes are things the user should know about how their input was read.
+	Notes []string
+}
+
+// Error is a problem with one input. Errors are reported before anything
+// runs, and the process exits with status 2.
+type Error struct {
+	Input string
+	Msg   string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("input %q: %s", e.Input, e.Msg) }
+
+// Values are raw input values by input name: a string for Text and Bool
+// inputs, a []string for lists.
+type Values struct {
+	text  map[string]string
+	lists map[string][]string
+}
+
+// Text returns a text or bool value.
+func (v Values) Text(name string) string { return v.text[name] }
+
+// List returns a list value.
+func (v Values) List(name string) []string { return v.lists[name] }
+
+// Settings validates the values and builds Settings. Every problem is
+// reported, not just the first; each is an *Error.
+func (v Values) Settings() (Settings, error) {
+	var errs []error
+	fail := func(input, format string, a ...any) {
+		errs = append(errs, &Error{Input: input, Msg: fmt.Sprintf(format, a...)})
+	}
+	boolean := func(input string) bool {
+		b, err := ParseBool(v.Text(input))
+		if err != nil {
+			fail(input, "%v", err)
+		}
+		return b
+	}
+
+	s := Settings{
+		Context:    v.Text(Context),
+		File:       v.Text(File),
+		Push:       boolean(Push),
+		Load:       boolean(Load),
+		NoCache:    boolean(NoCache),
+		Pull:       boolean(Pull),
+		Target:     v.Text(Target),
+		Builder:    v.Text(Builder),
+		Provenance: v.Text(Provenance),
+		Labels:     v.List(Labels),
+	}
+
+	for _, t := range v.List(Tags) {
+		ref, err := name.NewTag(t)
+		if err != nil {
+			fail(Tags, "%q is not a valid image tag: %v", t, err)
+			continue
+		}
+		s.Tags = append(s.Tags, Tag{Raw: t, Ref: ref})
+	}
+	if s.Push && len(v.List(Tags)) == 0 {
+		fail(Tags, "push is true but no tag is given: there is nothing to push to")
+	}
+
+	for _, a := range v.List(BuildArgs) {
+		k, val, hasValue := strings.Cut(a, "=")
+		switch {
+		case strings.TrimSpace(k) == "" || strings.ContainsAny(k, " \t"):
+			fail(BuildArgs, "%q is not KEY=VALUE", a)
+			continue
+		case k == InlineCacheArg && hasValue && !truthy(val):
+			fail(BuildArgs, "%s turns off the inline cache this tool exists to produce; remove it", a)
+			continue
+		}
+		s.BuildArgs = append(s.BuildArgs, a)
+	}
+	for _, l := range s.Labels {
+		if k, _, _ := strings.Cut(l, "="); strings.TrimSpace(k) == "" {
+			fail(Labels, "%q is not KEY=VALUE", l)
+		}
+	}
+
+	for _, p := range v.List(Platforms) {
+		if _, err := v1.ParsePlatform(p); err != nil || !strings.Contains(p, "/") {
+			fail(Platforms, "%q is not a platform of the form os/arch[/variant]", p)
+			continue
+		}
+		s.Platforms = append(s.Platforms, p)
+	}
+
+	for _, item := range v.List(CacheFrom) {
+		es, err := cacheentry.Parse(item)
+		if err != nil {
+			fail(CacheFrom, "%v", err)
+			continue
+		}
+		s.CacheFrom = append(s.CacheFrom, es...)
+	}
+	for _, item := range v.List(CacheTo) {
+		es, err := cacheentry.Parse(item)
+		if err != nil {
+			fail(CacheTo, "%v", err)
+			continue
+		}
+		for _, e := range es {
+			// buildx#837: a bare "inline" is read as the registry ref
+			// docker.io/library/inline and fails with 401.
+			if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
+				e = cacheentry.Entry{Type: "inline"}
+				s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
+			}
+			s.CacheTo = append(s.CacheTo, e)
+		}
+	}
+
+	switch m := CacheMethod(v.Text(CacheMethodInput)); m {
+	case MethodAuto, MethodCacheTo, MethodBuildArg:
+		s.CacheMethod = m
+	default:
+		fail(CacheMethodInput, "%q is not one of auto, cache-to, build-arg", m)
+	}
+	switch m := VerifyMode(v.Text(VerifyInput)); m {
+	case VerifyStrict, VerifyWarn, VerifyOff:
+		s.Verify = m
+	default:
+		fail(VerifyInput, "%q is not one of strict, warn, off", m)
+	}
+	for _, r := range v.List(InsecureRegistries) {
+		reg, err := name.NewRegistry(r)
+		if err != nil || strings.ContainsAny(r, "/@") {
+			fail(InsecureRegistries, "%q is not a registry host[:port]", r)
+			continue
+		}
+		s.InsecureRegistries = append(s.InsecureRegistries, reg.RegistryStr())
+	}
+
+	if s.Context == "" {
+		fail(Context, "must not be empty")
+	}
+	return s, errors.Join(errs...)
+}
+
+// truthy reads BUILDKIT_INLINE_CACHE as buildx does (strconv.ParseBool):
+// anything else leaves the cache off.
+func truthy(v string) bool {
+	b, _ := strconv.ParseBool(v)
+	return b
+}

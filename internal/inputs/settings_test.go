@@ -1,0 +1,198 @@
+package inputs
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// read parses env (INPUT_* without the prefix) and args with every input.
+func read(t *testing.T, env map[string]string, args ...string) (Settings, []string, error) {
+	t.Helper()
+	getenv := func(k string) string {
+		if !strings.HasPrefix(k, "INPUT_") {
+			t.Fatalf("read unexpected variable %s", k)
+		}
+		return env[strings.ToLower(strings.TrimPrefix(k, "INPUT_"))]
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	v, pos, err := Read(getenv, fs, args, Specs)
+	if err != nil {
+		return Settings{}, pos, err
+	}
+	s, err := v.Settings()
+	return s, pos, err
+}
+
+func TestDefaults(t *testing.T) {
+	s, pos, err := read(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pos) != 0 {
+		t.Errorf("positional = %q", pos)
+	}
+	if s.Context != "." || s.Push || s.Load || s.NoCache || s.Pull {
+		t.Errorf("defaults: %+v", s)
+	}
+	if s.CacheMethod != MethodAuto || s.Verify != VerifyStrict {
+		t.Errorf("cache-method %q verify %q", s.CacheMethod, s.Verify)
+	}
+}
+
+func TestInputsAndFlags(t *testing.T) {
+	env := map[string]string{
+		"tags":       "ghcr.io/acme/app:main\nghcr.io/acme/app:sha-1,docker.io/acme/app:main",
+		"push":       "true",
+		"build-args": "A=1,2\nB=x",
+		"platforms":  "linux/amd64,linux/arm64",
+		"cache-to":   "inline",
+		"verify":     "warn",
+	}
+	s, _, err := read(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, tg := range s.Tags {
+		tags = append(tags, tg.Raw)
+	}
+	if want := []string{"ghcr.io/acme/app:main", "ghcr.io/acme/app:sha-1", "docker.io/acme/app:main"}; !slices.Equal(tags, want) {
+		t.Errorf("tags = %q, want %q", tags, want)
+	}
+	if !slices.Equal(s.BuildArgs, []string{"A=1,2", "B=x"}) {
+		t.Errorf("build-args = %q", s.BuildArgs)
+	}
+	if !slices.Equal(s.Platforms, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("platforms = %q", s.Platforms)
+	}
+	if len(s.CacheTo) != 1 || s.CacheTo[0].String() != "type=inline" {
+		t.Errorf("cache-to inline not normalised: %v", s.CacheTo)
+	}
+	if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "docker.io/library/inline") {
+		t.Errorf("normalisation not explained: %q", s.Notes)
+	}
+	if s.Verify != VerifyWarn || !s.Push {
+		t.Errorf("verify %q push %v", s.Verify, s.Push)
+	}
+
+	// A flag replaces the input of the same name; others stay.
+	s, pos, err := read(t, env, "--tag", "r.example/x:1", "-t", "r.example/x:2", "ctxdir", "--push=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Tags) != 2 || s.Tags[0].Raw != "r.example/x:1" || s.Tags[1].Raw != "r.example/x:2" {
+		t.Errorf("flag tags = %+v", s.Tags)
+	}
+	if s.Push {
+		t.Error("--push=false did not override INPUT_PUSH=true")
+	}
+	if !slices.Equal(s.Platforms, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("platforms input lost: %q", s.Platforms)
+	}
+	if !slices.Equal(pos, []string{"ctxdir"}) {
+		t.Errorf("positional = %q", pos)
+	}
+}
+
+func TestDoubleDashEndsFlags(t *testing.T) {
+	_, pos, err := read(t, nil, "--push=false", "--", "--weird-dir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pos, []string{"--weird-dir"}) {
+		t.Errorf("positional = %q", pos)
+	}
+}
+
+func TestBadInputsNameTheInput(t *testing.T) {
+	tests := []struct {
+		env   map[string]string
+		input string
+		says  string
+	}{
+		{map[string]string{"tags": "Bad Tag"}, "tags", "not a valid image tag"},
+		{map[string]string{"tags": "app@sha256:" + strings.Repeat("a", 64)}, "tags", "not a valid image tag"},
+		{map[string]string{"push": "yes"}, "push", "not a boolean"},
+		{map[string]string{"push": "true"}, "tags", "no tag"},
+		{map[string]string{"cache-method": "registry"}, "cache-method", "not one of auto, cache-to, build-arg"},
+		{map[string]string{"verify": "maybe"}, "verify", "not one of strict, warn, off"},
+		{map[string]string{"cache-from": "type=registry"}, "cache-from", "needs ref="},
+		{map[string]string{"cache-from": "mode=max"}, "cache-from", "no type="},
+		{map[string]string{"cache-to": "type=registry,ref=UPPER/Case"}, "cache-to", "not a valid image reference"},
+		{map[string]string{"platforms": "amd64"}, "platforms", "os/arch"},
+		{map[string]string{"build-args": "=x"}, "build-args", "KEY=VALUE"},
+		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE=0"}, "build-args", "turns off the inline cache"},
+		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE=false"}, "build-args", "turns off the inline cache"},
+		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE="}, "build-args", "turns off the inline cache"},
+		{map[string]string{"insecure-registries": "reg.example/path"}, "insecure-registries", "host[:port]"},
+	}
+	for _, tt := range tests {
+		_, _, err := read(t, tt.env)
+		var ie *Error
+		if !errors.As(err, &ie) {
+			t.Errorf("%v: error %v is not an input error", tt.env, err)
+			continue
+		}
+		if ie.Input != tt.input || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("%v: got %q (input %q), want input %q saying %q", tt.env, err, ie.Input, tt.input, tt.says)
+		}
+	}
+}
+
+func TestEveryProblemReported(t *testing.T) {
+	_, _, err := read(t, map[string]string{"tags": "Bad Tag", "verify": "x", "load": "nope"})
+	for _, in := range []string{`"tags"`, `"verify"`, `"load"`} {
+		if err == nil || !strings.Contains(err.Error(), in) {
+			t.Errorf("error %v does not mention %s", err, in)
+		}
+	}
+}
+
+func TestCheckFiles(t *testing.T) {
+	dir := t.TempDir()
+	ctx := filepath.Join(dir, "ctx")
+	if err := os.MkdirAll(ctx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		s     Settings
+		input string
+	}{
+		{Settings{Context: "missing"}, Context},
+		{Settings{Context: "file"}, Context},
+		{Settings{Context: "ctx"}, Context}, // no Dockerfile in it
+		{Settings{Context: "ctx", File: "nope/Dockerfile"}, File},
+	}
+	for _, tt := range tests {
+		err := CheckFiles(tt.s, dir)
+		var ie *Error
+		if !errors.As(err, &ie) || ie.Input != tt.input {
+			t.Errorf("CheckFiles(%+v) = %v, want an error for input %q", tt.s, err, tt.input)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Settings{
+		{Context: "ctx"},
+		{Context: ctx},
+		{Context: "ctx", File: "ctx/Dockerfile"},
+		{Context: "https://github.com/acme/app.git#main"},
+		{Context: "git@github.com:acme/app.git"},
+	} {
+		if err := CheckFiles(s, dir); err != nil {
+			t.Errorf("CheckFiles(%+v) = %v", s, err)
+		}
+	}
+}

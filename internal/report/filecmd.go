@@ -1,0 +1,52 @@
+package report
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// FileCommand appends name=value to a GitHub Actions environment file
+// ($GITHUB_OUTPUT, $GITHUB_ENV) in the heredoc form. The delimiter is random
+// per value, as @actions/core does, and a name or value containing it is
+// refused: a fixed delimiter would let a value (a label, a build log line)
+// close the heredoc and forge other outputs.
+func FileCommand(path, name, value string) error {
+	if path == "" {
+		return fmt.Errorf("cannot set %q: the file command path is not set", name)
+	}
+	entry, err := formatFileCommand(name, value, randomDelimiter())
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot set %q: %w", name, err)
+	}
+	if _, err := f.WriteString(entry); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot set %q: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("cannot set %q: %w", name, err)
+	}
+	return nil
+}
+
+func formatFileCommand(name, value, delim string) (string, error) {
+	if name == "" || strings.ContainsAny(name, "\r\n=") || strings.Contains(name, "<<") {
+		return "", fmt.Errorf("invalid output name %q", name)
+	}
+	if strings.Contains(name, delim) || strings.Contains(value, delim) {
+		return "", fmt.Errorf("output %q contains the file command delimiter; refusing to write it", name)
+	}
+	return name + "<<" + delim + "\n" + value + "\n" + delim + "\n", nil
+}
+
+func randomDelimiter() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux, macOS or Windows
+	return "ghadelimiter_" + hex.EncodeToString(b)
+}

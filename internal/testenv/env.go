@@ -1,0 +1,247 @@
+//go:build linux
+
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// BuilderName is the buildx builder the environment creates.
+const BuilderName = "inline-cache-test"
+
+// Env is a running registry and BuildKit daemon with a buildx builder.
+type Env struct {
+	Tools Tools
+	// Dir holds everything the environment writes; removed by Close.
+	Dir string
+	// Registry is the registry's host:port on loopback.
+	Registry string
+	// BuildkitdSocket is the daemon's unix socket.
+	BuildkitdSocket string
+	// DockerConfig is the private DOCKER_CONFIG with the buildx builder.
+	DockerConfig string
+	// BinDir holds a standalone buildx, first on the environment's PATH.
+	BinDir string
+
+	procs []*proc
+	logf  Logf
+}
+
+// Start starts the registry and buildkitd and creates the buildx builder.
+// Close it when done, on every path.
+func Start(ctx context.Context, t Tools, logf Logf) (_ *Env, err error) {
+	dir, err := os.MkdirTemp("", "inline-cache-env-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Tools: t, Dir: dir, logf: logf}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	e.DockerConfig = filepath.Join(dir, "docker")
+	e.BinDir = filepath.Join(dir, "bin")
+	for _, d := range []string{e.DockerConfig + "/cli-plugins", e.BinDir, dir + "/logs"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Symlink(t.Buildx, filepath.Join(e.DockerConfig, "cli-plugins", "docker-buildx")); err != nil {
+		return nil, err
+	}
+	if err := os.Symlink(t.Buildx, filepath.Join(e.BinDir, "buildx")); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(e.DockerConfig, "config.json"), []byte("{}\n"), 0o600); err != nil {
+		return nil, err
+	}
+
+	if err := e.startRegistry(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.startBuildkitd(ctx); err != nil {
+		return nil, err
+	}
+	if out, err := e.Buildx(ctx, "create", "--name", BuilderName, "--driver", "remote", "unix://"+e.BuildkitdSocket); err != nil {
+		return nil, fmt.Errorf("buildx create: %w\n%s", err, out)
+	}
+	if out, err := e.Buildx(ctx, "inspect", "--bootstrap", BuilderName); err != nil {
+		return nil, fmt.Errorf("buildx inspect --bootstrap: %w\n%s", err, out)
+	}
+	return e, nil
+}
+
+// Environ is the environment for programs that use the builder: the
+// process environment with DOCKER_CONFIG, BUILDX_BUILDER and PATH set.
+func (e *Env) Environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "DOCKER_CONFIG", "BUILDX_BUILDER", "PATH", "DOCKER_HOST", "DOCKER_CONTEXT":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out,
+		"DOCKER_CONFIG="+e.DockerConfig,
+		"BUILDX_BUILDER="+BuilderName,
+		"PATH="+e.BinDir+string(os.PathListSeparator)+os.Getenv("PATH"),
+		// No daemon runs here; point the CLI at a socket of our own so it
+		// never reaches a system one.
+		"DOCKER_HOST=unix://"+filepath.Join(e.Dir, "no-docker.sock"),
+	)
+}
+
+// Buildx runs buildx (standalone) against the environment's builder.
+func (e *Env) Buildx(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, e.Tools.Buildx, args...)
+	cmd.Env = e.Environ()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Prune empties the builder's cache, as on a fresh CI machine.
+func (e *Env) Prune(ctx context.Context) error {
+	if out, err := e.Buildx(ctx, "prune", "-af", "--builder", BuilderName); err != nil {
+		return fmt.Errorf("buildx prune: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// Close stops the daemons and removes the directory.
+func (e *Env) Close() error {
+	var errs []error
+	for i := len(e.procs) - 1; i >= 0; i-- {
+		if err := e.procs[i].stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	e.procs = nil
+	unmountUnder(e.Dir)
+	if err := os.RemoveAll(e.Dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Env) startRegistry(ctx context.Context) error {
+	var lastErr error
+	// A free port can be taken between choosing and binding it: retry.
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		cfg := filepath.Join(e.Dir, "registry.yml")
+		data := filepath.Join(e.Dir, "registry-data")
+		conf := fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, data, addr)
+		if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+			return err
+		}
+		p, err := startProc(e.Dir, "registry", e.Tools.Registry, "serve", cfg)
+		if err != nil {
+			return err
+		}
+		e.procs = append(e.procs, p)
+		if lastErr = waitFor(ctx, p, 30*time.Second, func() error { return httpOK("http://" + addr + "/v2/") }); lastErr == nil {
+			e.Registry = addr
+			return nil
+		}
+		_ = p.stop()
+		e.procs = e.procs[:len(e.procs)-1]
+	}
+	return fmt.Errorf("start registry: %w", lastErr)
+}
+
+func (e *Env) startBuildkitd(ctx context.Context) error {
+	e.BuildkitdSocket = filepath.Join(e.Dir, "buildkitd.sock")
+	cfg := filepath.Join(e.Dir, "buildkitd.toml")
+	conf := fmt.Sprintf("[registry.%q]\n  http = true\n  insecure = true\n", e.Registry)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	p, err := startProc(e.Dir, "buildkitd", e.Tools.Buildkitd,
+		"--root", filepath.Join(e.Dir, "buildkit"),
+		"--addr", "unix://"+e.BuildkitdSocket,
+		"--config", cfg,
+		"--oci-worker=true",
+		"--oci-worker-binary", e.Tools.Runc,
+		"--containerd-worker=false",
+	)
+	if err != nil {
+		return err
+	}
+	e.procs = append(e.procs, p)
+	return waitFor(ctx, p, 60*time.Second, func() error {
+		_, err := runOut(ctx, os.Environ(), "", e.Tools.Buildctl, "--addr", "unix://"+e.BuildkitdSocket, "debug", "workers")
+		return err
+	})
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func httpOK(url string) error {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// waitFor polls ready until it succeeds, the process dies or time runs out.
+func waitFor(ctx context.Context, p *proc, limit time.Duration, ready func() error) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		if p.exited() {
+			return fmt.Errorf("%s exited: %v\n%s", p.name, p.waitErr(), p.logTail())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %s: %v\n%s", p.name, limit, err, p.logTail())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,253 @@
+// Package verify proves from the registry that a pushed image carries usable
+// inline cache: it fetches the image by digest, every platform manifest of an
+// index (attestations aside) and each config, and checks the cache metadata.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/buildkit/util/attestation"
+
+	"github.com/inlinecache/action/internal/cachemeta"
+)
+
+// Report is the verdict on one pushed image.
+type Report struct {
+	Ref       string     `json:"ref"`
+	Digest    string     `json:"digest"`
+	MediaType string     `json:"mediaType"`
+	Platforms []Platform `json:"platforms"`
+}
+
+// Platform is the verdict on one platform image.
+type Platform struct {
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+	cachemeta.Summary
+	// Error says why the cache could not be read at all.
+	Error    string `json:"error,omitempty"`
+	Verified bool   `json:"verified"`
+}
+
+// Verified reports whether every platform image carries valid cache.
+func (r Report) Verified() bool {
+	return len(r.Platforms) > 0 && !slices.ContainsFunc(r.Platforms, func(p Platform) bool { return !p.Verified })
+}
+
+// Failures describes each platform that failed, by name.
+func (r Report) Failures() []string {
+	var out []string
+	for _, p := range r.Platforms {
+		switch {
+		case p.Verified:
+		case p.Error != "":
+			out = append(out, fmt.Sprintf("%s: %s", p.Platform, p.Error))
+		default:
+			out = append(out, fmt.Sprintf("%s: %s", p.Platform, strings.Join(p.Problems, "; ")))
+		}
+	}
+	if len(r.Platforms) == 0 {
+		out = append(out, fmt.Sprintf("%s: no platform image found", r.Ref))
+	}
+	return out
+}
+
+// Verifier reads images from registries.
+type Verifier struct {
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	insecure  []string
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier)
+
+// WithKeychain sets where credentials come from (default: the docker config).
+func WithKeychain(k authn.Keychain) Option { return func(v *Verifier) { v.keychain = k } }
+
+// WithTransport sets the HTTP transport (default: remote.DefaultTransport).
+func WithTransport(t http.RoundTripper) Option { return func(v *Verifier) { v.transport = t } }
+
+// WithInsecureRegistries lists registries (host[:port]) that may be reached
+// over plain HTTP. Loopback registries always may.
+func WithInsecureRegistries(regs []string) Option {
+	return func(v *Verifier) { v.insecure = append(v.insecure, regs...) }
+}
+
+// New returns a Verifier.
+func New(opts ...Option) *Verifier {
+	v := &Verifier{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
+}
+
+// ParseReference parses ref, marking listed registries insecure.
+func (v *Verifier) ParseReference(ref string) (name.Reference, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(v.insecure, r.Context().RegistryStr()) {
+		return name.ParseReference(ref, name.Insecure)
+	}
+	return r, nil
+}
+
+func (v *Verifier) remote(ctx context.Context) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(v.keychain),
+		remote.WithTransport(&plainHTTPGuard{next: v.transport, allowed: v.insecure}),
+	}
+}
+
+// Verify checks the image at ref, which should name a digest.
+func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
+	r, err := v.ParseReference(ref)
+	if err != nil {
+		return Report{}, fmt.Errorf("parse %q: %w", ref, err)
+	}
+	rep := Report{Ref: r.String()}
+	desc, err := remote.Get(r, v.remote(ctx)...)
+	if err != nil {
+		return rep, fmt.Errorf("fetch %s: %w", r, err)
+	}
+	rep.Digest = desc.Digest.String()
+	rep.MediaType = string(desc.MediaType)
+
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return rep, fmt.Errorf("read index %s: %w", r, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return rep, fmt.Errorf("read index %s: %w", r, err)
+		}
+		for _, m := range im.Manifests {
+			if IsAttestation(m) || !m.MediaType.IsImage() {
+				continue
+			}
+			p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
+			img, err := idx.Image(m.Digest)
+			if err != nil {
+				p.Error = fmt.Sprintf("cannot read image: %v", err)
+			} else {
+				p = check(img, p)
+			}
+			rep.Platforms = append(rep.Platforms, p)
+		}
+	case desc.MediaType.IsImage():
+		img, err := desc.Image()
+		if err != nil {
+			return rep, fmt.Errorf("read image %s: %w", r, err)
+		}
+		p := Platform{Digest: desc.Digest.String()}
+		if cf, err := img.ConfigFile(); err == nil {
+			p.Platform = platformString(cf.Platform())
+		}
+		rep.Platforms = append(rep.Platforms, check(img, p))
+	default:
+		return rep, fmt.Errorf("%s is a %s, not an image or image index", r, desc.MediaType)
+	}
+	return rep, nil
+}
+
+// Exists checks that ref resolves in its registry, for the other
+// repositories a build pushed the same digest to.
+func (v *Verifier) Exists(ctx context.Context, ref string) error {
+	r, err := v.ParseReference(ref)
+	if err != nil {
+		return fmt.Errorf("parse %q: %w", ref, err)
+	}
+	if _, err := remote.Head(r, v.remote(ctx)...); err != nil {
+		return fmt.Errorf("look up %s: %w", r, err)
+	}
+	return nil
+}
+
+// IsAttestation tells BuildKit's attestation manifests (provenance, SBOM)
+// apart from platform images: they carry no cache and are not run.
+func IsAttestation(d v1.Descriptor) bool {
+	if _, ok := d.Annotations[attestation.DockerAnnotationReferenceType]; ok {
+		return true
+	}
+	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown"
+}
+
+func check(img v1.Image, p Platform) Platform {
+	m, err := img.Manifest()
+	if err != nil {
+		p.Error = fmt.Sprintf("cannot read manifest: %v", err)
+		return p
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		p.Error = fmt.Sprintf("cannot read config: %v", err)
+		return p
+	}
+	if p.Platform == "" {
+		if cf, err := img.ConfigFile(); err == nil {
+			p.Platform = platformString(cf.Platform())
+		}
+	}
+	payload, err := cachemeta.Decode(raw)
+	if err != nil {
+		p.Error = err.Error()
+		p.LayersTotal = len(m.Layers)
+		return p
+	}
+	p.Summary = cachemeta.Analyze(payload, len(m.Layers))
+	p.Verified = p.Summary.Valid()
+	return p
+}
+
+func platformString(p *v1.Platform) string {
+	if p == nil || p.OS == "" {
+		return "unknown"
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// plainHTTPGuard refuses plain HTTP except to loopback or listed registries:
+// go-containerregistry would otherwise also fall back to HTTP for private
+// network addresses, where credentials would cross the network in clear.
+type plainHTTPGuard struct {
+	next    http.RoundTripper
+	allowed []string
+}
+
+func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) && !slices.Contains(g.allowed, req.URL.Host) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s: list it in insecure-registries to allow it", req.URL.Host)
+	}
+	return g.next.RoundTrip(req)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ErrNotVerified is returned when verification fails in strict mode.
+var ErrNotVerified = errors.New("inline cache not verified")

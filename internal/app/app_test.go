@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/inlinecache/action/internal/command"
 	"github.com/inlinecache/action/internal/registrytest"
+	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -149,24 +149,15 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 }
 
 func readOutputs(t *testing.T, path string) map[string]string {
-	out := map[string]string{}
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		return out
+		return map[string]string{}
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		name, delim, ok := strings.Cut(sc.Text(), "<<")
-		if !ok {
-			t.Fatalf("output line %q is not a heredoc", sc.Text())
-		}
-		var val []string
-		for sc.Scan() && sc.Text() != delim {
-			val = append(val, sc.Text())
-		}
-		out[name] = strings.Join(val, "\n")
+	out, err := report.ParseFileCommands(f)
+	if err != nil {
+		t.Fatalf("GITHUB_OUTPUT: %v", err)
 	}
 	return out
 }

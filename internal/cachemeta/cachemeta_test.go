@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	cachetypes "github.com/moby/buildkit/cache/remotecache/v1/types"
+
+	"github.com/inlinecache/action/internal/registrytest"
 )
 
 // imageConfig builds an image config with diffIDs layers and the given payload
@@ -26,19 +28,8 @@ func encode(records any) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// chain is the shape BuildKit writes for a linear build: record i has the
-// result for layer i and links to record i-1.
-func chain(n int) []cachetypes.CacheRecord {
-	recs := []cachetypes.CacheRecord{{Digest: "sha256:root"}}
-	for i := range n {
-		recs = append(recs, cachetypes.CacheRecord{
-			Digest:  "sha256:step",
-			Results: []cachetypes.CacheResult{{LayerIndex: i}},
-			Inputs:  [][]cachetypes.CacheInput{{{LinkIndex: len(recs) - 1}}},
-		})
-	}
-	return recs
-}
+// chain is the payload BuildKit writes for a linear build of n layers.
+func chain(n int) []cachetypes.CacheRecord { return registrytest.Records(n) }
 
 func TestDecodeAndAnalyzeValid(t *testing.T) {
 	p, err := Decode(imageConfig(3, encode(chain(3))))

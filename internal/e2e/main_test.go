@@ -6,7 +6,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/testenv"
 )
 
@@ -121,24 +121,14 @@ func cleanEnv(in []string) []string {
 
 func parseOutputs(t *testing.T, path string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
 	f, err := os.Open(path)
 	if err != nil {
-		return out
+		return map[string]string{}
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		name, delim, ok := strings.Cut(sc.Text(), "<<")
-		if !ok {
-			t.Fatalf("GITHUB_OUTPUT line %q is not a heredoc", sc.Text())
-		}
-		var val []string
-		for sc.Scan() && sc.Text() != delim {
-			val = append(val, sc.Text())
-		}
-		out[name] = strings.Join(val, "\n")
+	out, err := report.ParseFileCommands(f)
+	if err != nil {
+		t.Fatalf("GITHUB_OUTPUT: %v", err)
 	}
 	return out
 }

@@ -148,8 +148,9 @@ func (v Values) Settings() (Settings, error) {
 	}
 
 	for _, p := range v.List(Platforms) {
-		if _, err := v1.ParsePlatform(p); err != nil || !strings.Contains(p, "/") {
-			fail(Platforms, "%q is not a platform of the form os/arch[/variant]", p)
+		// "local" is buildx's name for the builder's own platform.
+		if pl, err := v1.ParsePlatform(p); p != "local" && (err != nil || pl.OS == "" || strings.Count(p, "/") > 2 || strings.ContainsAny(p, " \t")) {
+			fail(Platforms, "%q is not a platform of the form os[/arch[/variant]]", p)
 			continue
 		}
 		s.Platforms = append(s.Platforms, p)

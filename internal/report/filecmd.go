@@ -1,9 +1,11 @@
 package report
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -49,4 +51,38 @@ func randomDelimiter() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux, macOS or Windows
 	return "ghadelimiter_" + hex.EncodeToString(b)
+}
+
+// ParseFileCommands reads an environment file the way the Actions runner
+// does: "name=value" lines, or "name<<DELIM" up to a line that is DELIM.
+// The tests use it to check what a step's outputs will be.
+func ParseFileCommands(r io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if name, delim, ok := strings.Cut(line, "<<"); ok {
+			var val []string
+			closed := false
+			for sc.Scan() {
+				if sc.Text() == delim {
+					closed = true
+					break
+				}
+				val = append(val, sc.Text())
+			}
+			if !closed {
+				return out, fmt.Errorf("value of %q is not terminated by its delimiter", name)
+			}
+			out[name] = strings.Join(val, "\n")
+			continue
+		}
+		if name, val, ok := strings.Cut(line, "="); ok {
+			out[name] = val
+		} else if line != "" {
+			return out, fmt.Errorf("line %q is neither name=value nor name<<delimiter", line)
+		}
+	}
+	return out, sc.Err()
 }

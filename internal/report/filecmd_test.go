@@ -1,15 +1,12 @@
 package report
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// parseFileCommands reads an environment file the way the Actions runner
-// does: "name=value" lines, or "name<<DELIM" up to a line that is DELIM.
 func parseFileCommands(t *testing.T, path string) map[string]string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -17,29 +14,9 @@ func parseFileCommands(t *testing.T, path string) map[string]string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if name, delim, ok := strings.Cut(line, "<<"); ok {
-			var val []string
-			closed := false
-			for sc.Scan() {
-				if sc.Text() == delim {
-					closed = true
-					break
-				}
-				val = append(val, sc.Text())
-			}
-			if !closed {
-				t.Fatalf("heredoc for %q never closed", name)
-			}
-			out[name] = strings.Join(val, "\n")
-			continue
-		}
-		if name, val, ok := strings.Cut(line, "="); ok {
-			out[name] = val
-		}
+	out, err := ParseFileCommands(f)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -76,13 +76,13 @@ func (r Result) Text() string {
 	if rep := r.Report; rep != nil {
 		fmt.Fprintf(&b, "image:  %s\n", rep.Ref)
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLATFORM\tRECORDS\tWITH LAYERS\tLAYERS COVERED\tVERIFIED\t")
+		fmt.Fprintln(tw, "PLATFORM\tRECORDS\tWITH LAYERS\tLAYERS COVERED\tVERIFIED")
 		for _, p := range rep.Platforms {
 			ok := "yes"
 			if !p.Verified {
 				ok = "NO"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d\t%s\t\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, ok)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d\t%s\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, ok)
 		}
 		tw.Flush()
 		for _, f := range rep.Failures() {
@@ -104,8 +104,11 @@ func (r Result) Text() string {
 		fmt.Fprintf(&b, "build steps: %d of %d CACHED\n", c.Cached, c.Total)
 		for _, s := range r.Steps {
 			mark := "ran   "
-			if s.Cached {
+			switch {
+			case s.Cached:
 				mark = "CACHED"
+			case s.Error:
+				mark = "FAILED"
 			}
 			fmt.Fprintf(&b, "  %s %s\n", mark, s.Name)
 		}
@@ -130,7 +133,8 @@ func (r Result) Markdown() string {
 		for _, p := range rep.Platforms {
 			ok := ":white_check_mark:"
 			if !p.Verified {
-				ok = ":x: " + mdEscape(strings.Join(append(p.Problems, p.Error), " "))
+				why := append([]string{p.Error}, p.Problems...)
+				ok = ":x: " + mdEscape(strings.Join(why, " "))
 			}
 			fmt.Fprintf(&b, "| %s | %d | %d | %d/%d | %s |\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, ok)
 		}

@@ -72,7 +72,7 @@ func realMain(ctx context.Context) error {
 	if code := app.Main(ctx, args, app.OSEnv()); code != 0 {
 		return fmt.Errorf("rebuild failed with status %d", code)
 	}
-	banner("done: see \"build steps: N of N CACHED\" in the rebuild's result above")
+	banner("done: the rebuild's result block above lists each step and whether it was CACHED")
 	return nil
 }
 

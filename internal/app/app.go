@@ -125,15 +125,7 @@ func run(ctx context.Context, args []string, env Env) error {
 // readInputs parses flags and INPUT_* for the given inputs; fs may carry
 // extra command-only flags.
 func readInputs(env Env, fs *flag.FlagSet, args []string, names ...string) (inputs.Values, []string, error) {
-	var specs []inputs.Spec
-	for _, n := range names {
-		s, ok := inputs.Lookup(n)
-		if !ok {
-			panic("unknown input " + n) // a programming error, caught by any test
-		}
-		specs = append(specs, s)
-	}
-	vals, pos, err := inputs.Read(env.Getenv, fs, args, specs)
+	vals, pos, err := inputs.Read(env.Getenv, fs, args, specsOf(names))
 	if errors.Is(err, flag.ErrHelp) {
 		return vals, nil, &exitError{code: ExitOK, err: errReported}
 	}

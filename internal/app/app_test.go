@@ -141,25 +141,15 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 		VerifyOptions: []verify.Option{verify.WithKeychain(authn.NewMultiKeychain())},
 	}
 	r := result{code: Main(context.Background(), append([]string{"build"}, args...), e), stdout: stdout.String(), stderr: stderr.String()}
-	r.outputs = readOutputs(t, env["GITHUB_OUTPUT"])
+	outputs, err := report.ReadFileCommands(env["GITHUB_OUTPUT"])
+	if err != nil {
+		t.Fatalf("GITHUB_OUTPUT: %v", err)
+	}
+	r.outputs = outputs
 	if b, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"]); err == nil {
 		r.summary = string(b)
 	}
 	return r
-}
-
-func readOutputs(t *testing.T, path string) map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		return map[string]string{}
-	}
-	defer f.Close()
-	out, err := report.ParseFileCommands(f)
-	if err != nil {
-		t.Fatalf("GITHUB_OUTPUT: %v", err)
-	}
-	return out
 }
 
 func TestBuildPushVerify(t *testing.T) {

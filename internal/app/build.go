@@ -161,7 +161,7 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, m
 	switch {
 	case s.Verify == inputs.VerifyOff:
 		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
-	case !p.Pushes:
+	case !s.Push:
 		return report.Result{Verdict: report.Skipped, Reason: "nothing was pushed, so there is no registry image to verify"}
 	}
 	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
@@ -274,7 +274,10 @@ func flatten(err error) []error {
 func specsOf(names []string) []inputs.Spec {
 	var out []inputs.Spec
 	for _, n := range names {
-		s, _ := inputs.Lookup(n)
+		s, ok := inputs.Lookup(n)
+		if !ok {
+			panic("unknown input " + n) // a programming error, caught by any test
+		}
 		out = append(out, s)
 	}
 	return out

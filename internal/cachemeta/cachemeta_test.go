@@ -28,11 +28,8 @@ func encode(records any) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// chain is the payload BuildKit writes for a linear build of n layers.
-func chain(n int) []cachetypes.CacheRecord { return registrytest.Records(n) }
-
 func TestDecodeAndAnalyzeValid(t *testing.T) {
-	p, err := Decode(imageConfig(3, encode(chain(3))))
+	p, err := Decode(imageConfig(3, encode(registrytest.Records(3))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +41,7 @@ func TestDecodeAndAnalyzeValid(t *testing.T) {
 
 func TestPartialCoverage(t *testing.T) {
 	// Only the first two of four layers have results: a truncated cache.
-	p, err := Decode(imageConfig(4, encode(chain(2))))
+	p, err := Decode(imageConfig(4, encode(registrytest.Records(2))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,9 +103,9 @@ func TestAnalyzeProblems(t *testing.T) {
 		{"negative layer", []cachetypes.CacheRecord{{Results: []cachetypes.CacheResult{{LayerIndex: -1}}}}, 2, 2, "layer index -1"},
 		{"chain out of range", []cachetypes.CacheRecord{{ChainedResults: []cachetypes.ChainedResult{{LayerIndexes: []int{0, 5}}}}}, 2, 2, "chain layer index 5"},
 		{"link out of range", []cachetypes.CacheRecord{{Results: []cachetypes.CacheResult{{LayerIndex: 0}}, Inputs: [][]cachetypes.CacheInput{{{LinkIndex: 7}}}}}, 1, 1, "input link 7 is out of range"},
-		{"diff ids mismatch", chain(2), 3, 2, "3 rootfs.diff_ids but the manifest has 2 layers"},
+		{"diff ids mismatch", registrytest.Records(2), 3, 2, "3 rootfs.diff_ids but the manifest has 2 layers"},
 		{"no results", []cachetypes.CacheRecord{{Digest: "sha256:x"}}, 2, 2, "no cache record points at a layer"},
-		{"no layers", chain(0), 0, 0, "no layers"},
+		{"no layers", registrytest.Records(0), 0, 0, "no layers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,12 +121,7 @@ func cleanEnv(in []string) []string {
 
 func parseOutputs(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		return map[string]string{}
-	}
-	defer f.Close()
-	out, err := report.ParseFileCommands(f)
+	out, err := report.ReadFileCommands(path)
 	if err != nil {
 		t.Fatalf("GITHUB_OUTPUT: %v", err)
 	}

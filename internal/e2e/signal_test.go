@@ -21,6 +21,7 @@ func TestSignalStopsBuild(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			ctxDir := project(t, "slow")
 			tmp := t.TempDir()
+			before := buildStatuses(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, binary, "build", "--tag", repo(t)+":slow", "--push", ctxDir)
@@ -74,28 +75,41 @@ func TestSignalStopsBuild(t *testing.T) {
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("temp files left behind: %v", left)
 			}
-			if running := runningBuilds(t); running != 0 {
-				t.Errorf("%d builds still running in BuildKit", running)
+			// The cancelled build must be in BuildKit's history as ended in
+			// error, and nothing may still run.
+			after := settledStatuses(t)
+			if after["Running"] != 0 {
+				t.Errorf("%d builds still running in BuildKit", after["Running"])
+			}
+			if after["Error"] != before["Error"]+1 {
+				t.Errorf("BuildKit recorded %d new failed builds, want the cancelled one", after["Error"]-before["Error"])
 			}
 		})
 	}
 }
 
-// runningBuilds counts builds BuildKit still reports as running; a
-// cancelled build may take a moment to settle.
-func runningBuilds(t *testing.T) int {
+// buildStatuses counts BuildKit's history records by status (Running,
+// Completed, Error).
+func buildStatuses(t *testing.T) map[string]int {
 	t.Helper()
-	var n int
-	for range 50 {
-		out, err := env.Buildx(context.Background(), "history", "ls", "--format", "{{.Status}}")
-		if err != nil {
-			t.Fatalf("buildx history ls: %v\n%s", err, out)
-		}
-		n = strings.Count(out, "Running")
-		if n == 0 {
-			return 0
-		}
+	out, err := env.Buildx(context.Background(), "history", "ls", "--format", "{{.Status}}")
+	if err != nil {
+		t.Fatalf("buildx history ls: %v\n%s", err, out)
+	}
+	n := map[string]int{}
+	for _, f := range strings.Fields(out) {
+		n[f]++
+	}
+	return n
+}
+
+// settledStatuses waits for a cancelled build to settle, up to 10s.
+func settledStatuses(t *testing.T) map[string]int {
+	t.Helper()
+	n := buildStatuses(t)
+	for i := 0; i < 50 && n["Running"] > 0; i++ {
 		time.Sleep(200 * time.Millisecond)
+		n = buildStatuses(t)
 	}
 	return n
 }

@@ -30,8 +30,6 @@ type Plan struct {
 
 	// CacheMethod is the inline mechanism that reaches the build.
 	CacheMethod inputs.CacheMethod
-	// Pushes is true when the build pushes to a registry.
-	Pushes bool
 	// Notes tell the user where their input was changed or is doubtful.
 	Notes []string
 }
@@ -45,7 +43,6 @@ func New(s inputs.Settings, b Builder, tmpDir string) (Plan, error) {
 		Path:         b.Command[0],
 		MetadataFile: filepath.Join(tmpDir, "metadata.json"),
 		IIDFile:      filepath.Join(tmpDir, "iid"),
-		Pushes:       s.Push,
 		Notes:        slices.Clone(s.Notes),
 	}
 

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -51,6 +53,20 @@ func randomDelimiter() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux, macOS or Windows
 	return "ghadelimiter_" + hex.EncodeToString(b)
+}
+
+// ReadFileCommands parses the environment file at path; a file that does
+// not exist holds no commands.
+func ReadFileCommands(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseFileCommands(f)
 }
 
 // ParseFileCommands reads an environment file the way the Actions runner

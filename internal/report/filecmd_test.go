@@ -7,20 +7,6 @@ import (
 	"testing"
 )
 
-func parseFileCommands(t *testing.T, path string) map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out, err := ParseFileCommands(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func TestFileCommandRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "output")
 	values := map[string]string{
@@ -34,7 +20,7 @@ func TestFileCommandRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := parseFileCommands(t, path)
+	got := readFileCommands(t, path)
 	for k, v := range values {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
@@ -53,7 +39,7 @@ func TestFileCommandInjection(t *testing.T) {
 	if err := FileCommand(path, "metadata", evil); err != nil {
 		t.Fatal(err)
 	}
-	got := parseFileCommands(t, path)
+	got := readFileCommands(t, path)
 	if len(got) != 1 || got["metadata"] != evil {
 		t.Errorf("outputs = %q, want only metadata with the value intact", got)
 	}
@@ -100,7 +86,7 @@ func TestSinkForEnv(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("GitHub log = %q, want %q", b.String(), want)
 	}
-	if got := parseFileCommands(t, env["GITHUB_OUTPUT"]); got["digest"] != "sha256:1" {
+	if got := readFileCommands(t, env["GITHUB_OUTPUT"]); got["digest"] != "sha256:1" {
 		t.Errorf("outputs = %q", got)
 	}
 	if sum, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"]); string(sum) != "### hi\n" {
@@ -119,4 +105,13 @@ func TestSinkForEnv(t *testing.T) {
 	if strings.Contains(b.String(), "::") || !strings.Contains(b.String(), "warning: careful") {
 		t.Errorf("plain log = %q", b.String())
 	}
+}
+
+func readFileCommands(t *testing.T, path string) map[string]string {
+	t.Helper()
+	out, err := ReadFileCommands(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

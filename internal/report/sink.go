@@ -79,8 +79,7 @@ func (g *GitHub) Summary(markdown string) error {
 
 // Plain reports as plain log lines, for any other CI or a terminal.
 type Plain struct {
-	w       io.Writer
-	Outputs map[string]string
+	w io.Writer
 }
 
 func (p *Plain) Group(title string) func() {
@@ -94,13 +93,8 @@ func (p *Plain) Warning(msg string) { fmt.Fprintf(p.w, "warning: %s\n", msg) }
 
 func (p *Plain) Error(msg string) { fmt.Fprintf(p.w, "error: %s\n", msg) }
 
-// SetOutput keeps the value; outside GitHub the result block carries it.
-func (p *Plain) SetOutput(name, value string) error {
-	if p.Outputs == nil {
-		p.Outputs = map[string]string{}
-	}
-	p.Outputs[name] = value
-	return nil
-}
+// SetOutput does nothing: outside GitHub the result block carries the
+// results.
+func (p *Plain) SetOutput(string, string) error { return nil }
 
 func (p *Plain) Summary(string) error { return nil }

@@ -47,8 +47,6 @@ type Tools struct {
 	Runc      string
 	// Busybox is a static busybox, copied into test images for RUN steps.
 	Busybox string
-	// Docker is the docker CLI, or "" when there is none.
-	Docker string
 	// Node runs the action's entry point.
 	Node string
 }
@@ -85,7 +83,6 @@ func EnsureTools(ctx context.Context, logf Logf) (Tools, error) {
 	if t.Busybox, err = staticBusybox(); err != nil {
 		return t, err
 	}
-	t.Docker, _ = exec.LookPath("docker")
 	if t.Node, err = lookPath("node"); err != nil {
 		return t, err
 	}

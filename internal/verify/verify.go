@@ -5,7 +5,6 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -248,6 +247,3 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// ErrNotVerified is returned when verification fails in strict mode.
-var ErrNotVerified = errors.New("inline cache not verified")

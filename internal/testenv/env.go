@@ -178,28 +178,59 @@ http:
 }
 
 func (e *Env) startBuildkitd(ctx context.Context) error {
-	e.BuildkitdSocket = filepath.Join(e.Dir, "buildkitd.sock")
-	cfg := filepath.Join(e.Dir, "buildkitd.toml")
-	conf := fmt.Sprintf("[registry.%q]\n  http = true\n  insecure = true\n", e.Registry)
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+	sock, err := e.StartBuildkitd(ctx, "buildkitd", e.RegistryTOML())
+	if err != nil {
 		return err
 	}
-	p, err := startProc(e.Dir, "buildkitd", e.Tools.Buildkitd,
-		"--root", filepath.Join(e.Dir, "buildkit"),
-		"--addr", "unix://"+e.BuildkitdSocket,
+	e.BuildkitdSocket = sock
+	return nil
+}
+
+// RegistryTOML is the buildkitd.toml section that lets a daemon push to the
+// environment's plain-HTTP registry.
+func (e *Env) RegistryTOML() string {
+	return fmt.Sprintf("[registry.%q]\n  http = true\n  insecure = true\n", e.Registry)
+}
+
+// StartBuildkitd starts one more buildkitd (OCI worker, runc) named name,
+// with config toml, on a unix socket under Dir; Close stops it. Several can
+// run at once (multi-node builders), each with its own root.
+func (e *Env) StartBuildkitd(ctx context.Context, name, toml string) (socket string, err error) {
+	socket = filepath.Join(e.Dir, name+".sock")
+	cfg := filepath.Join(e.Dir, name+".toml")
+	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
+		return "", err
+	}
+	p, err := e.StartProc(name, e.Tools.Buildkitd,
+		"--root", filepath.Join(e.Dir, name),
+		"--addr", "unix://"+socket,
 		"--config", cfg,
 		"--oci-worker=true",
 		"--oci-worker-binary", e.Tools.Runc,
 		"--containerd-worker=false",
 	)
 	if err != nil {
-		return err
+		return "", err
 	}
-	e.procs = append(e.procs, p)
-	return waitFor(ctx, p, 60*time.Second, func() error {
-		_, err := runOut(ctx, os.Environ(), "", e.Tools.Buildctl, "--addr", "unix://"+e.BuildkitdSocket, "debug", "workers")
+	err = waitFor(ctx, p, 60*time.Second, func() error {
+		_, err := runOut(ctx, os.Environ(), "", e.Tools.Buildctl, "--addr", "unix://"+socket, "debug", "workers")
 		return err
 	})
+	if err != nil {
+		return "", fmt.Errorf("start %s: %w", name, err)
+	}
+	return socket, nil
+}
+
+// StartProc starts a daemon whose log goes to Dir/logs/<name>.log; Close
+// stops it (in reverse start order).
+func (e *Env) StartProc(name, path string, args ...string) (*proc, error) {
+	p, err := startProc(e.Dir, name, path, args...)
+	if err != nil {
+		return nil, err
+	}
+	e.procs = append(e.procs, p)
+	return p, nil
 }
 
 func freePort() (int, error) {

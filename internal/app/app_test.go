@@ -29,6 +29,9 @@ type fakeBuildx struct {
 	image    v1.Image // pushed by build; nil pushes nothing
 	exitCode int      // non-zero fails the build
 	calls    [][]string
+	// inspect names the captured "buildx inspect" output in
+	// internal/builder/testdata to answer with; empty means a remote builder.
+	inspect string
 }
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
@@ -38,11 +41,26 @@ func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 	case slices.Equal(args, []string{"docker", "buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
 		fmt.Fprintln(c.Stdout, "github.com/docker/buildx v0.38.2 fake")
 		return nil
+	case slices.Equal(args, []string{"docker", "buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
+		return f.inspectOut(c)
 	case len(args) > 2 && args[2] == "build" || len(args) > 1 && args[1] == "build":
 		return f.build(c)
 	}
 	f.t.Errorf("unexpected command %q", args)
 	return &command.ExitError{Path: c.Path, Code: 127}
+}
+
+func (f *fakeBuildx) inspectOut(c command.Cmd) error {
+	name := f.inspect
+	if name == "" {
+		name = "inspect-remote.txt"
+	}
+	b, err := os.ReadFile(filepath.Join("..", "builder", "testdata", name))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	_, _ = c.Stdout.Write(b)
+	return nil
 }
 
 func (f *fakeBuildx) build(c command.Cmd) error {
@@ -280,7 +298,7 @@ func TestStandaloneBuildx(t *testing.T) {
 
 	f = &fakeBuildx{t: t}
 	r = runApp(t, f, nil, map[string]bool{})
-	if r.code != ExitFailed || !strings.Contains(r.stdout, "buildx not found") || f.builds() != 0 {
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "neither buildx nor docker found") || f.builds() != 0 {
 		t.Errorf("no buildx: exit %d\n%s", r.code, r.stdout)
 	}
 }

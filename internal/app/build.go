@@ -60,10 +60,16 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		return reportInputErr(sink, err)
 	}
 
-	bx, err := builder.Detect(ctx, env.LookPath, env.Exec, env.Environ)
+	bx, err := builder.Detect(ctx, env.LookPath, env.Exec, env.Environ, s.Builder)
 	if err != nil {
 		sink.Error(err.Error())
 		return failedErr(errReported)
+	}
+	if bx.Kind == builder.Legacy {
+		return runLegacy(ctx, env, sink, s, bx)
+	}
+	if err := plan.CheckDriver(s, bx.Inspection.PlanDriver()); err != nil {
+		return reportInputErr(sink, err)
 	}
 
 	tmp, err := os.MkdirTemp("", "inline-cache-")
@@ -78,7 +84,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	}
 
 	end := sink.Group("inline-cache: plan")
-	sink.Infof("buildx: %s", bx.Version)
+	sink.Infof("builder: %s", describeBuilder(bx))
 	sink.Infof("inline cache method: %s", p.CacheMethod)
 	sink.Infof("command: %s", quoteArgs(append([]string{p.Path}, p.Args...)))
 	end()
@@ -162,7 +168,7 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, m
 	case s.Verify == inputs.VerifyOff:
 		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
 	case !s.Push:
-		return report.Result{Verdict: report.Skipped, Reason: "nothing was pushed, so there is no registry image to verify"}
+		return report.Result{Verdict: report.Skipped, Reason: skipReason(s)}
 	}
 	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
 

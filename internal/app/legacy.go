@@ -1,0 +1,186 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/inlinecache/action/internal/builder"
+	"github.com/inlinecache/action/internal/buildlog"
+	"github.com/inlinecache/action/internal/command"
+	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/plan"
+	"github.com/inlinecache/action/internal/report"
+)
+
+// describeBuilder is the one log line that says what the build runs on.
+func describeBuilder(bx builder.Info) string {
+	if bx.Kind == builder.Legacy {
+		return fmt.Sprintf("%s: docker CLI %s, engine %s", bx.Kind, bx.Docker.ClientVersion, bx.Docker.ServerVersion)
+	}
+	in := bx.Inspection
+	var nodes []string
+	for _, n := range in.Nodes {
+		s := n.Name
+		if n.BuildKit != "" {
+			s += " BuildKit " + n.BuildKit
+		}
+		if len(n.Platforms) > 0 {
+			s += " [" + strings.Join(n.Platforms, ",") + "]"
+		}
+		nodes = append(nodes, s)
+	}
+	return fmt.Sprintf("%s (%s), builder %q, driver %s, nodes: %s", bx.Kind, bx.Version, in.Name, in.Driver, strings.Join(nodes, "; "))
+}
+
+// skipReason says why nothing is verified when nothing was pushed.
+func skipReason(s inputs.Settings) string {
+	if s.Load {
+		return "nothing was pushed (load only: the image went to the local docker engine), so there is no registry image to verify"
+	}
+	return "nothing was pushed, so there is no registry image to verify"
+}
+
+// pushDigestRE finds the manifest digest in "docker push" output
+// ("main: digest: sha256:… size: 1234").
+var pushDigestRE = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
+
+// runLegacy builds with "docker build" on the engine's BuildKit and pushes
+// with "docker push", for machines without buildx (GitLab's dind recipe).
+func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, bx builder.Info) error {
+	tmp, err := os.MkdirTemp("", "inline-cache-")
+	if err != nil {
+		return failedErr(fmt.Errorf("create temp dir: %w", err))
+	}
+	defer os.RemoveAll(tmp)
+
+	l, err := plan.NewLegacy(s, bx.Docker.Path, tmp)
+	if err != nil {
+		return reportInputErr(sink, err)
+	}
+	end := sink.Group("inline-cache: plan")
+	sink.Infof("builder: %s", describeBuilder(bx))
+	sink.Infof("inline cache method: %s", l.CacheMethod)
+	sink.Infof("command: %s", quoteArgs(append(append(l.Build.Env, l.Build.Path), l.Build.Args...)))
+	for _, p := range l.Pushes {
+		sink.Infof("then:    %s", quoteArgs(append([]string{p.Path}, p.Args...)))
+	}
+	end()
+	for _, n := range l.Notes {
+		sink.Warning(n)
+	}
+
+	rec := buildlog.NewRecorder(tailLines)
+	end = sink.Group("inline-cache: build")
+	err = env.Exec(ctx, command.Cmd{
+		Path:   l.Build.Path,
+		Args:   l.Build.Args,
+		Env:    append(append([]string(nil), env.Environ...), l.Build.Env...),
+		Dir:    env.Dir,
+		Stdout: io.MultiWriter(env.Stdout, rec.Writer()),
+		Stderr: io.MultiWriter(env.Stderr, rec.Writer()),
+	})
+	end()
+	if err != nil {
+		_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
+		msg := fmt.Sprintf("build failed: %v", err)
+		if tail := rec.Tail(); len(tail) > 0 {
+			msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
+		}
+		sink.Error(msg)
+		return failedErr(errReported)
+	}
+
+	var digest string
+	if len(l.Pushes) > 0 {
+		end = sink.Group("inline-cache: push")
+		for _, p := range l.Pushes {
+			var out bytes.Buffer
+			err := env.Exec(ctx, command.Cmd{
+				Path: p.Path, Args: p.Args, Env: env.Environ, Dir: env.Dir,
+				Stdout: io.MultiWriter(env.Stdout, &out), Stderr: env.Stderr,
+			})
+			if err != nil {
+				end()
+				_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
+				sink.Error(fmt.Sprintf("%s failed: %v", quoteArgs(append([]string{p.Path}, p.Args...)), err))
+				return failedErr(errReported)
+			}
+			if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && digest == "" {
+				digest = m[1]
+			}
+		}
+		end()
+	}
+	return finishBuild(ctx, env, sink, s, rec, readTrim(l.IIDFile), legacyMetadata(s, digest))
+}
+
+// legacyMetadata stands in for buildx's metadata file, with the same keys.
+func legacyMetadata(s inputs.Settings, digest string) metadata {
+	m := map[string]string{}
+	if digest != "" {
+		m["containerimage.digest"] = digest
+	}
+	var names []string
+	for _, t := range s.Tags {
+		names = append(names, t.Raw)
+	}
+	if len(names) > 0 {
+		m["image.name"] = strings.Join(names, ",")
+	}
+	raw, _ := json.Marshal(m) // a map of strings always marshals
+	return metadata{Raw: raw, Digest: digest}
+}
+
+// finishBuild sets the outputs, verifies and reports a build that
+// succeeded.
+func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, rec *buildlog.Recorder, imageID string, meta metadata) error {
+	var outErrs []error
+	setOutput := func(k, v string) {
+		if err := sink.SetOutput(k, v); err != nil {
+			outErrs = append(outErrs, err)
+		}
+	}
+	setOutput(report.OutputImageID, imageID)
+	setOutput(report.OutputDigest, meta.Digest)
+	setOutput(report.OutputMetadata, string(meta.Raw))
+
+	res := verifyBuild(ctx, env, s, plan.Plan{}, meta)
+	res.Steps = rec.Steps()
+	res.Imports = rec.Imports()
+	setOutput(report.OutputCacheVerified, res.Verdict)
+	setOutput(report.OutputCacheReport, res.JSON())
+
+	end := sink.Group("inline-cache: result")
+	sink.Infof("%s", strings.TrimRight(res.Text(), "\n"))
+	if imageID != "" {
+		sink.Infof("imageid: %s", imageID)
+	}
+	if meta.Digest != "" {
+		sink.Infof("digest:  %s", meta.Digest)
+	}
+	end()
+	if err := sink.Summary(res.Markdown()); err != nil {
+		sink.Warning(err.Error())
+	}
+	if len(outErrs) > 0 {
+		sink.Error(errors.Join(outErrs...).Error())
+		return failedErr(errReported)
+	}
+	if res.Verdict == report.NotVerified {
+		msg := "inline cache not verified: " + res.Reason
+		if s.Verify == inputs.VerifyWarn {
+			sink.Warning(msg + " (verify: warn, so the step passes)")
+			return nil
+		}
+		sink.Error(msg)
+		return failedErr(errReported)
+	}
+	return nil
+}

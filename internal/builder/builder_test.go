@@ -1,0 +1,307 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/inlinecache/action/internal/command"
+	"github.com/inlinecache/action/internal/plan"
+)
+
+func testdata(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The testdata files are real "buildx inspect" outputs (buildx v0.38.2),
+// captured from the test environment's builders; see the README there.
+func TestParseInspect(t *testing.T) {
+	amd64 := []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4"}
+	tests := []struct {
+		file   string
+		name   string
+		driver string
+		errMsg string
+		nodes  []Node
+	}{
+		{file: "inspect-remote.txt", name: "inline-cache-test", driver: "remote", nodes: []Node{
+			{Name: "inline-cache-test0", Status: "running", BuildKit: "v0.34.2", Platforms: amd64},
+		}},
+		{file: "inspect-remote-nodebug.txt", name: "inline-cache-test", driver: "remote", nodes: []Node{
+			{Name: "inline-cache-test0", Status: "running", BuildKit: "v0.34.2", Platforms: amd64},
+		}},
+		{file: "inspect-remote-unknown-version.txt", name: "local", driver: "remote", nodes: []Node{
+			{Name: "local0", Endpoint: "unix:///tmp/i4u/bk.sock", Status: "running", BuildKit: "v0.0.0+unknown", Platforms: amd64},
+		}},
+		{file: "inspect-docker.txt", name: "inline-cache-dockerd", driver: "docker", nodes: []Node{
+			{Name: "inline-cache-dockerd", Endpoint: "inline-cache-dockerd", Status: "running", BuildKit: "v0.8+unknown", Platforms: []string{"linux/amd64"}},
+		}},
+		{file: "inspect-multinode.txt", name: "multi", driver: "remote", nodes: []Node{
+			{Name: "multi-amd64", Status: "running", BuildKit: "v0.34.2", Platforms: amd64},
+			{Name: "multi-386", Status: "running", BuildKit: "v0.34.2", Platforms: append([]string{"linux/386"}, amd64...)},
+		}},
+		{file: "inspect-multinode-node-down.txt", name: "multi", driver: "remote", nodes: []Node{
+			{Name: "multi-amd64", Status: "running", BuildKit: "v0.34.2", Platforms: amd64},
+			{Name: "multi-386", Status: "inactive"},
+		}},
+		{file: "inspect-docker-no-daemon.txt", name: "default", driver: "",
+			errMsg: "failed to connect to the docker API at unix:///nonexistent.sock; check if the path is correct and if the daemon is running: dial unix /nonexistent.sock: connect: no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			in, err := ParseInspect(testdata(t, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.Name != tt.name || in.Driver != tt.driver || in.Error != tt.errMsg {
+				t.Errorf("builder = %q driver %q error %q, want %q %q %q", in.Name, in.Driver, in.Error, tt.name, tt.driver, tt.errMsg)
+			}
+			if len(in.Nodes) != len(tt.nodes) {
+				t.Fatalf("nodes = %+v, want %d", in.Nodes, len(tt.nodes))
+			}
+			for i, want := range tt.nodes {
+				got := in.Nodes[i]
+				if got.Name != want.Name || got.Status != want.Status || got.BuildKit != want.BuildKit || !slices.Equal(got.Platforms, want.Platforms) {
+					t.Errorf("node %d = %+v, want %+v", i, got, want)
+				}
+				if want.Endpoint != "" && got.Endpoint != want.Endpoint {
+					t.Errorf("node %d endpoint = %q, want %q", i, got.Endpoint, want.Endpoint)
+				}
+				if !strings.HasPrefix(got.Endpoint, "unix://") && tt.driver == "remote" {
+					t.Errorf("node %d endpoint = %q", i, got.Endpoint)
+				}
+			}
+		})
+	}
+}
+
+func TestFeatures(t *testing.T) {
+	docker, _ := ParseInspect(testdata(t, "inspect-docker.txt"))
+	d := docker.PlanDriver()
+	if d.Name != "docker" || d.Builder != "inline-cache-dockerd" {
+		t.Errorf("driver = %+v", d)
+	}
+	for _, f := range []string{plan.FeatureMultiPlatform, plan.FeatureCacheExport, plan.FeatureOCIExporter} {
+		if v, ok := d.Features[f]; !ok || v {
+			t.Errorf("docker driver feature %q = %v (known %v), want known false", f, v, ok)
+		}
+	}
+	multi, _ := ParseInspect(testdata(t, "inspect-multinode.txt"))
+	for _, f := range []string{plan.FeatureMultiPlatform, plan.FeatureCacheExport, plan.FeatureOCIExporter} {
+		if v, ok := multi.PlanDriver().Features[f]; !ok || !v {
+			t.Errorf("remote multi-node feature %q = %v (known %v), want true", f, v, ok)
+		}
+	}
+	// Without debug output buildx prints no features: they are unknown,
+	// not false.
+	plain, _ := ParseInspect(testdata(t, "inspect-remote-nodebug.txt"))
+	if fs := plain.PlanDriver().Features; len(fs) != 0 {
+		t.Errorf("features without debug output = %v", fs)
+	}
+}
+
+func TestParseInspectRejectsOtherOutput(t *testing.T) {
+	for _, out := range []string{"", "ERROR: no builder \"nosuch\" found\n", "github.com/docker/buildx v0.38.2\n"} {
+		if _, err := ParseInspect(out); err == nil {
+			t.Errorf("ParseInspect(%q) accepted", out)
+		}
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Version
+	}{
+		{"v0.34.2", Version{0, 34, 2, false}},
+		{"v0.8+unknown", Version{0, 8, 0, false}},
+		{"v0.0.0+unknown", Version{Unknown: true}},
+		{"0.13.0-rc1", Version{0, 13, 0, false}},
+		{" v1.2.3 ", Version{1, 2, 3, false}},
+	}
+	for _, tt := range tests {
+		got, err := ParseVersion(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseVersion(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "unknown", "v1", "v1.x.2", "v1.2.3.4"} {
+		if _, err := ParseVersion(bad); err == nil {
+			t.Errorf("ParseVersion(%q) accepted", bad)
+		}
+	}
+}
+
+// fakeRun answers exactly the calls listed, in order; anything else fails
+// the test.
+type fakeRun struct {
+	t     *testing.T
+	calls []call
+	n     int
+}
+
+type call struct {
+	args   []string // program base name first
+	env    string   // an entry the environment must hold, if set
+	stdout string
+	stderr string
+	code   int
+}
+
+func (f *fakeRun) run(_ context.Context, c command.Cmd) error {
+	got := append([]string{filepath.Base(c.Path)}, c.Args...)
+	if f.n >= len(f.calls) {
+		f.t.Errorf("unexpected call %q", got)
+		return &command.ExitError{Path: c.Path, Code: 127}
+	}
+	want := f.calls[f.n]
+	f.n++
+	if !slices.Equal(got, want.args) {
+		f.t.Errorf("call %d = %q, want %q", f.n, got, want.args)
+	}
+	if want.env != "" && !slices.Contains(c.Env, want.env) {
+		f.t.Errorf("call %q: environment lacks %s: %q", got, want.env, c.Env)
+	}
+	fmt.Fprint(c.Stdout, want.stdout)
+	fmt.Fprint(c.Stderr, want.stderr)
+	if want.code != 0 {
+		return &command.ExitError{Path: c.Path, Code: want.code}
+	}
+	return nil
+}
+
+func (f *fakeRun) done() {
+	if f.n != len(f.calls) {
+		f.t.Errorf("%d calls made, want %d", f.n, len(f.calls))
+	}
+}
+
+func onPath(progs ...string) LookPath {
+	return func(p string) (string, error) {
+		if slices.Contains(progs, p) {
+			return "/bin/" + p, nil
+		}
+		return "", errors.New(p + ": not found")
+	}
+}
+
+const (
+	bxVersion     = "github.com/docker/buildx v0.38.2 \n"
+	docker2010    = `{"Client":{"Version":"20.10.24+dfsg1","ApiVersion":"1.41"},"Server":{"Version":"20.10.24+dfsg1"}}` + "\n"
+	docker28      = `{"Client":{"Version":"28.2.2","ApiVersion":"1.50"},"Server":{"Version":"20.10.24+dfsg1"}}` + "\n"
+	dockerNoSrv   = `{"Client":{"Version":"20.10.24+dfsg1","ApiVersion":"1.41"},"Server":null}` + "\n"
+	noDaemonError = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"
+)
+
+func TestDetect(t *testing.T) {
+	inspect := func(args []string, file string) call {
+		return call{args: args, env: "DEBUG=1", stdout: testdata(t, file)}
+	}
+	versionFmt := []string{"docker", "version", "--format", "{{json .}}"}
+	tests := []struct {
+		name    string
+		path    LookPath
+		builder string
+		calls   []call
+		kind    Kind
+		command []string
+		errLike string
+	}{
+		{name: "plugin, remote builder", path: onPath("docker", "buildx"),
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"docker", "buildx", "inspect"}, "inspect-remote.txt"),
+			},
+			kind: Plugin, command: []string{"/bin/docker", "buildx"}},
+		{name: "plugin, named docker-driver builder", path: onPath("docker"), builder: "inline-cache-dockerd",
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"docker", "buildx", "inspect", "inline-cache-dockerd"}, "inspect-docker.txt"),
+			},
+			kind: Plugin, command: []string{"/bin/docker", "buildx"}},
+		{name: "standalone when the plugin is missing", path: onPath("docker", "buildx"),
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, stderr: "docker: unknown command: docker buildx\n", code: 1},
+				{args: []string{"buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"buildx", "inspect"}, "inspect-multinode.txt"),
+			},
+			kind: Standalone, command: []string{"/bin/buildx"}},
+		{name: "no buildx: docker build on a 20.10 engine", path: onPath("docker"),
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, stderr: "docker: 'buildx' is not a docker command.\n", code: 1},
+				{args: versionFmt, stdout: docker2010},
+			},
+			kind: Legacy},
+		{name: "no buildx, docker 23+ CLI", path: onPath("docker"),
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, stderr: "docker: unknown command: docker buildx\n", code: 1},
+				{args: versionFmt, stdout: docker28},
+			},
+			errLike: "docker CLI 28.2.2 builds with BuildKit only through the buildx plugin"},
+		{name: "no buildx, no daemon", path: onPath("docker"),
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, code: 1},
+				{args: versionFmt, stdout: dockerNoSrv, stderr: noDaemonError, code: 1},
+			},
+			errLike: "no docker daemon answers, so nothing can build: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"},
+		{name: "no buildx but a builder asked for", path: onPath("docker"), builder: "ci",
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, code: 1},
+			},
+			errLike: `builder "ci" was asked for, but buildx is not installed`},
+		{name: "docker driver, daemon down", path: onPath("docker"),
+			calls: []call{
+				{args: []string{"docker", "buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"docker", "buildx", "inspect"}, "inspect-docker-no-daemon.txt"),
+			},
+			errLike: `buildx builder "default" cannot be used: failed to connect to the docker API at unix:///nonexistent.sock`},
+		{name: "remote node whose socket is gone", path: onPath("buildx"), builder: "multi",
+			calls: []call{
+				{args: []string{"buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"buildx", "inspect", "multi"}, "inspect-multinode-node-down.txt"),
+			},
+			errLike: `node multi-386 is inactive: no BuildKit daemon answers at unix:///tmp/`},
+		{name: "unknown builder", path: onPath("buildx"), builder: "nosuch",
+			calls: []call{
+				{args: []string{"buildx", "version"}, stdout: bxVersion},
+				{args: []string{"buildx", "inspect", "nosuch"}, env: "DEBUG=1", stderr: "ERROR: no builder \"nosuch\" found\n", code: 1},
+			},
+			errLike: `cannot inspect buildx builder "nosuch": /bin/buildx exited with status 1: ERROR: no builder "nosuch" found`},
+		{name: "nothing at all", path: onPath(), errLike: "neither buildx nor docker found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeRun{t: t, calls: tt.calls}
+			info, err := Detect(context.Background(), tt.path, f.run, []string{"PATH=/bin"}, tt.builder)
+			f.done()
+			if tt.errLike != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errLike) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.errLike)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Kind != tt.kind || !slices.Equal(info.Command, tt.command) {
+				t.Errorf("kind %q command %q, want %q %q", info.Kind, info.Command, tt.kind, tt.command)
+			}
+			if tt.kind != Legacy && (info.Version != "github.com/docker/buildx v0.38.2" || info.Inspection.Name == "") {
+				t.Errorf("version %q inspection %+v", info.Version, info.Inspection)
+			}
+			if tt.kind == Legacy && (info.Docker.Path != "/bin/docker" || info.Docker.ClientVersion != "20.10.24+dfsg1" || info.Docker.ServerVersion != "20.10.24+dfsg1") {
+				t.Errorf("docker = %+v", info.Docker)
+			}
+		})
+	}
+}

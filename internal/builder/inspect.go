@@ -1,0 +1,183 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/inlinecache/action/internal/plan"
+)
+
+// Inspection is what "buildx inspect" printed about a builder.
+type Inspection struct {
+	Name   string
+	Driver string
+	// Error is the builder-level error buildx printed (e.g. the docker
+	// daemon cannot be reached); inspect still exits 0 then.
+	Error string
+	Nodes []Node
+}
+
+// Node is one BuildKit instance of a builder.
+type Node struct {
+	Name     string
+	Endpoint string
+	Status   string
+	// BuildKit is the version the node reports: v0.34.2, or v0.8+unknown
+	// (docker engine), or v0.0.0+unknown (a local build).
+	BuildKit  string
+	Platforms []string
+	Error     string
+	// Features are the driver's capabilities, printed only in debug mode
+	// (DEBUG=1), by name, e.g. "Multi-platform build".
+	Features map[string]bool
+}
+
+// ParseInspect reads the text of "buildx inspect". It keeps to the fields it
+// needs and skips what it does not know (labels, GC policy, files, new
+// fields of later versions), so it reads the output of old and new buildx.
+func ParseInspect(out string) (Inspection, error) {
+	var in Inspection
+	var node *Node
+	inNodes := false
+	section := ""
+	for _, line := range strings.Split(strings.ReplaceAll(out, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		// Indented lines belong to the section opened by the last
+		// "Key:" line without a value.
+		if line[0] == ' ' || line[0] == '\t' {
+			if node != nil && section == "Features" {
+				i := strings.LastIndex(line, ":")
+				if i < 0 {
+					continue
+				}
+				v, err := strconv.ParseBool(strings.TrimSpace(line[i+1:]))
+				if err != nil {
+					continue
+				}
+				if node.Features == nil {
+					node.Features = map[string]bool{}
+				}
+				node.Features[strings.TrimSpace(line[:i])] = v
+			}
+			continue
+		}
+		key, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		section = ""
+		if val == "" {
+			section = key
+		}
+		if !inNodes {
+			switch key {
+			case "Name":
+				in.Name = val
+			case "Driver":
+				in.Driver = val
+			case "Error":
+				in.Error = val
+			case "Nodes":
+				inNodes = true
+			}
+			continue
+		}
+		if key == "Name" {
+			in.Nodes = append(in.Nodes, Node{Name: val})
+			node = &in.Nodes[len(in.Nodes)-1]
+			continue
+		}
+		if node == nil {
+			continue
+		}
+		switch key {
+		case "Endpoint":
+			node.Endpoint = val
+		case "Status":
+			node.Status = val
+		case "Error":
+			node.Error = val
+		// Older buildx printed "Buildkit:".
+		case "BuildKit version", "BuildKit", "Buildkit":
+			node.BuildKit = val
+		case "Platforms":
+			for _, p := range strings.Split(val, ",") {
+				// A trailing * marks platforms set on the builder.
+				if p = strings.TrimSuffix(strings.TrimSpace(p), "*"); p != "" {
+					node.Platforms = append(node.Platforms, p)
+				}
+			}
+		}
+	}
+	if in.Name == "" {
+		return in, errors.New("buildx inspect printed no builder name")
+	}
+	return in, nil
+}
+
+// Version is a BuildKit version as nodes report it.
+type Version struct {
+	Major, Minor, Patch int
+	// Unknown is set for local builds (v0.0.0+unknown), which say nothing
+	// about what the daemon supports.
+	Unknown bool
+}
+
+// ParseVersion reads versions such as v0.34.2, v0.8+unknown (docker engine
+// 20.10), v0.0.0+unknown or 0.13.0-rc1.
+func ParseVersion(s string) (Version, error) {
+	core := strings.TrimPrefix(strings.TrimSpace(s), "v")
+	core, _, _ = strings.Cut(core, "+")
+	core, _, _ = strings.Cut(core, "-")
+	parts := strings.Split(core, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Version{}, fmt.Errorf("not a BuildKit version: %q", s)
+	}
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 {
+			return Version{}, fmt.Errorf("not a BuildKit version: %q", s)
+		}
+		n[i] = v
+	}
+	v := Version{Major: n[0], Minor: n[1], Patch: n[2]}
+	v.Unknown = v == Version{}
+	return v, nil
+}
+
+// Supports reports a driver feature: known says whether buildx printed it.
+func (in Inspection) Supports(feature string) (ok, known bool) {
+	if len(in.Nodes) == 0 {
+		return false, false
+	}
+	all := true
+	for _, n := range in.Nodes {
+		v, k := n.Features[feature]
+		if !k {
+			return false, false
+		}
+		all = all && v
+	}
+	return all, true
+}
+
+// PlanDriver is the builder as the planner needs it. Features count only if
+// every node has them.
+func (in Inspection) PlanDriver() plan.Driver {
+	d := plan.Driver{Builder: in.Name, Name: in.Driver}
+	for _, f := range []string{plan.FeatureMultiPlatform, plan.FeatureCacheExport, plan.FeatureOCIExporter} {
+		if ok, known := in.Supports(f); known {
+			if d.Features == nil {
+				d.Features = map[string]bool{}
+			}
+			d.Features[f] = ok
+		}
+	}
+	return d
+}

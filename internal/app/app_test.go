@@ -32,11 +32,17 @@ type fakeBuildx struct {
 	// inspect names the captured "buildx inspect" output in
 	// internal/builder/testdata to answer with; empty means a remote builder.
 	inspect string
+	// docker, if set, answers every call instead: a docker CLI without
+	// buildx (see legacy_test.go).
+	docker *fakeDocker
 }
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 	args := append([]string{filepath.Base(c.Path)}, c.Args...)
 	f.calls = append(f.calls, args)
+	if f.docker != nil {
+		return f.docker.exec(c, args)
+	}
 	switch {
 	case slices.Equal(args, []string{"docker", "buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
 		fmt.Fprintln(c.Stdout, "github.com/docker/buildx v0.38.2 fake")

@@ -59,6 +59,7 @@ func actionIn(t *testing.T, environ []string, inputs map[string]string) run {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "build")
 	cmd.Env = append(cleanEnv(environ), extra...)
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -66,7 +67,7 @@ func actionIn(t *testing.T, environ []string, inputs map[string]string) run {
 	} else if err != nil {
 		t.Fatalf("run %s: %v", binary, err)
 	}
-	t.Logf("inline-cache build → exit %d\n%s", code, out)
+	t.Logf("inline-cache build → exit %d in %s\n%s", code, time.Since(start).Round(time.Millisecond), out)
 	r := run{code: code, log: string(out), outputs: parseOutputs(t, filepath.Join(dir, "output"))}
 	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
 		r.summary = string(b)
@@ -92,9 +93,11 @@ func setEnv(environ []string, kv ...string) []string {
 
 func enginePrune(t *testing.T, d *testenv.Dockerd) {
 	t.Helper()
+	start := time.Now()
 	if err := d.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("engine pruned in %s", time.Since(start).Round(time.Millisecond))
 }
 
 func checkNoRunStepCached(t *testing.T, r run) {

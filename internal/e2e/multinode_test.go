@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -111,8 +112,9 @@ func TestMultiPlatformOneNode(t *testing.T) {
 const multiNodeBuilder = "inline-cache-multi"
 
 var (
-	multiOnce sync.Once
-	multiErr  error
+	multiOnce    sync.Once
+	multiErr     error
+	multiSockets []string
 )
 
 func multiNode(t *testing.T) {
@@ -128,6 +130,7 @@ func multiNode(t *testing.T) {
 				multiErr = err
 				return
 			}
+			multiSockets = append(multiSockets, sock)
 			args := []string{"create", "--name", multiNodeBuilder, "--driver", "remote", "--node", node}
 			if i > 0 {
 				args = append(args, "--append")
@@ -158,8 +161,20 @@ func TestMultiNode(t *testing.T) {
 		t.Errorf("plan does not show the two nodes")
 	}
 
+	// Each node built (and keeps cache for) its own platform.
+	for _, sock := range multiSockets {
+		if n := cacheRecords(t, sock); n == 0 {
+			t.Errorf("node at %s holds no build cache: it built nothing", sock)
+		}
+	}
+
 	if out, err := env.Buildx(context.Background(), "prune", "-af", "--builder", multiNodeBuilder); err != nil {
 		t.Fatalf("buildx prune: %v\n%s", err, out)
+	}
+	for _, sock := range multiSockets {
+		if n := cacheRecords(t, sock); n != 0 {
+			t.Errorf("node at %s still holds %d cache records after prune", sock, n)
+		}
 	}
 	second := action(t, in)
 	checkPlatformsVerified(t, second)
@@ -239,4 +254,14 @@ func withoutCacheMetadata(t *testing.T, img v1.Image) v1.Image {
 		t.Fatalf("cache metadata survived the rewrite")
 	}
 	return out
+}
+
+// cacheRecords counts the build cache records of the buildkitd at sock.
+func cacheRecords(t *testing.T, sock string) int {
+	t.Helper()
+	out, err := exec.Command(env.Tools.Buildctl, "--addr", "unix://"+sock, "du", "--format", "{{range .}}{{.ID}} {{end}}").CombinedOutput()
+	if err != nil {
+		t.Fatalf("buildctl du: %v\n%s", err, out)
+	}
+	return len(strings.Fields(string(out)))
 }

@@ -94,6 +94,8 @@ func TestMultiPlatformOneNode(t *testing.T) {
 	tag := repo(t) + ":main"
 	in := map[string]string{"context": ctx, "tags": tag, "push": "true", "platforms": multiPlatforms, "provenance": "mode=max"}
 
+	// Other tests built the same project on this node.
+	prune(t)
 	first := action(t, in)
 	checkPlatformsVerified(t, first)
 	checkPlatformStepsCached(t, first, false)
@@ -153,6 +155,7 @@ func TestMultiNode(t *testing.T) {
 	tag := repo(t) + ":main"
 	in := map[string]string{"context": ctx, "tags": tag, "push": "true", "platforms": multiPlatforms, "builder": multiNodeBuilder}
 
+	pruneMulti(t)
 	first := action(t, in)
 	checkPlatformsVerified(t, first)
 	checkPlatformStepsCached(t, first, false)
@@ -168,9 +171,7 @@ func TestMultiNode(t *testing.T) {
 		}
 	}
 
-	if out, err := env.Buildx(context.Background(), "prune", "-af", "--builder", multiNodeBuilder); err != nil {
-		t.Fatalf("buildx prune: %v\n%s", err, out)
-	}
+	pruneMulti(t)
 	for _, sock := range multiSockets {
 		if n := cacheRecords(t, sock); n != 0 {
 			t.Errorf("node at %s still holds %d cache records after prune", sock, n)
@@ -264,4 +265,11 @@ func cacheRecords(t *testing.T, sock string) int {
 		t.Fatalf("buildctl du: %v\n%s", err, out)
 	}
 	return len(strings.Fields(string(out)))
+}
+
+func pruneMulti(t *testing.T) {
+	t.Helper()
+	if out, err := env.Buildx(context.Background(), "prune", "-af", "--builder", multiNodeBuilder); err != nil {
+		t.Fatalf("buildx prune: %v\n%s", err, out)
+	}
 }

@@ -30,6 +30,9 @@ func describeBuilder(bx builder.Info) string {
 		s := n.Name
 		if n.BuildKit != "" {
 			s += " BuildKit " + n.BuildKit
+			if v, err := builder.ParseVersion(n.BuildKit); err == nil && v.Unknown {
+				s += " (a local build: its features are unknown)"
+			}
 		}
 		if len(n.Platforms) > 0 {
 			s += " [" + strings.Join(n.Platforms, ",") + "]"

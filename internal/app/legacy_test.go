@@ -141,3 +141,11 @@ func TestLoadOnlySkipReason(t *testing.T) {
 		t.Errorf("exit %d outputs %q:\n%s", r.code, r.outputs, r.stdout)
 	}
 }
+
+func TestLocallyBuiltBuildKitIsNamed(t *testing.T) {
+	f := &fakeBuildx{t: t, inspect: "inspect-remote-unknown-version.txt"}
+	r := runApp(t, f, nil, nil)
+	if r.code != 0 || !strings.Contains(r.stdout, `builder "local", driver remote, nodes: local0 BuildKit v0.0.0+unknown (a local build: its features are unknown)`) {
+		t.Errorf("exit %d:\n%s", r.code, r.stdout)
+	}
+}

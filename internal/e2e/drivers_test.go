@@ -254,8 +254,9 @@ func TestLegacyDockerBuild(t *testing.T) {
 	}
 }
 
-// TestNoDaemon: no engine behind DOCKER_HOST, with and without buildx: one
-// clear message, exit 1, nothing built.
+// TestNoDaemon: no BuildKit daemon behind a remote builder, no engine
+// behind DOCKER_HOST with and without buildx: one clear message, exit 1,
+// nothing built.
 func TestNoDaemon(t *testing.T) {
 	engine(t) // the docker CLI of the engine's package
 	missing := "unix://" + filepath.Join(t.TempDir(), "docker.sock")
@@ -263,11 +264,19 @@ func TestNoDaemon(t *testing.T) {
 	noBuildx := setEnv(withBuildx,
 		"PATH="+dockerd.BinDir+string(os.PathListSeparator)+"/usr/sbin:/usr/bin:/sbin:/bin",
 		"DOCKER_CONFIG="+t.TempDir())
+	// A remote builder whose daemon is gone (its socket never existed).
+	gone := filepath.Join(t.TempDir(), "buildkitd.sock")
+	if out, err := env.Buildx(context.Background(), "create", "--name", "inline-cache-gone", "--driver", "remote", "unix://"+gone); err != nil {
+		t.Fatalf("buildx create: %v\n%s", err, out)
+	}
+	defer env.Buildx(context.Background(), "rm", "inline-cache-gone")
 	tests := []struct {
 		name    string
 		environ []string
 		says    string
 	}{
+		{"remote socket missing", setEnv(cleanEnv(env.Environ()), "BUILDX_BUILDER=inline-cache-gone"),
+			`::error::buildx builder "inline-cache-gone": node inline-cache-gone0 is inactive: no BuildKit daemon answers at unix://` + gone},
 		{"buildx docker driver", withBuildx, `::error::buildx builder "default" cannot be used: failed to connect to the docker API at ` + missing},
 		{"docker build", noBuildx, "::error::buildx is not installed and no docker daemon answers, so nothing can build: Cannot connect to the Docker daemon at " + missing},
 	}

@@ -26,6 +26,11 @@ type Report struct {
 	Digest    string     `json:"digest"`
 	MediaType string     `json:"mediaType"`
 	Platforms []Platform `json:"platforms"`
+	// RegistryCache is set when ref names a cache exported with
+	// --cache-to type=registry rather than an image with inline cache;
+	// Explanation then says what that means.
+	RegistryCache bool   `json:"registryCache,omitempty"`
+	Explanation   string `json:"explanation,omitempty"`
 }
 
 // Platform is the verdict on one platform image.
@@ -55,7 +60,9 @@ func (r Report) Failures() []string {
 			out = append(out, fmt.Sprintf("%s: %s", p.Platform, strings.Join(p.Problems, "; ")))
 		}
 	}
-	if len(r.Platforms) == 0 {
+	if r.RegistryCache {
+		out = append(out, fmt.Sprintf("%s: %s", r.Ref, r.Explanation))
+	} else if len(r.Platforms) == 0 {
 		out = append(out, fmt.Sprintf("%s: no platform image found", r.Ref))
 	}
 	return out
@@ -108,7 +115,7 @@ func (v *Verifier) remote(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(v.keychain),
-		remote.WithTransport(&plainHTTPGuard{next: v.transport, allowed: v.insecure}),
+		remote.WithTransport(limitBodies(&plainHTTPGuard{next: v.transport, allowed: v.insecure})),
 	}
 }
 
@@ -126,41 +133,8 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 	rep.Digest = desc.Digest.String()
 	rep.MediaType = string(desc.MediaType)
 
-	switch {
-	case desc.MediaType.IsIndex():
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return rep, fmt.Errorf("read index %s: %w", r, err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return rep, fmt.Errorf("read index %s: %w", r, err)
-		}
-		for _, m := range im.Manifests {
-			if IsAttestation(m) || !m.MediaType.IsImage() {
-				continue
-			}
-			p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
-			img, err := idx.Image(m.Digest)
-			if err != nil {
-				p.Error = fmt.Sprintf("cannot read image: %v", err)
-			} else {
-				p = check(img, p)
-			}
-			rep.Platforms = append(rep.Platforms, p)
-		}
-	case desc.MediaType.IsImage():
-		img, err := desc.Image()
-		if err != nil {
-			return rep, fmt.Errorf("read image %s: %w", r, err)
-		}
-		p := Platform{Digest: desc.Digest.String()}
-		if cf, err := img.ConfigFile(); err == nil {
-			p.Platform = platformString(cf.Platform())
-		}
-		rep.Platforms = append(rep.Platforms, check(img, p))
-	default:
-		return rep, fmt.Errorf("%s is a %s, not an image or image index", r, desc.MediaType)
+	if err := v.check(ctx, r, desc, &rep); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
@@ -185,33 +159,6 @@ func IsAttestation(d v1.Descriptor) bool {
 		return true
 	}
 	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown"
-}
-
-func check(img v1.Image, p Platform) Platform {
-	m, err := img.Manifest()
-	if err != nil {
-		p.Error = fmt.Sprintf("cannot read manifest: %v", err)
-		return p
-	}
-	raw, err := img.RawConfigFile()
-	if err != nil {
-		p.Error = fmt.Sprintf("cannot read config: %v", err)
-		return p
-	}
-	if p.Platform == "" {
-		if cf, err := img.ConfigFile(); err == nil {
-			p.Platform = platformString(cf.Platform())
-		}
-	}
-	payload, err := cachemeta.Decode(raw)
-	if err != nil {
-		p.Error = err.Error()
-		p.LayersTotal = len(m.Layers)
-		return p
-	}
-	p.Summary = cachemeta.Analyze(payload, len(m.Layers))
-	p.Verified = p.Summary.Valid()
-	return p
 }
 
 func platformString(p *v1.Platform) string {

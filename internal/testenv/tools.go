@@ -36,6 +36,9 @@ var debPackages = map[string]string{
 	"busybox":         "busybox-static",
 	// The action's entry point is a node script (dist/index.js).
 	"node": "nodejs",
+	// Docker engine 20.10 with containerd, for the docker-driver and
+	// legacy "docker build" tests.
+	"dockerd": "docker.io",
 }
 
 // Tools are the programs the environment runs.
@@ -49,6 +52,11 @@ type Tools struct {
 	Busybox string
 	// Node runs the action's entry point.
 	Node string
+	// Dockerd, Containerd and Docker are Debian's docker.io engine, its
+	// containerd and the docker CLI of the same package.
+	Dockerd    string
+	Containerd string
+	Docker     string
 }
 
 // Logf reports progress.
@@ -84,6 +92,15 @@ func EnsureTools(ctx context.Context, logf Logf) (Tools, error) {
 		return t, err
 	}
 	if t.Node, err = lookPath("node"); err != nil {
+		return t, err
+	}
+	if t.Dockerd, err = lookPath("dockerd"); err != nil {
+		return t, err
+	}
+	if t.Containerd, err = lookPath("containerd"); err != nil {
+		return t, err
+	}
+	if t.Docker, err = engineCLI(); err != nil {
 		return t, err
 	}
 
@@ -123,7 +140,7 @@ func EnsureTools(ctx context.Context, logf Logf) (Tools, error) {
 func ensureDebPackages(ctx context.Context, logf Logf) error {
 	var missing []string
 	for prog, pkg := range debPackages {
-		if _, err := exec.LookPath(prog); err != nil {
+		if _, err := lookPath(prog); err != nil {
 			missing = append(missing, pkg)
 		} else if prog == "busybox" {
 			if _, err := staticBusybox(); err != nil {
@@ -151,7 +168,22 @@ func ensureDebPackages(ctx context.Context, logf Logf) error {
 	// their own on a private port, and nothing should listen on all
 	// interfaces.
 	_, _ = runOut(ctx, env, "", "service", "docker-registry", "stop")
+	// Likewise docker.io may start a system engine; the tests start their
+	// own.
+	_, _ = runOut(ctx, env, "", "service", "docker", "stop")
+	_, _ = runOut(ctx, env, "", "service", "containerd", "stop")
 	return nil
+}
+
+// engineCLI is the docker CLI of Debian's docker.io package, which matches
+// its engine: a newer CLI found first on PATH would need the buildx plugin
+// for "docker build" with BuildKit, and the legacy tests run without one.
+func engineCLI() (string, error) {
+	const p = "/usr/bin/docker"
+	if !exists(p) {
+		return "", fmt.Errorf("%s (Debian package docker.io) not found", p)
+	}
+	return p, nil
 }
 
 func lookPath(prog string) (string, error) {

@@ -1,0 +1,318 @@
+//go:build linux
+
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Dockerd is a Docker engine (Debian's docker.io, 20.10) the environment
+// started, with its own containerd, in its own network namespace.
+//
+// The engine's BuildKit runs RUN steps on the default bridge network, which
+// dockerd creates as an interface. A private network namespace lets it do so
+// without touching the host's network or another engine's bridge; the
+// environment's registry is forwarded into that namespace on the same
+// 127.0.0.1 address, so image names mean the same inside and out.
+type Dockerd struct {
+	// Socket is the engine's API socket; Host is it as a DOCKER_HOST value.
+	Socket string
+	Host   string
+	// Context is the docker context in the environment's DOCKER_CONFIG that
+	// points at the engine; buildx offers it as a builder of driver docker
+	// under the same name.
+	Context string
+	// BinDir holds the docker CLI of the engine's package, for PATH.
+	BinDir string
+
+	env *Env
+}
+
+// DockerContext is the docker context (and buildx docker-driver builder)
+// that StartDockerd creates.
+const DockerContext = "inline-cache-dockerd"
+
+// StartDockerd starts containerd and dockerd on unix sockets below Dir, with
+// data, exec root and pid file there too, and creates the docker context
+// DockerContext for it. Close stops them. One engine per environment.
+func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
+	if e.Tools.Dockerd == "" || e.Tools.Containerd == "" || e.Tools.Docker == "" {
+		return nil, errors.New("dockerd, containerd or docker not found by EnsureTools")
+	}
+	dir := filepath.Join(e.Dir, "dockerd")
+	for _, d := range []string{dir, filepath.Join(dir, "bin")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	d := &Dockerd{
+		Socket:  filepath.Join(dir, "docker.sock"),
+		Context: DockerContext,
+		BinDir:  filepath.Join(dir, "bin"),
+		env:     e,
+	}
+	d.Host = "unix://" + d.Socket
+	if err := os.Symlink(e.Tools.Docker, filepath.Join(d.BinDir, "docker")); err != nil {
+		return nil, err
+	}
+
+	ctrSock, err := e.startContainerd(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+
+	// The daemon reads no system configuration: an empty config file.
+	cfg := filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(cfg, []byte("{}\n"), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--host", d.Host,
+		"--config-file", cfg,
+		"--data-root", filepath.Join(dir, "data"),
+		"--exec-root", filepath.Join(dir, "exec"),
+		"--pidfile", filepath.Join(dir, "docker.pid"),
+		"--containerd", ctrSock,
+		// The bridge lives in the private namespace; no firewall or
+		// forwarding changes anywhere.
+		"--iptables=false", "--ip6tables=false", "--ip-masq=false", "--ip-forward=false",
+		"--userland-proxy=false",
+		// 127.0.0.0/8 is insecure by default; naming the registry keeps
+		// plain HTTP working if its address ever changes.
+		"--insecure-registry", e.Registry,
+	}
+	p, err := e.startInNetNS(ctx, "dockerd", e.Tools.Dockerd, args, e.Registry)
+	if err != nil {
+		return nil, err
+	}
+	err = waitFor(ctx, p, 60*time.Second, func() error { return unixHTTPOK(d.Socket, "/_ping") })
+	if err != nil {
+		return nil, fmt.Errorf("start dockerd: %w", err)
+	}
+	create := exec.CommandContext(ctx, e.Tools.Docker, "context", "create", d.Context, "--docker", "host="+d.Host)
+	create.Env = e.Environ()
+	if out, err := create.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("docker context create: %w\n%s", err, out)
+	}
+	return d, nil
+}
+
+// startContainerd starts a containerd of the engine's own (no system one,
+// which dockerd would otherwise look for at its default socket).
+func (e *Env) startContainerd(ctx context.Context, dir string) (string, error) {
+	sock := filepath.Join(dir, "containerd.sock")
+	cfg := filepath.Join(dir, "containerd.toml")
+	conf := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+[debug]
+  address = ""
+[metrics]
+  address = ""
+`, filepath.Join(dir, "containerd-root"), filepath.Join(dir, "containerd-state"), sock, sock+".ttrpc")
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		return "", err
+	}
+	p, err := e.StartProc("containerd", e.Tools.Containerd, "--config", cfg)
+	if err != nil {
+		return "", err
+	}
+	err = waitFor(ctx, p, 30*time.Second, func() error {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("start containerd: %w", err)
+	}
+	return sock, nil
+}
+
+// Environ is the environment's Environ for programs that use this engine:
+// DOCKER_CONTEXT and BUILDX_BUILDER name its context (buildx uses a docker
+// driver builder only for the current context), and the engine's docker CLI
+// comes first on PATH.
+func (d *Dockerd) Environ() []string {
+	var out []string
+	for _, kv := range d.env.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "DOCKER_HOST", "DOCKER_CONTEXT", "BUILDX_BUILDER":
+			continue
+		case "PATH":
+			kv = "PATH=" + d.BinDir + string(os.PathListSeparator) + v
+		}
+		out = append(out, kv)
+	}
+	return append(out, "DOCKER_CONTEXT="+d.Context, "BUILDX_BUILDER="+d.Context)
+}
+
+// Docker runs the engine's docker CLI against it.
+func (d *Dockerd) Docker(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, d.env.Tools.Docker, args...)
+	cmd.Env = d.Environ()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Prune empties the engine's build cache and removes its images, as on a
+// fresh CI machine.
+func (d *Dockerd) Prune(ctx context.Context) error {
+	if out, err := d.Docker(ctx, "builder", "prune", "-af"); err != nil {
+		return fmt.Errorf("docker builder prune: %w\n%s", err, out)
+	}
+	out, err := d.Docker(ctx, "image", "ls", "-aq")
+	if err != nil {
+		return fmt.Errorf("docker image ls: %w\n%s", err, out)
+	}
+	if ids := strings.Fields(out); len(ids) > 0 {
+		if out, err := d.Docker(ctx, append([]string{"image", "rm", "-f"}, ids...)...); err != nil {
+			return fmt.Errorf("docker image rm: %w\n%s", err, out)
+		}
+	}
+	return nil
+}
+
+// startInNetNS starts a daemon in a new network namespace with loopback up
+// and fwdAddr (a 127.0.0.1 address of this namespace) forwarded into it.
+//
+// The namespace belongs to one OS thread, which stays locked until the
+// daemon exits: the daemon's parent-death signal is tied to that thread.
+func (e *Env) startInNetNS(ctx context.Context, name, path string, args []string, fwdAddr string) (*proc, error) {
+	type started struct {
+		p   *proc
+		l   net.Listener
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the thread's namespace is not the process's, so
+		// the runtime must discard it when this goroutine ends.
+		var s started
+		s.err = func() error {
+			if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
+				return fmt.Errorf("new network namespace: %w", err)
+			}
+			if err := loopbackUp(); err != nil {
+				return err
+			}
+			l, err := net.Listen("tcp", fwdAddr)
+			if err != nil {
+				return fmt.Errorf("listen on %s in the namespace: %w", fwdAddr, err)
+			}
+			s.l = l
+			s.p, err = e.StartProc(name, path, args...)
+			if err != nil {
+				l.Close()
+			}
+			return err
+		}()
+		ch <- s
+		if s.err == nil {
+			<-s.p.done
+		}
+	}()
+	s := <-ch
+	if s.err != nil {
+		return nil, s.err
+	}
+	go forward(s.l, fwdAddr)
+	go func() {
+		<-s.p.done
+		s.l.Close()
+	}()
+	return s.p, nil
+}
+
+// forward copies connections accepted on l to addr until l is closed.
+func forward(l net.Listener, addr string) {
+	for {
+		in, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer in.Close()
+			out, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			defer out.Close()
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(out, in)
+				_ = out.(*net.TCPConn).CloseWrite()
+			}()
+			_, _ = io.Copy(in, out)
+			_ = in.(*net.TCPConn).CloseWrite()
+			wg.Wait()
+		}()
+	}
+}
+
+// loopbackUp brings up lo in the calling thread's network namespace.
+func loopbackUp() error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer syscall.Close(fd)
+	var req struct {
+		name  [syscall.IFNAMSIZ]byte
+		flags uint16
+		_     [22]byte
+	}
+	copy(req.name[:], "lo")
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&req))); e != 0 {
+		return fmt.Errorf("get lo flags: %w", e)
+	}
+	req.flags |= syscall.IFF_UP
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&req))); e != 0 {
+		return fmt.Errorf("bring lo up: %w", e)
+	}
+	return nil
+}
+
+// unixHTTPOK asks an HTTP server on a unix socket for path.
+func unixHTTPOK(sock, path string) error {
+	c := http.Client{
+		Timeout: 2 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}},
+	}
+	resp, err := c.Get("http://docker" + path)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	return nil
+}

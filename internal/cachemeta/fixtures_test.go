@@ -32,10 +32,12 @@ var appSteps = []string{
 }
 
 var fixtureWants = map[string]want{
-	"buildkit-v0.34.2/single":         {layers: 6},
-	"buildkit-v0.34.2/multi-platform": {layers: 6},
-	"buildkit-v0.34.2/multistage":     {layers: 4, cached: []string{"COPY busybox /bin/busybox", "COPY /artifact.txt /artifact.txt", "COPY hello.txt /hello.txt"}},
-	"buildkit-v0.34.2/copy-link":      {layers: 5, chains: true, cached: []string{"COPY busybox /bin/busybox", "RUN /bin/busybox --install -s /bin", "COPY hello.txt /hello.txt", "RUN /bin/sh -c cat /hello.txt > /copy.txt", "COPY extra.txt /extra.txt"}},
+	"buildkit-v0.34.2/single":            {layers: 6},
+	"buildkit-v0.34.2/multi-platform":    {layers: 6},
+	"dockerd-20.10/buildx-docker-driver": {layers: 6},
+	"dockerd-20.10/docker-build":         {layers: 6},
+	"buildkit-v0.34.2/multistage":        {layers: 4, cached: []string{"COPY busybox /bin/busybox", "COPY /artifact.txt /artifact.txt", "COPY hello.txt /hello.txt"}},
+	"buildkit-v0.34.2/copy-link":         {layers: 5, chains: true, cached: []string{"COPY busybox /bin/busybox", "RUN /bin/busybox --install -s /bin", "COPY hello.txt /hello.txt", "RUN /bin/sh -c cat /hello.txt > /copy.txt", "COPY extra.txt /extra.txt"}},
 }
 
 // TestRealBuilderFixtures decodes what real builders pushed: every

@@ -6,10 +6,12 @@ import (
 	"context"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -122,4 +124,58 @@ func structure(t *testing.T, f *fixtures.Fixture) map[string]cachemeta.Summary {
 		out["(index of non-images)"] = cachemeta.Summary{Records: len(f.Manifests)}
 	}
 	return out
+}
+
+// TestCaptureDockerdFixtures does the same with dockerd 20.10's embedded
+// BuildKit, the engine GitLab-style CI and older runners use. It runs in an
+// environment of its own so that its engine never meets another test's.
+// The docker driver cannot build multi-platform images (it has no
+// multi-platform image store in 20.10), and its built-in Dockerfile
+// frontend predates COPY --link, so only single-platform cases exist.
+func TestCaptureDockerdFixtures(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	denv, err := testenv.Start(ctx, env.Tools, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer denv.Close()
+	d, err := denv.StartDockerd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Docker(ctx, "version", "--format", "{{.Server.Version}}")
+	if err != nil {
+		t.Fatalf("docker version: %v\n%s", err, out)
+	}
+	builder := "dockerd-" + strings.Join(strings.SplitN(strings.TrimSpace(out), ".", 3)[:2], ".")
+	src, err := denv.Project(filepath.Join("..", "..", "testdata", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := denv.Registry + "/fixtures/dockerd"
+
+	t.Run("buildx-docker-driver", func(t *testing.T) {
+		ref := repo + ":buildx"
+		cmd := exec.CommandContext(ctx, env.Tools.Buildx, "build", "--progress", "plain", "--cache-to", "type=inline", "--tag", ref, "--push", src)
+		cmd.Env = d.Environ()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("buildx build (docker driver): %v\n%s", err, out)
+		}
+		compareOrUpdate(t, ref, filepath.Join(fixtureRoot, builder, "buildx-docker-driver"))
+	})
+	t.Run("docker-build", func(t *testing.T) {
+		// The classic way: docker build with BUILDKIT_INLINE_CACHE, then
+		// docker push (the engine writes a Docker schema 2 manifest).
+		ref := repo + ":docker-build"
+		cmd := exec.CommandContext(ctx, env.Tools.Docker, "build", "--progress", "plain", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "--tag", ref, src)
+		cmd.Env = append(d.Environ(), "DOCKER_BUILDKIT=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker build: %v\n%s", err, out)
+		}
+		if out, err := d.Docker(ctx, "push", ref); err != nil {
+			t.Fatalf("docker push: %v\n%s", err, out)
+		}
+		compareOrUpdate(t, ref, filepath.Join(fixtureRoot, builder, "docker-build"))
+	})
 }

@@ -93,6 +93,7 @@ pushes them and proves from the registry that the cache is there.
 Usage:
   inline-cache build [flags] [CONTEXT]    build, push and verify (the GitHub Action runs this)
   inline-cache verify [flags] REF...      verify images already in a registry
+  inline-cache inspect [flags] REF        show what an image's inline cache holds
   inline-cache version                    print the version
 
 Run "inline-cache build -h" for the flags. Every flag can also be given as a
@@ -111,6 +112,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return runBuild(ctx, args[1:], env)
 	case "verify":
 		return runVerify(ctx, args[1:], env)
+	case "inspect":
+		return runInspect(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, versionString())
 		return nil

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -64,6 +65,7 @@ func TestCaptureFixtures(t *testing.T) {
 				t.Fatalf("buildx build: %v\n%s", err, out)
 			}
 			compareOrUpdate(t, capture, filepath.Join(fixtureRoot, builder, c.name))
+			checkCommands(t, capture, c)
 		})
 	}
 }
@@ -178,4 +180,50 @@ func TestCaptureDockerdFixtures(t *testing.T) {
 		}
 		compareOrUpdate(t, ref, filepath.Join(fixtureRoot, builder, "docker-build"))
 	})
+}
+
+// checkCommands runs the binary's verify and inspect on what the build
+// pushed.
+func checkCommands(t *testing.T, ref string, c fixtureCase) {
+	t.Helper()
+	v := cli(t, "verify", ref)
+	in := cli(t, "inspect", "--json", ref)
+	if in.code != 0 {
+		t.Errorf("inspect exit %d", in.code)
+	}
+	var res struct {
+		Verified bool `json:"verified"`
+		Report   struct {
+			RegistryCache bool `json:"registryCache"`
+			Platforms     []struct {
+				Platform string `json:"platform"`
+				Layers   []struct {
+					Step   string `json:"step"`
+					Cached bool   `json:"cached"`
+				} `json:"layers"`
+			} `json:"platforms"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(in.log), &res); err != nil {
+		t.Fatalf("inspect --json: %v", err)
+	}
+	if c.registryCache {
+		if v.code != 1 || !strings.Contains(v.log, "--cache-from type=registry,ref=") || !res.Report.RegistryCache {
+			t.Errorf("registry cache: verify exit %d, inspect registryCache=%v; want 1 and an explanation", v.code, res.Report.RegistryCache)
+		}
+		return
+	}
+	if v.code != 0 || !strings.Contains(v.log, ": VERIFIED") {
+		t.Errorf("verify exit %d, want 0 and VERIFIED", v.code)
+	}
+	if !res.Verified || len(res.Report.Platforms) != len(strings.Split(c.platforms, ",")) {
+		t.Fatalf("inspect: %+v", res)
+	}
+	for _, p := range res.Report.Platforms {
+		for i, l := range p.Layers {
+			if !l.Cached || !strings.HasSuffix(l.Step, "# buildkit") {
+				t.Errorf("%s layer %d: %+v, want a cached BuildKit step", p.Platform, i, l)
+			}
+		}
+	}
 }

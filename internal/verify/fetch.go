@@ -31,10 +31,11 @@ const registryCacheExplanation = "this is a BuildKit registry cache manifest (co
 //
 // Registry requests, for an index of N platform images: one GET of the
 // index (the remote.Get that produced desc), then per platform one GET of
-// its manifest and one GET of its config blob: 1 + 2N. go-containerregistry
-// adds one GET /v2/ ping per call of remote.Get to learn how to
-// authenticate (plus the token exchange on registries that want one); the
-// platform reads reuse that transport and do not ping again.
+// its manifest and one GET of its config blob: 1 + 2N. Before them
+// go-containerregistry pings GET /v2/ once to learn how to authenticate
+// (plus a token request on registries that want one); for registries that
+// may be plain HTTP it races that ping over https and http. The platform
+// reads reuse that transport and never ping again (TestRequestsPerIndex).
 func (v *Verifier) check(ctx context.Context, r name.Reference, desc *remote.Descriptor, rep *Report) error {
 	switch {
 	case desc.MediaType.IsIndex():

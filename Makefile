@@ -7,7 +7,7 @@
 
 GO ?= go
 
-.PHONY: all build test check unit demo docs
+.PHONY: all build test check unit demo docs bench
 
 all: build
 
@@ -32,3 +32,7 @@ demo:
 
 docs:
 	$(GO) run ./internal/docgen
+
+# Registry read speed against buildx imagetools inspect, with the ratio.
+bench:
+	$(GO) run ./internal/benchreport

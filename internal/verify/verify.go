@@ -126,7 +126,9 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 		return Report{}, fmt.Errorf("parse %q: %w", ref, err)
 	}
 	rep := Report{Ref: r.String()}
-	desc, err := remote.Get(r, v.remote(ctx)...)
+	// WithJobs: go-containerregistry caps concurrent blob reads at 4 by
+	// default; let every platform read of check run at once.
+	desc, err := remote.Get(r, append(v.remote(ctx), remote.WithJobs(fetchConcurrency))...)
 	if err != nil {
 		return rep, fmt.Errorf("fetch %s: %w", r, err)
 	}

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,7 +13,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	cachetypes "github.com/moby/buildkit/cache/remotecache/v1/types"
 
+	"github.com/inlinecache/action/internal/cachemeta"
 	"github.com/inlinecache/action/internal/fixtures"
 	"github.com/inlinecache/action/internal/registrytest"
 	"github.com/inlinecache/action/internal/verify"
@@ -127,5 +133,68 @@ func TestInspectUnreadableImageFails(t *testing.T) {
 	code, out, _ := runCmd(t, "inspect", reg+"/nope@sha256:"+strings.Repeat("a", 64))
 	if code != ExitFailed || !strings.Contains(out, "cannot read") {
 		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyAndInspectBrokenCache serves the dockerd fixture with its
+// payload changed to point a result past the last layer and two records at
+// each other: both commands must say so, and verify must exit 1.
+func TestVerifyAndInspectBrokenCache(t *testing.T) {
+	f, err := fixtures.Load(filepath.Join("..", "..", "testdata", "cachemeta", "dockerd-20.10", "docker-build"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(f.Top, &m); err != nil {
+		t.Fatal(err)
+	}
+	cfgDesc := m["config"].(map[string]any)
+	oldHex := strings.TrimPrefix(cfgDesc["digest"].(string), "sha256:")
+	var cfg map[string]any
+	if err := json.Unmarshal(f.Configs[oldHex], &cfg); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(cfg[cachemeta.ConfigKey].(string))
+	var recs []cachetypes.CacheRecord
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		t.Fatal(err)
+	}
+	recs[0].Results[0].LayerIndex = 9
+	recs[1].Inputs = [][]cachetypes.CacheInput{{{LinkIndex: 2}}}
+	recs[2].Inputs = [][]cachetypes.CacheInput{{{LinkIndex: 1}}}
+	raw, _ = json.Marshal(recs)
+	cfg[cachemeta.ConfigKey] = base64.StdEncoding.EncodeToString(raw)
+	newCfg, _ := json.Marshal(cfg)
+	h, _, _ := v1.SHA256(bytes.NewReader(newCfg))
+	delete(f.Configs, oldHex)
+	f.Configs[h.Hex] = newCfg
+	cfgDesc["digest"], cfgDesc["size"] = h.String(), len(newCfg)
+	f.Top, _ = json.Marshal(m)
+
+	reg := registrytest.Serve(t)
+	repo, _ := name.NewRepository(reg + "/broken")
+	ref, err := f.Push(context.Background(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		file string
+	}{
+		{[]string{"verify", ref}, ExitFailed, "broken.verify.txt"},
+		{[]string{"verify", "--json", ref}, ExitFailed, "broken.verify.json"},
+		{[]string{"inspect", ref}, ExitOK, "broken.inspect.txt"},
+	} {
+		code, out, errOut := runCmd(t, c.args...)
+		if code != c.code {
+			t.Errorf("%q: exit %d, want %d\n%s%s", c.args, code, c.code, out, errOut)
+		}
+		for _, says := range []string{"result layer index 9 is out of range", "records link in a cycle (1 → 2 → 1)"} {
+			if !strings.Contains(out, says) {
+				t.Errorf("%q does not say %q:\n%s", c.args, says, out)
+			}
+		}
+		goldenFile(t, c.file, strings.ReplaceAll(out, reg, "REGISTRY"))
 	}
 }

@@ -80,6 +80,10 @@ func writeInspectText(w io.Writer, res imageResult) {
 		if !p.Verified {
 			verdict = "NOT valid"
 		}
+		if len(p.Problems) > 0 {
+			// BuildKit's importer rejects the whole payload on any of these.
+			verdict += ": BuildKit imports none of this cache, whatever the layers above say"
+		}
 		fmt.Fprintf(w, "  verdict: %s\n", verdict)
 	}
 	if len(rep.Platforms) == 0 {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -14,7 +15,7 @@ import (
 
 func runVerify(ctx context.Context, args []string, env Env) error {
 	sink := report.ForEnv(env.Getenv, env.Stdout)
-	names := []string{inputs.VerifyInput, inputs.InsecureRegistries}
+	names := []string{inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA}
 	fs := flag.NewFlagSet("inline-cache verify", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
@@ -36,11 +37,10 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 			err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("%q is not a valid image reference: %v", r, perr)}
 		}
 	}
-	if err != nil {
+	v, caErr := newVerifier(s, env)
+	if err = errors.Join(err, caErr); err != nil {
 		return reportInputErr(sink, err)
 	}
-
-	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
 	var results []report.Result
 	failed := 0
 	for _, ref := range refs {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -45,7 +46,9 @@ func (v *Verifier) explain(ctx context.Context, ref name.Reference, err error) e
 		return re("TLS certificate not trusted (%s). If the registry uses a private CA, give its certificate in registry-ca; "+
 			"to skip TLS verification for this registry alone, list %s in insecure-registries", reason, host)
 	}
-	if rh := (tls.RecordHeaderError{}); errors.As(err, &rh) {
+	// net/http turns the TLS record error into a message of its own when
+	// the answer looks like HTTP; it has no type to match.
+	if rh := (tls.RecordHeaderError{}); errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return re("does not answer TLS (it may speak plain HTTP only); list %s in insecure-registries to allow plain HTTP to it", host)
 	}
 

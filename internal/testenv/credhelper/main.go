@@ -1,8 +1,9 @@
 // Command credhelper is a docker credential helper for the tests: built as
 // docker-credential-<name>, it answers "get" for the registries listed in
 // <executable>.json ({"host:port": {"Username": …, "Secret": …}}) and
-// appends each request to <executable>.log, so a test can prove the helper
-// — not some other source — supplied the credentials. It never stores.
+// appends each request, with the name of the program that ran it, to
+// <executable>.log, so a test can prove the helper — not some other source —
+// supplied the credentials, and to whom. It never stores.
 package main
 
 import (
@@ -36,7 +37,16 @@ func (h helper) logf(format string, a ...any) {
 		return
 	}
 	defer f.Close()
-	fmt.Fprintf(f, format+"\n", a...)
+	fmt.Fprintf(f, "%s: "+format+"\n", append([]any{caller()}, a...)...)
+}
+
+// caller names the program that ran the helper (Linux: its comm).
+func caller() string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", os.Getppid()))
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 var errReadOnly = errors.New("this test helper does not store credentials")

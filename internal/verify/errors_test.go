@@ -38,6 +38,10 @@ const (
 type fakeRegistry struct {
 	t      *testing.T
 	forbid bool
+	// bearer makes it a token registry (as most hosted ones are): the
+	// credentials go to /token, which hands out the token the manifest
+	// wants.
+	bearer bool
 	mu     sync.Mutex
 	calls  []string
 }
@@ -55,15 +59,28 @@ func (f *fakeRegistry) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.Header.Set("Content-Type", "application/json")
 		if code == http.StatusUnauthorized {
 			r.Header.Set("WWW-Authenticate", `Basic realm="fake"`)
+			if f.bearer {
+				r.Header.Set("WWW-Authenticate", `Bearer realm="https://`+fakeHost+`/token",service="`+fakeHost+`"`)
+			}
 		}
 		return r
 	}
+	const unauthorized = `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`
 	switch {
 	case req.URL.Path == "/v2/":
-		return resp(http.StatusUnauthorized, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`), nil
+		return resp(http.StatusUnauthorized, unauthorized), nil
+	case f.bearer && req.URL.Path == "/token":
+		if u, p, ok := req.BasicAuth(); ok && u == user && p == password {
+			return resp(http.StatusOK, `{"token":"t0ken"}`), nil
+		}
+		return resp(http.StatusUnauthorized, unauthorized), nil
 	case strings.HasPrefix(req.URL.Path, "/v2/app/manifests/"):
-		if u, p, ok := req.BasicAuth(); !ok || u != user || p != password {
-			return resp(http.StatusUnauthorized, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`), nil
+		if f.bearer {
+			if req.Header.Get("Authorization") != "Bearer t0ken" {
+				return resp(http.StatusUnauthorized, unauthorized), nil
+			}
+		} else if u, p, ok := req.BasicAuth(); !ok || u != user || p != password {
+			return resp(http.StatusUnauthorized, unauthorized), nil
 		}
 		if f.forbid {
 			return resp(http.StatusForbidden, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`), nil
@@ -124,19 +141,26 @@ func TestExplainAuthFailures(t *testing.T) {
 		keychain authn.Keychain
 		forbid   bool
 		want     []string
+		bearer   bool
 	}{
 		{"no credentials", authn.NewMultiKeychain(), false,
-			[]string{"registry registry.invalid: authentication required (401 Unauthorized) to pull app", "the keychain has no credentials", "docker login registry.invalid"}},
+			[]string{"registry registry.invalid: authentication required (401 Unauthorized) to pull app", "the keychain has no credentials", "docker login registry.invalid"}, false},
 		{"wrong password", static(user, "wrong-password"), false,
-			[]string{"registry registry.invalid: authentication failed (401 Unauthorized): the registry rejected the credentials (user \"ci-user\") from the keychain for app"}},
+			[]string{"registry registry.invalid: authentication failed (401 Unauthorized): the registry rejected the credentials (user \"ci-user\") from the keychain for app"}, false},
 		{"credentials without a user name", static("", "wrong-password"), false,
-			[]string{"registry registry.invalid: authentication failed (401 Unauthorized): the registry rejected the credentials from the keychain for app"}},
+			[]string{"registry registry.invalid: authentication failed (401 Unauthorized): the registry rejected the credentials from the keychain for app"}, false},
 		{"forbidden", static(user, password), true,
-			[]string{"registry registry.invalid: access denied (403 Forbidden): the credentials (user \"ci-user\") from the keychain may not pull app"}},
+			[]string{"registry registry.invalid: access denied (403 Forbidden): the credentials (user \"ci-user\") from the keychain may not pull app"}, false},
+		{"token registry, wrong password", static(user, "wrong-password"), false,
+			[]string{"registry registry.invalid: authentication failed (401 Unauthorized): the registry rejected the credentials (user \"ci-user\") from the keychain for app"}, true},
+		{"token registry, no credentials", authn.NewMultiKeychain(), false,
+			[]string{"registry registry.invalid: authentication required (401 Unauthorized) to pull app"}, true},
+		{"token registry, forbidden", static(user, password), true,
+			[]string{"registry registry.invalid: access denied (403 Forbidden)"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeRegistry{t: t, forbid: tt.forbid}
+			fake := &fakeRegistry{t: t, forbid: tt.forbid, bearer: tt.bearer}
 			err := verifyErr(t, verify.WithKeychain(tt.keychain), verify.WithTransport(fake))
 			registryErr(t, err)
 			for _, w := range tt.want {

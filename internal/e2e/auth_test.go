@@ -213,7 +213,7 @@ func TestSecuredRegistry(t *testing.T) {
 
 	// The secrets appear nowhere: not in the log, the outputs or the
 	// job summary, neither plain nor as the base64 auth docker stores.
-	if len(runs) < 16 {
+	if len(runs) < 17 {
 		t.Fatalf("only %d runs recorded", len(runs))
 	}
 	for _, s := range []string{password, wrong,

@@ -6,7 +6,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/inlinecache/action/internal/verify"
+	"github.com/inlinecache/action/internal/report"
 )
 
 // runInspect shows what an image's inline cache holds: per platform, each
@@ -19,7 +19,10 @@ func runInspect(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
+	v, err := newVerifier(s, env)
+	if err != nil {
+		return reportInputErr(report.ForEnv(env.Getenv, env.Stdout), err)
+	}
 	res := verifyOne(ctx, v, refs[0])
 	if asJSON {
 		if err := writeJSON(env.Stdout, res); err != nil {

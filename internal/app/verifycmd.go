@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,7 +35,7 @@ type verifyOutput struct {
 // name the input that is wrong.
 func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings, refs []string, asJSON bool, err error) {
 	sink := report.ForEnv(env.Getenv, env.Stdout)
-	names := []string{inputs.VerifyInput, inputs.InsecureRegistries}
+	names := []string{inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA}
 	if cmd == "inspect" {
 		names = names[1:]
 	}
@@ -62,6 +63,9 @@ func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings,
 			err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("%q is not a valid image reference: %v", r, perr)}
 		}
 	}
+	if _, caErr := inputs.ReadRegistryCA(s, env.Dir); caErr != nil {
+		err = errors.Join(err, caErr)
+	}
 	if err != nil {
 		return s, nil, false, reportInputErr(sink, err)
 	}
@@ -74,7 +78,10 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	sink := report.ForEnv(env.Getenv, env.Stdout)
-	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
+	v, err := newVerifier(s, env)
+	if err != nil {
+		return reportInputErr(sink, err)
+	}
 	out := verifyOutput{Verified: true}
 	failed := 0
 	for _, ref := range refs {

@@ -5,6 +5,7 @@ package verify
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -73,6 +74,7 @@ type Verifier struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
 	insecure  []string
+	roots     *x509.CertPool // see transport.go
 }
 
 // Option configures a Verifier.
@@ -81,7 +83,8 @@ type Option func(*Verifier)
 // WithKeychain sets where credentials come from (default: the docker config).
 func WithKeychain(k authn.Keychain) Option { return func(v *Verifier) { v.keychain = k } }
 
-// WithTransport sets the HTTP transport (default: remote.DefaultTransport).
+// WithTransport sets the HTTP transport (default: newTransport, which
+// verifies TLS except for insecure registries).
 func WithTransport(t http.RoundTripper) Option { return func(v *Verifier) { v.transport = t } }
 
 // WithInsecureRegistries lists registries (host[:port]) that may be reached
@@ -92,9 +95,12 @@ func WithInsecureRegistries(regs []string) Option {
 
 // New returns a Verifier.
 func New(opts ...Option) *Verifier {
-	v := &Verifier{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	v := &Verifier{keychain: authn.DefaultKeychain}
 	for _, o := range opts {
 		o(v)
+	}
+	if v.transport == nil {
+		v.transport = newTransport(v.insecure, v.roots)
 	}
 	return v
 }
@@ -130,7 +136,7 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 	// default; let every platform read of check run at once.
 	desc, err := remote.Get(r, append(v.remote(ctx), remote.WithJobs(fetchConcurrency))...)
 	if err != nil {
-		return rep, fmt.Errorf("fetch %s: %w", r, err)
+		return rep, fmt.Errorf("fetch %s: %w", r, v.explain(ctx, r, err))
 	}
 	rep.Digest = desc.Digest.String()
 	rep.MediaType = string(desc.MediaType)
@@ -149,7 +155,7 @@ func (v *Verifier) Exists(ctx context.Context, ref string) error {
 		return fmt.Errorf("parse %q: %w", ref, err)
 	}
 	if _, err := remote.Head(r, v.remote(ctx)...); err != nil {
-		return fmt.Errorf("look up %s: %w", r, err)
+		return fmt.Errorf("look up %s: %w", r, v.explain(ctx, r, err))
 	}
 	return nil
 }

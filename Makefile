@@ -4,10 +4,11 @@
 #   go test -count=1 -timeout 60m ./...        (make test)
 # Both install what they need on first use (Debian packages as root,
 # BuildKit and buildx built from the Go module proxy, cached by version).
+# make dist cross-compiles the release binaries and dist/SHA256SUMS.
 
 GO ?= go
 
-.PHONY: all build test check unit demo docs
+.PHONY: all build test check unit demo docs dist
 
 all: build
 
@@ -32,3 +33,8 @@ demo:
 
 docs:
 	$(GO) run ./internal/docgen
+
+# Release binaries for linux/darwin/windows × amd64/arm64 and SHA256SUMS in
+# dist/ (see internal/distgen). VERSION and COMMIT default to git's answer.
+dist:
+	$(GO) run ./internal/distgen $(if $(VERSION),-version $(VERSION)) $(if $(COMMIT),-commit $(COMMIT))

@@ -49,6 +49,8 @@ type Tools struct {
 	Busybox string
 	// Node runs the action's entry point.
 	Node string
+	// Act is nektos/act, which runs workflows locally (see act.go).
+	Act string
 }
 
 // Logf reports progress.
@@ -116,6 +118,9 @@ func EnsureTools(ctx context.Context, logf Logf) (Tools, error) {
 		if err := buildBuildx(ctx, bxDir); err != nil {
 			return t, err
 		}
+	}
+	if t.Act, err = ensureAct(ctx, cache, logf); err != nil {
+		return t, err
 	}
 	return t, nil
 }

@@ -35,6 +35,8 @@ docs:
 	$(GO) run ./internal/docgen
 
 # Release binaries for linux/darwin/windows × amd64/arm64 and SHA256SUMS in
-# dist/ (see internal/distgen). VERSION and COMMIT default to git's answer.
+# dist/ (see internal/distgen). distgen reads VERSION and COMMIT from the
+# environment (make dist VERSION=v1.2.3), never through the shell; unset,
+# it asks git.
 dist:
-	$(GO) run ./internal/distgen $(if $(VERSION),-version $(VERSION)) $(if $(COMMIT),-commit $(COMMIT))
+	$(GO) run ./internal/distgen

@@ -5,8 +5,10 @@
 //
 //	go run ./internal/distgen [-version v1.2.3] [-commit SHA] [-out dist] [-targets linux/amd64,...]
 //
-// `make dist` runs it. Without -version and -commit it asks git (git
-// describe --tags --always --dirty; git rev-parse HEAD).
+// `make dist` runs it. -version and -commit default to $VERSION and $COMMIT
+// (so `make dist VERSION=v1.2.3` works without the value passing through a
+// shell), else to git's answer (git describe --tags --always --dirty; git
+// rev-parse HEAD).
 package main
 
 import (
@@ -32,8 +34,8 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("distgen", flag.ContinueOnError)
-	version := fs.String("version", "", "version stamped into the binaries (default: git describe --tags --always --dirty)")
-	commit := fs.String("commit", "", "commit stamped into the binaries (default: git rev-parse HEAD)")
+	version := fs.String("version", os.Getenv("VERSION"), "version stamped into the binaries (default: $VERSION, else git describe --tags --always --dirty)")
+	commit := fs.String("commit", os.Getenv("COMMIT"), "commit stamped into the binaries (default: $COMMIT, else git rev-parse HEAD)")
 	out := fs.String("out", "dist", "output directory")
 	targets := fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated GOOS/GOARCH list")
 	if err := fs.Parse(args); err != nil {

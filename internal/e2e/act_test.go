@@ -54,6 +54,8 @@ func TestActUsesDotAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Leave the builder's cache as empty as tests that follow may expect.
+	t.Cleanup(func() { prune(t) })
 	repoDir := filepath.Join(t.TempDir(), "repo")
 	copyCheckout(t, root, repoDir)
 

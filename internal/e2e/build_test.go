@@ -90,6 +90,7 @@ func checkAllRunStepsCached(t *testing.T, r run) {
 }
 
 func TestPushVerifyThenRebuildFromRegistryCache(t *testing.T) {
+	prune(t) // the first build must be cold, whatever ran before
 	ctx := project(t, "app")
 	tag := repo(t) + ":main"
 	in := map[string]string{"context": ctx, "tags": tag, "push": "true"}

@@ -4,10 +4,11 @@
 #   go test -count=1 -timeout 60m ./...        (make test)
 # Both install what they need on first use (Debian packages as root,
 # BuildKit and buildx built from the Go module proxy, cached by version).
+# make dist cross-compiles the release binaries and dist/SHA256SUMS.
 
 GO ?= go
 
-.PHONY: all build test check unit demo docs
+.PHONY: all build test check unit demo docs bench dist
 
 all: build
 
@@ -32,3 +33,13 @@ demo:
 
 docs:
 	$(GO) run ./internal/docgen
+
+# Registry read speed against buildx imagetools inspect, with the ratio.
+bench:
+	$(GO) run ./internal/benchreport
+# Release binaries for linux/darwin/windows × amd64/arm64 and SHA256SUMS in
+# dist/ (see internal/distgen). distgen reads VERSION and COMMIT from the
+# environment (make dist VERSION=v1.2.3), never through the shell; unset,
+# it asks git.
+dist:
+	$(GO) run ./internal/distgen

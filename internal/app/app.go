@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime/debug"
 
 	"github.com/inlinecache/action/internal/command"
 	"github.com/inlinecache/action/internal/inputs"
@@ -93,7 +92,8 @@ pushes them and proves from the registry that the cache is there.
 Usage:
   inline-cache build [flags] [CONTEXT]    build, push and verify (the GitHub Action runs this)
   inline-cache verify [flags] REF...      verify images already in a registry
-  inline-cache version                    print the version
+  inline-cache inspect [flags] REF        show what an image's inline cache holds
+  inline-cache version [--json]           print version, commit, Go version and platform
 
 Run "inline-cache build -h" for the flags. Every flag can also be given as a
 GitHub Actions input (INPUT_<NAME>); a flag wins over the input.
@@ -111,9 +111,10 @@ func run(ctx context.Context, args []string, env Env) error {
 		return runBuild(ctx, args[1:], env)
 	case "verify":
 		return runVerify(ctx, args[1:], env)
+	case "inspect":
+		return runInspect(ctx, args[1:], env)
 	case "version", "--version":
-		fmt.Fprintln(env.Stdout, versionString())
-		return nil
+		return runVersion(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil
@@ -134,25 +135,3 @@ func readInputs(env Env, fs *flag.FlagSet, args []string, names ...string) (inpu
 	}
 	return vals, pos, nil
 }
-
-func versionString() string {
-	v, commit, goVersion := "(devel)", "unknown", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				commit = s.Value
-			}
-		}
-	}
-	if Version != "" {
-		v = Version
-	}
-	return fmt.Sprintf("inline-cache %s (commit %s, %s)", v, commit, goVersion)
-}
-
-// Version is set at link time (-X github.com/inlinecache/action/internal/app.Version=v1.2.3).
-var Version string

@@ -360,7 +360,7 @@ func TestVerifyCommand(t *testing.T) {
 	if code, out := verifyCmd("--verify", "warn", bad); code != 0 || !strings.Contains(out, "warning:") {
 		t.Errorf("warn: %d\n%s", code, out)
 	}
-	if code, out := verifyCmd("--json", good); code != 0 || !strings.Contains(out, `"verified": "true"`) {
+	if code, out := verifyCmd("--json", good); code != 0 || !strings.Contains(out, `"verified": true`) {
 		t.Errorf("json: %d\n%s", code, out)
 	}
 	if code, _ := verifyCmd(); code != ExitUsage {

@@ -18,7 +18,6 @@ import (
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/plan"
 	"github.com/inlinecache/action/internal/report"
-	"github.com/inlinecache/action/internal/verify"
 )
 
 // buildInputs are the inputs the build command reads.
@@ -27,7 +26,7 @@ var buildInputs = []string{
 	inputs.BuildArgs, inputs.Labels, inputs.Platforms, inputs.Target,
 	inputs.Builder, inputs.CacheFrom, inputs.CacheTo, inputs.NoCache,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
-	inputs.VerifyInput, inputs.InsecureRegistries,
+	inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA,
 }
 
 // tailLines is how much of the build log is repeated when it fails.
@@ -55,6 +54,9 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	}
 	if s.Context != "" {
 		err = errors.Join(err, inputs.CheckFiles(s, env.Dir))
+	}
+	if _, caErr := inputs.ReadRegistryCA(s, env.Dir); caErr != nil {
+		err = errors.Join(err, caErr)
 	}
 	if err != nil {
 		return reportInputErr(sink, err)
@@ -170,7 +172,10 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, m
 	case !s.Push:
 		return report.Result{Verdict: report.Skipped, Reason: skipReason(s)}
 	}
-	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
+	v, err := newVerifier(s, env)
+	if err != nil {
+		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
+	}
 
 	refs, err := pushedRefs(s, meta)
 	if err != nil {

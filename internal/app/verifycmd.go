@@ -3,68 +3,100 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/verify"
 )
 
-func runVerify(ctx context.Context, args []string, env Env) error {
+// imageResult is the machine-readable verdict on one REF (verify --json
+// lists them; inspect --json prints one). Field names are a stable schema.
+type imageResult struct {
+	Ref      string `json:"ref"`
+	Verified bool   `json:"verified"`
+	// Error says why the image could not be read at all.
+	Error  string         `json:"error,omitempty"`
+	Report *verify.Report `json:"report,omitempty"`
+}
+
+// verifyOutput is what verify --json prints.
+type verifyOutput struct {
+	Verified bool          `json:"verified"`
+	Images   []imageResult `json:"images"`
+}
+
+// refCommand parses the flags and REFs of verify and inspect; usage errors
+// name the input that is wrong.
+func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings, refs []string, asJSON bool, err error) {
 	sink := report.ForEnv(env.Getenv, env.Stdout)
-	names := []string{inputs.VerifyInput, inputs.InsecureRegistries}
-	fs := flag.NewFlagSet("inline-cache verify", flag.ContinueOnError)
+	names := []string{inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA}
+	if cmd == "inspect" {
+		names = names[1:]
+	}
+	fs := flag.NewFlagSet("inline-cache "+cmd, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	asJSON := fs.Bool("json", false, "print the reports as JSON")
+	j := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: inline-cache verify [flags] REF...")
-		fmt.Fprintln(fs.Output(), "  --json\n      print the reports as JSON")
+		fmt.Fprintf(fs.Output(), "Usage: inline-cache %s\n  --json\n      print JSON instead of a table\n", summary)
 		inputs.Usage(fs.Output(), specsOf(names))
 	}
 	vals, refs, err := readInputs(env, fs, args, names...)
 	if err != nil {
-		return reportInputErr(sink, err)
+		return s, nil, false, reportInputErr(sink, err)
 	}
-	s, err := vals.Settings()
-	if err == nil && len(refs) == 0 {
+	s, err = vals.Settings()
+	switch {
+	case err != nil:
+	case len(refs) == 0:
 		err = &inputs.Error{Input: "REF", Msg: "no image reference given"}
+	case cmd == "inspect" && len(refs) > 1:
+		err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("inspect takes one image reference, got %d", len(refs))}
 	}
 	for _, r := range refs {
 		if _, perr := verify.New().ParseReference(r); perr != nil && err == nil {
 			err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("%q is not a valid image reference: %v", r, perr)}
 		}
 	}
+	if _, caErr := inputs.ReadRegistryCA(s, env.Dir); caErr != nil {
+		err = errors.Join(err, caErr)
+	}
+	if err != nil {
+		return s, nil, false, reportInputErr(sink, err)
+	}
+	return s, refs, *j, nil
+}
+
+func runVerify(ctx context.Context, args []string, env Env) error {
+	s, refs, asJSON, err := refCommand(env, "verify", "verify [flags] REF...", args)
+	if err != nil {
+		return err
+	}
+	sink := report.ForEnv(env.Getenv, env.Stdout)
+	v, err := newVerifier(s, env)
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
-
-	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
-	var results []report.Result
+	out := verifyOutput{Verified: true}
 	failed := 0
 	for _, ref := range refs {
-		rep, err := v.Verify(ctx, ref)
-		res := report.Result{Verdict: report.Verified, Report: &rep}
-		switch {
-		case err != nil:
-			res = report.Result{Verdict: report.NotVerified, Reason: err.Error()}
-		case !rep.Verified():
-			res.Verdict = report.NotVerified
-			res.Reason = strings.Join(rep.Failures(), "; ")
-		}
-		if res.Verdict != report.Verified {
+		res := verifyOne(ctx, v, ref)
+		if !res.Verified {
 			failed++
+			out.Verified = false
 		}
-		results = append(results, res)
-		if !*asJSON {
-			fmt.Fprintln(env.Stdout, strings.TrimRight(res.Text(), "\n"))
+		out.Images = append(out.Images, res)
+		if !asJSON {
+			writeVerifyText(env.Stdout, res)
 		}
 	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(results); err != nil {
+	if asJSON {
+		if err := writeJSON(env.Stdout, out); err != nil {
 			return failedErr(err)
 		}
 	}
@@ -78,4 +110,83 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 	}
 	sink.Error(msg)
 	return failedErr(errReported)
+}
+
+func verifyOne(ctx context.Context, v *verify.Verifier, ref string) imageResult {
+	rep, err := v.Verify(ctx, ref)
+	if err != nil {
+		return imageResult{Ref: ref, Error: err.Error()}
+	}
+	return imageResult{Ref: rep.Ref, Verified: rep.Verified(), Report: &rep}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // steps hold shell: keep > and & readable
+	return enc.Encode(v)
+}
+
+// writeVerifyText prints one REF's verdict as a table, one row per platform.
+func writeVerifyText(w io.Writer, res imageResult) {
+	rep := res.Report
+	if rep == nil {
+		fmt.Fprintf(w, "%s: NOT VERIFIED\n  error: %s\n\n", res.Ref, res.Error)
+		return
+	}
+	verdict := "VERIFIED"
+	if !res.Verified {
+		verdict = "NOT VERIFIED"
+	}
+	fmt.Fprintf(w, "%s: %s\n", rep.Ref, verdict)
+	if rep.RegistryCache {
+		fmt.Fprintf(w, "  %s\n\n", rep.Explanation)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PLATFORM\tRECORDS\tLAYERS COVERED\tCACHED STEPS\tVERDICT")
+	for _, p := range rep.Platforms {
+		fmt.Fprintf(tw, "  %s\t%d\t%d/%d\t%s\t%s\n", p.Platform, p.Records, p.LayersCovered, p.LayersTotal, cachedSteps(p), platformVerdict(p))
+	}
+	tw.Flush()
+	for _, f := range rep.Failures() {
+		fmt.Fprintf(w, "  problem: %s\n", f)
+	}
+	fmt.Fprintln(w)
+}
+
+// cachedSteps is "cached/total" over the layer-making steps the history
+// names, or "-" when the history does not line up with the layers.
+func cachedSteps(p verify.Platform) string {
+	named, cached := 0, 0
+	for _, l := range p.Layers {
+		if l.Step != "" {
+			named++
+			if l.Cached {
+				cached++
+			}
+		}
+	}
+	if named == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", cached, named)
+}
+
+func platformVerdict(p verify.Platform) string {
+	if p.Verified {
+		return "verified"
+	}
+	return "NOT VERIFIED"
+}
+
+// step shortens a history created_by for a table: BuildKit's " # buildkit"
+// marker and the shell wrapper say nothing the user wrote.
+func step(s string) string {
+	s = strings.TrimSuffix(s, " # buildkit")
+	s = strings.Replace(s, "/bin/sh -c ", "", 1)
+	if len(s) > 72 {
+		s = s[:69] + "..."
+	}
+	return s
 }

@@ -1,9 +1,17 @@
 // Package cachemeta decodes and checks the inline cache metadata BuildKit
-// embeds in an image config under "moby.buildkit.cache.v0".
+// embeds in an image config under "moby.buildkit.cache.v0", the way
+// BuildKit's importer reads it (cache/remotecache/import.go and
+// cache/remotecache/v1/parse.go): a base64 JSON array of cache records
+// whose results name image layers by index and whose inputs link records
+// to each other by index.
 //
-// The records are BuildKit's own types (cache/remotecache/v1/types): that
-// package is a leaf (time and go-digest only), so reusing it keeps us
-// faithful to the format at no cost in dependencies.
+// The records are BuildKit's own types (cache/remotecache/v1/types, Go
+// package cacheimporttypes) so the JSON field names and shapes cannot drift
+// from what BuildKit writes. That package is a leaf: `go list -deps` shows
+// it needs only the standard library and github.com/opencontainers/go-digest
+// (already required by go-containerregistry), so reusing it costs nothing.
+// We deliberately do not import cache/remotecache/v1 itself (the parser),
+// which pulls in the solver, containerd and gRPC.
 package cachemeta
 
 import (
@@ -18,11 +26,31 @@ import (
 // ConfigKey is the image config key holding the inline cache.
 const ConfigKey = "moby.buildkit.cache.v0"
 
+// RegistryCacheConfigMediaType is the config media type of a cache exported
+// with --cache-to type=registry: a separate cache manifest, not inline cache.
+const RegistryCacheConfigMediaType = cachetypes.CacheConfigMediaTypeV0
+
+// Size limits on what is read from a registry, so that a hostile or broken
+// image cannot make us allocate without bound. Real ones are far smaller: a
+// manifest is a few KiB; BuildKit's configs with inline cache are tens of
+// KiB even for large builds.
+const (
+	MaxManifestBytes = 4 << 20  // one manifest or index
+	MaxConfigBytes   = 16 << 20 // one image config, inline cache included
+	MaxPayloadBytes  = 8 << 20  // the decoded inline cache payload
+)
+
 // ErrAbsent means the config has no inline cache at all.
 var ErrAbsent = errors.New("image config has no " + ConfigKey + " key: the image was pushed without inline cache")
 
 // Record is one cache record.
 type Record = cachetypes.CacheRecord
+
+// HistoryStep is one image config history entry.
+type HistoryStep struct {
+	CreatedBy  string `json:"created_by,omitempty"`
+	EmptyLayer bool   `json:"empty_layer,omitempty"`
+}
 
 // Payload is a decoded inline cache.
 type Payload struct {
@@ -30,6 +58,8 @@ type Payload struct {
 	// DiffIDs is the number of rootfs.diff_ids in the config; BuildKit
 	// ignores the cache when it differs from the manifest's layer count.
 	DiffIDs int
+	// History is the config's history, to name the step behind each layer.
+	History []HistoryStep
 }
 
 // config is the part of an image config this package reads.
@@ -37,11 +67,15 @@ type config struct {
 	RootFS struct {
 		DiffIDs []json.RawMessage `json:"diff_ids"`
 	} `json:"rootfs"`
-	Cache json.RawMessage `json:"moby.buildkit.cache.v0"`
+	History []HistoryStep   `json:"history"`
+	Cache   json.RawMessage `json:"moby.buildkit.cache.v0"`
 }
 
 // Decode reads the inline cache out of a raw image config.
 func Decode(rawConfig []byte) (Payload, error) {
+	if len(rawConfig) > MaxConfigBytes {
+		return Payload{}, fmt.Errorf("image config is %d bytes, over the %d-byte limit", len(rawConfig), MaxConfigBytes)
+	}
 	var c config
 	if err := json.Unmarshal(rawConfig, &c); err != nil {
 		return Payload{}, fmt.Errorf("image config is not JSON: %w", err)
@@ -53,89 +87,34 @@ func Decode(rawConfig []byte) (Payload, error) {
 	if err := json.Unmarshal(c.Cache, &b64); err != nil {
 		return Payload{}, fmt.Errorf("%s is not a string", ConfigKey)
 	}
-	if b64 == "" {
-		return Payload{}, fmt.Errorf("%s is empty", ConfigKey)
+	records, err := DecodePayload(b64)
+	if err != nil {
+		return Payload{}, err
 	}
+	return Payload{Records: records, DiffIDs: len(c.RootFS.DiffIDs), History: c.History}, nil
+}
+
+// DecodePayload decodes the value of the config key: base64 of a JSON
+// array of cache records.
+func DecodePayload(b64 string) ([]Record, error) {
+	if b64 == "" {
+		return nil, fmt.Errorf("%s is empty", ConfigKey)
+	}
+	if base64.StdEncoding.DecodedLen(len(b64)) > MaxPayloadBytes {
+		return nil, fmt.Errorf("%s decodes to about %d bytes, over the %d-byte limit", ConfigKey, base64.StdEncoding.DecodedLen(len(b64)), MaxPayloadBytes)
+	}
+	// BuildKit reads the key into a []byte, which encoding/json decodes as
+	// standard base64: the same decoder here.
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return Payload{}, fmt.Errorf("%s is not base64: %w", ConfigKey, err)
+		return nil, fmt.Errorf("%s is not base64: %w", ConfigKey, err)
 	}
 	var records []Record
 	if err := json.Unmarshal(raw, &records); err != nil {
-		return Payload{}, fmt.Errorf("%s is not a JSON array of cache records: %w", ConfigKey, err)
+		return nil, fmt.Errorf("%s is not a JSON array of cache records: %w", ConfigKey, err)
 	}
 	if len(records) == 0 {
-		return Payload{}, fmt.Errorf("%s holds no cache records", ConfigKey)
+		return nil, fmt.Errorf("%s holds no cache records", ConfigKey)
 	}
-	return Payload{Records: records, DiffIDs: len(c.RootFS.DiffIDs)}, nil
-}
-
-// Summary is what a payload says about an image of a given layer count.
-type Summary struct {
-	Records           int `json:"records"`
-	RecordsWithLayers int `json:"recordsWithLayers"`
-	LayersCovered     int `json:"layersCovered"`
-	LayersTotal       int `json:"layersTotal"`
-	// Problems make the cache unusable or suspect; empty means valid.
-	Problems []string `json:"problems,omitempty"`
-}
-
-// Valid reports whether BuildKit can import this cache and it holds results.
-func (s Summary) Valid() bool { return len(s.Problems) == 0 && s.RecordsWithLayers > 0 }
-
-// Analyze checks every index in the payload against an image with the given
-// number of layers and counts what the cache covers. A result for layer i
-// stands for the chain of layers 0..i; a chained result lists its layers.
-func Analyze(p Payload, layers int) Summary {
-	s := Summary{Records: len(p.Records), LayersTotal: layers}
-	problem := func(format string, a ...any) { s.Problems = append(s.Problems, fmt.Sprintf(format, a...)) }
-	if layers == 0 {
-		problem("the image has no layers, so the cache can hold no results")
-	}
-	if p.DiffIDs != layers {
-		problem("config lists %d rootfs.diff_ids but the manifest has %d layers: BuildKit ignores this cache", p.DiffIDs, layers)
-	}
-	covered := make([]bool, layers)
-	inRange := func(rec, idx int, what string) bool {
-		if idx < 0 || idx >= layers {
-			problem("record %d: %s layer index %d is out of range (the image has %d layers)", rec, what, idx, layers)
-			return false
-		}
-		return true
-	}
-	for i, r := range p.Records {
-		if len(r.Results)+len(r.ChainedResults) > 0 {
-			s.RecordsWithLayers++
-		}
-		for _, res := range r.Results {
-			if inRange(i, res.LayerIndex, "result") {
-				for j := 0; j <= res.LayerIndex; j++ {
-					covered[j] = true
-				}
-			}
-		}
-		for _, ch := range r.ChainedResults {
-			for _, idx := range ch.LayerIndexes {
-				if inRange(i, idx, "chain") {
-					covered[idx] = true
-				}
-			}
-		}
-		for _, group := range r.Inputs {
-			for _, in := range group {
-				if in.LinkIndex < 0 || in.LinkIndex >= len(p.Records) {
-					problem("record %d: input link %d is out of range (the cache has %d records)", i, in.LinkIndex, len(p.Records))
-				}
-			}
-		}
-	}
-	for _, c := range covered {
-		if c {
-			s.LayersCovered++
-		}
-	}
-	if s.RecordsWithLayers == 0 && layers > 0 {
-		problem("no cache record points at a layer: nothing can be reused")
-	}
-	return s
+	return records, nil
 }

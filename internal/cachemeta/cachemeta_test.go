@@ -101,7 +101,7 @@ func TestAnalyzeProblems(t *testing.T) {
 	}{
 		{"layer out of range", []cachetypes.CacheRecord{{Results: []cachetypes.CacheResult{{LayerIndex: 3}}}}, 2, 2, "layer index 3 is out of range"},
 		{"negative layer", []cachetypes.CacheRecord{{Results: []cachetypes.CacheResult{{LayerIndex: -1}}}}, 2, 2, "layer index -1"},
-		{"chain out of range", []cachetypes.CacheRecord{{ChainedResults: []cachetypes.ChainedResult{{LayerIndexes: []int{0, 5}}}}}, 2, 2, "chain layer index 5"},
+		{"chain out of range", []cachetypes.CacheRecord{{ChainedResults: []cachetypes.ChainedResult{{LayerIndexes: []int{0, 5}}}}}, 2, 2, "chain 0 layer index 5"},
 		{"link out of range", []cachetypes.CacheRecord{{Results: []cachetypes.CacheResult{{LayerIndex: 0}}, Inputs: [][]cachetypes.CacheInput{{{LinkIndex: 7}}}}}, 1, 1, "input link 7 is out of range"},
 		{"diff ids mismatch", registrytest.Records(2), 3, 2, "3 rootfs.diff_ids but the manifest has 2 layers"},
 		{"no results", []cachetypes.CacheRecord{{Digest: "sha256:x"}}, 2, 2, "no cache record points at a layer"},

@@ -62,6 +62,8 @@ type Settings struct {
 	CacheMethod        CacheMethod
 	Verify             VerifyMode
 	InsecureRegistries []string
+	// RegistryCA are CA files as given; ReadRegistryCA reads them.
+	RegistryCA []string
 
 	// Notes are things the user should know about how their input was read.
 	Notes []string
@@ -201,6 +203,7 @@ func (v Values) Settings() (Settings, error) {
 		}
 		s.InsecureRegistries = append(s.InsecureRegistries, reg.RegistryStr())
 	}
+	s.RegistryCA = v.List(RegistryCA)
 
 	if s.Context == "" {
 		fail(Context, "must not be empty")

@@ -47,6 +47,7 @@ const (
 	CacheMethodInput   = "cache-method"
 	VerifyInput        = "verify"
 	InsecureRegistries = "insecure-registries"
+	RegistryCA         = "registry-ca"
 )
 
 // Specs lists every input, in the order the README and action.yml show them.
@@ -86,7 +87,9 @@ var Specs = []Spec{
 	{Name: VerifyInput, Kind: Text, Default: "strict",
 		Description: "After pushing, check from the registry that every platform image carries valid inline cache metadata: strict (fail the step), warn (warn only) or off."},
 	{Name: InsecureRegistries, Kind: CommaList, Aliases: []string{"insecure-registry"},
-		Description: "Registries that verification may reach over plain HTTP, separated by newlines or commas (host[:port]). Loopback registries are allowed without listing."},
+		Description: "Registries (host[:port], separated by newlines or commas) that verification may reach over plain HTTP, or over TLS without verifying the certificate, as docker and BuildKit treat insecure registries. Loopback registries may use plain HTTP without listing."},
+	{Name: RegistryCA, Kind: LineList,
+		Description: "CA certificate files (PEM), one per line, that verification trusts for registry TLS in addition to the system roots: for a registry with a private CA. The builder trusts registries through its own configuration (buildkitd.toml ca)."},
 }
 
 // Lookup returns the spec of the named input.

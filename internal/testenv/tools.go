@@ -57,6 +57,8 @@ type Tools struct {
 	Dockerd    string
 	Containerd string
 	Docker     string
+	// Act is nektos/act, which runs workflows locally (see act.go).
+	Act string
 }
 
 // Logf reports progress.
@@ -133,6 +135,9 @@ func EnsureTools(ctx context.Context, logf Logf) (Tools, error) {
 		if err := buildBuildx(ctx, bxDir); err != nil {
 			return t, err
 		}
+	}
+	if t.Act, err = ensureAct(ctx, cache, logf); err != nil {
+		return t, err
 	}
 	return t, nil
 }

@@ -5,6 +5,7 @@ package verify
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,6 +27,11 @@ type Report struct {
 	Digest    string     `json:"digest"`
 	MediaType string     `json:"mediaType"`
 	Platforms []Platform `json:"platforms"`
+	// RegistryCache is set when ref names a cache exported with
+	// --cache-to type=registry rather than an image with inline cache;
+	// Explanation then says what that means.
+	RegistryCache bool   `json:"registryCache,omitempty"`
+	Explanation   string `json:"explanation,omitempty"`
 }
 
 // Platform is the verdict on one platform image.
@@ -55,7 +61,9 @@ func (r Report) Failures() []string {
 			out = append(out, fmt.Sprintf("%s: %s", p.Platform, strings.Join(p.Problems, "; ")))
 		}
 	}
-	if len(r.Platforms) == 0 {
+	if r.RegistryCache {
+		out = append(out, fmt.Sprintf("%s: %s", r.Ref, r.Explanation))
+	} else if len(r.Platforms) == 0 {
 		out = append(out, fmt.Sprintf("%s: no platform image found", r.Ref))
 	}
 	return out
@@ -66,6 +74,7 @@ type Verifier struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
 	insecure  []string
+	roots     *x509.CertPool // see transport.go
 }
 
 // Option configures a Verifier.
@@ -74,7 +83,8 @@ type Option func(*Verifier)
 // WithKeychain sets where credentials come from (default: the docker config).
 func WithKeychain(k authn.Keychain) Option { return func(v *Verifier) { v.keychain = k } }
 
-// WithTransport sets the HTTP transport (default: remote.DefaultTransport).
+// WithTransport sets the HTTP transport (default: newTransport, which
+// verifies TLS except for insecure registries).
 func WithTransport(t http.RoundTripper) Option { return func(v *Verifier) { v.transport = t } }
 
 // WithInsecureRegistries lists registries (host[:port]) that may be reached
@@ -85,9 +95,12 @@ func WithInsecureRegistries(regs []string) Option {
 
 // New returns a Verifier.
 func New(opts ...Option) *Verifier {
-	v := &Verifier{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	v := &Verifier{keychain: authn.DefaultKeychain}
 	for _, o := range opts {
 		o(v)
+	}
+	if v.transport == nil {
+		v.transport = newTransport(v.insecure, v.roots)
 	}
 	return v
 }
@@ -108,7 +121,7 @@ func (v *Verifier) remote(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(v.keychain),
-		remote.WithTransport(&plainHTTPGuard{next: v.transport, allowed: v.insecure}),
+		remote.WithTransport(limitBodies(&plainHTTPGuard{next: v.transport, allowed: v.insecure})),
 	}
 }
 
@@ -119,48 +132,17 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 		return Report{}, fmt.Errorf("parse %q: %w", ref, err)
 	}
 	rep := Report{Ref: r.String()}
-	desc, err := remote.Get(r, v.remote(ctx)...)
+	// WithJobs: go-containerregistry caps concurrent blob reads at 4 by
+	// default; let every platform read of check run at once.
+	desc, err := remote.Get(r, append(v.remote(ctx), remote.WithJobs(fetchConcurrency))...)
 	if err != nil {
-		return rep, fmt.Errorf("fetch %s: %w", r, err)
+		return rep, fmt.Errorf("fetch %s: %w", r, v.explain(ctx, r, err))
 	}
 	rep.Digest = desc.Digest.String()
 	rep.MediaType = string(desc.MediaType)
 
-	switch {
-	case desc.MediaType.IsIndex():
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return rep, fmt.Errorf("read index %s: %w", r, err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return rep, fmt.Errorf("read index %s: %w", r, err)
-		}
-		for _, m := range im.Manifests {
-			if IsAttestation(m) || !m.MediaType.IsImage() {
-				continue
-			}
-			p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
-			img, err := idx.Image(m.Digest)
-			if err != nil {
-				p.Error = fmt.Sprintf("cannot read image: %v", err)
-			} else {
-				p = check(img, p)
-			}
-			rep.Platforms = append(rep.Platforms, p)
-		}
-	case desc.MediaType.IsImage():
-		img, err := desc.Image()
-		if err != nil {
-			return rep, fmt.Errorf("read image %s: %w", r, err)
-		}
-		p := Platform{Digest: desc.Digest.String()}
-		if cf, err := img.ConfigFile(); err == nil {
-			p.Platform = platformString(cf.Platform())
-		}
-		rep.Platforms = append(rep.Platforms, check(img, p))
-	default:
-		return rep, fmt.Errorf("%s is a %s, not an image or image index", r, desc.MediaType)
+	if err := v.check(ctx, r, desc, &rep); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
@@ -173,7 +155,7 @@ func (v *Verifier) Exists(ctx context.Context, ref string) error {
 		return fmt.Errorf("parse %q: %w", ref, err)
 	}
 	if _, err := remote.Head(r, v.remote(ctx)...); err != nil {
-		return fmt.Errorf("look up %s: %w", r, err)
+		return fmt.Errorf("look up %s: %w", r, v.explain(ctx, r, err))
 	}
 	return nil
 }
@@ -185,33 +167,6 @@ func IsAttestation(d v1.Descriptor) bool {
 		return true
 	}
 	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown"
-}
-
-func check(img v1.Image, p Platform) Platform {
-	m, err := img.Manifest()
-	if err != nil {
-		p.Error = fmt.Sprintf("cannot read manifest: %v", err)
-		return p
-	}
-	raw, err := img.RawConfigFile()
-	if err != nil {
-		p.Error = fmt.Sprintf("cannot read config: %v", err)
-		return p
-	}
-	if p.Platform == "" {
-		if cf, err := img.ConfigFile(); err == nil {
-			p.Platform = platformString(cf.Platform())
-		}
-	}
-	payload, err := cachemeta.Decode(raw)
-	if err != nil {
-		p.Error = err.Error()
-		p.LayersTotal = len(m.Layers)
-		return p
-	}
-	p.Summary = cachemeta.Analyze(payload, len(m.Layers))
-	p.Verified = p.Summary.Valid()
-	return p
 }
 
 func platformString(p *v1.Platform) string {

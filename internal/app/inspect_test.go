@@ -1,0 +1,200 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	cachetypes "github.com/moby/buildkit/cache/remotecache/v1/types"
+
+	"github.com/inlinecache/action/internal/cachemeta"
+	"github.com/inlinecache/action/internal/fixtures"
+	"github.com/inlinecache/action/internal/registrytest"
+	"github.com/inlinecache/action/internal/verify"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite internal/app/testdata goldens")
+
+// pushFixture serves the fixture testdata/cachemeta/<rel> from a fresh
+// in-memory registry and returns its ref and the registry's address.
+func pushFixture(t *testing.T, rel string) (ref, reg string) {
+	t.Helper()
+	f, err := fixtures.Load(filepath.Join("..", "..", "testdata", "cachemeta", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg = registrytest.Serve(t)
+	repo, err := name.NewRepository(reg + "/fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err = f.Push(context.Background(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, reg
+}
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	e := Env{
+		Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errOut,
+		Exec:          (&fakeBuildx{t: t}).exec,
+		VerifyOptions: []verify.Option{verify.WithKeychain(authn.NewMultiKeychain())},
+	}
+	code := Main(context.Background(), args, e)
+	return code, out.String(), errOut.String()
+}
+
+func goldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./internal/app -run %s -update creates it)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+// TestVerifyAndInspectFixtures runs both commands on what real builders
+// pushed, served byte for byte from a test registry.
+func TestVerifyAndInspectFixtures(t *testing.T) {
+	for _, c := range []struct {
+		fixture string
+		code    int
+	}{
+		{"buildkit-v0.34.2/multi-platform", ExitOK},
+		{"buildkit-v0.34.2/copy-link", ExitOK},
+		{"buildkit-v0.34.2/multistage", ExitOK},
+		{"dockerd-20.10/docker-build", ExitOK},
+		{"buildkit-v0.34.2/registry-cache", ExitFailed},
+	} {
+		t.Run(c.fixture, func(t *testing.T) {
+			ref, reg := pushFixture(t, c.fixture)
+			clean := func(s string) string { return strings.ReplaceAll(s, reg, "REGISTRY") }
+			base := strings.ReplaceAll(c.fixture, "/", "_")
+			for _, mode := range []struct{ cmd, suffix string }{{"verify", ".txt"}, {"verify", ".json"}, {"inspect", ".txt"}, {"inspect", ".json"}} {
+				args := []string{mode.cmd, ref}
+				if mode.suffix == ".json" {
+					args = []string{mode.cmd, "--json", ref}
+				}
+				code, out, errOut := runCmd(t, args...)
+				want := c.code
+				if mode.cmd == "inspect" {
+					want = ExitOK
+				}
+				if code != want {
+					t.Errorf("%s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
+				}
+				goldenFile(t, base+"."+mode.cmd+mode.suffix, clean(out))
+			}
+		})
+	}
+}
+
+func TestVerifyInspectUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"verify"}, `input "REF": no image reference given`},
+		{[]string{"inspect"}, `input "REF": no image reference given`},
+		{[]string{"verify", "UPPER/case:tag"}, `"UPPER/case:tag" is not a valid image reference`},
+		{[]string{"inspect", "a:1", "b:2"}, "inspect takes one image reference, got 2"},
+		{[]string{"verify", "--bogus", "a:1"}, "flag provided but not defined: -bogus"},
+		{[]string{"inspect", "--bogus", "a:1"}, "flag provided but not defined: -bogus"},
+	} {
+		code, out, errOut := runCmd(t, c.args...)
+		if code != ExitUsage || !strings.Contains(out+errOut, c.says) {
+			t.Errorf("%q: exit %d, want 2 and a message saying %q\n%s%s", c.args, code, c.says, out, errOut)
+		}
+	}
+}
+
+func TestInspectUnreadableImageFails(t *testing.T) {
+	reg := registrytest.Serve(t)
+	code, out, _ := runCmd(t, "inspect", reg+"/nope@sha256:"+strings.Repeat("a", 64))
+	if code != ExitFailed || !strings.Contains(out, "cannot read") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyAndInspectBrokenCache serves the dockerd fixture with its
+// payload changed to point a result past the last layer and two records at
+// each other: both commands must say so, and verify must exit 1.
+func TestVerifyAndInspectBrokenCache(t *testing.T) {
+	f, err := fixtures.Load(filepath.Join("..", "..", "testdata", "cachemeta", "dockerd-20.10", "docker-build"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(f.Top, &m); err != nil {
+		t.Fatal(err)
+	}
+	cfgDesc := m["config"].(map[string]any)
+	oldHex := strings.TrimPrefix(cfgDesc["digest"].(string), "sha256:")
+	var cfg map[string]any
+	if err := json.Unmarshal(f.Configs[oldHex], &cfg); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(cfg[cachemeta.ConfigKey].(string))
+	var recs []cachetypes.CacheRecord
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		t.Fatal(err)
+	}
+	recs[0].Results[0].LayerIndex = 9
+	recs[1].Inputs = [][]cachetypes.CacheInput{{{LinkIndex: 2}}}
+	recs[2].Inputs = [][]cachetypes.CacheInput{{{LinkIndex: 1}}}
+	raw, _ = json.Marshal(recs)
+	cfg[cachemeta.ConfigKey] = base64.StdEncoding.EncodeToString(raw)
+	newCfg, _ := json.Marshal(cfg)
+	h, _, _ := v1.SHA256(bytes.NewReader(newCfg))
+	delete(f.Configs, oldHex)
+	f.Configs[h.Hex] = newCfg
+	cfgDesc["digest"], cfgDesc["size"] = h.String(), len(newCfg)
+	f.Top, _ = json.Marshal(m)
+
+	reg := registrytest.Serve(t)
+	repo, _ := name.NewRepository(reg + "/broken")
+	ref, err := f.Push(context.Background(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		file string
+	}{
+		{[]string{"verify", ref}, ExitFailed, "broken.verify.txt"},
+		{[]string{"verify", "--json", ref}, ExitFailed, "broken.verify.json"},
+		{[]string{"inspect", ref}, ExitOK, "broken.inspect.txt"},
+	} {
+		code, out, errOut := runCmd(t, c.args...)
+		if code != c.code {
+			t.Errorf("%q: exit %d, want %d\n%s%s", c.args, code, c.code, out, errOut)
+		}
+		for _, says := range []string{"result layer index 9 is out of range", "records link in a cycle (1 → 2 → 1)"} {
+			if !strings.Contains(out, says) {
+				t.Errorf("%q does not say %q:\n%s", c.args, says, out)
+			}
+		}
+		goldenFile(t, c.file, strings.ReplaceAll(out, reg, "REGISTRY"))
+	}
+}

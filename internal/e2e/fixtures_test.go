@@ -1,0 +1,230 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/inlinecache/action/internal/cachemeta"
+	"github.com/inlinecache/action/internal/fixtures"
+	"github.com/inlinecache/action/internal/testenv"
+)
+
+var updateFixtures = flag.Bool("update-fixtures", false, "rewrite testdata/cachemeta from fresh builds")
+
+// fixtureRoot is where the captured fixtures live.
+var fixtureRoot = filepath.Join("..", "..", "testdata", "cachemeta")
+
+// fixtureCase is one build whose pushed image becomes a fixture.
+type fixtureCase struct {
+	name, project, platforms string
+	// registryCache exports a type=registry cache and captures that
+	// instead of the image.
+	registryCache bool
+}
+
+var buildkitCases = []fixtureCase{
+	{name: "single", project: "app", platforms: "linux/amd64"},
+	{name: "multi-platform", project: "app", platforms: "linux/amd64,linux/386"},
+	{name: "multistage", project: "cacheprojects/multistage", platforms: "linux/amd64"},
+	{name: "copy-link", project: "cacheprojects/link", platforms: "linux/amd64"},
+	{name: "registry-cache", project: "app", platforms: "linux/amd64", registryCache: true},
+}
+
+// TestCaptureFixtures builds the fixture projects with the real BuildKit
+// and compares what it pushed with testdata/cachemeta. Timestamps and
+// digests differ from build to build, so it compares the structure the
+// decoder finds (records, coverage, graph, steps, problems), not bytes.
+// With -update-fixtures it rewrites the fixtures instead.
+func TestCaptureFixtures(t *testing.T) {
+	builder := "buildkit-" + testenv.BuildKitVersion
+	for _, c := range buildkitCases {
+		t.Run(c.name, func(t *testing.T) {
+			ref := repo(t) + ":" + c.name
+			args := []string{"build", "--platform", c.platforms, "--tag", ref, "--push", "--progress", "plain"}
+			capture := ref
+			if c.registryCache {
+				capture = repo(t) + ":cache"
+				args = append(args, "--cache-to", "type=registry,mode=max,ref="+capture)
+			} else {
+				args = append(args, "--cache-to", "type=inline")
+			}
+			out, err := env.Buildx(context.Background(), append(args, project(t, c.project))...)
+			if err != nil {
+				t.Fatalf("buildx build: %v\n%s", err, out)
+			}
+			compareOrUpdate(t, capture, filepath.Join(fixtureRoot, builder, c.name))
+			checkCommands(t, capture, c)
+		})
+	}
+}
+
+func compareOrUpdate(t *testing.T, ref, dir string) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fixtures.Capture(r)
+	if err != nil {
+		t.Fatalf("capture %s: %v", ref, err)
+	}
+	if *updateFixtures {
+		if err := got.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", dir)
+	}
+	want, err := fixtures.Load(dir)
+	if err != nil {
+		t.Fatalf("%v (run with -update-fixtures to capture it)", err)
+	}
+	if got.TopMediaType != want.TopMediaType {
+		t.Errorf("top media type %s, fixture has %s", got.TopMediaType, want.TopMediaType)
+	}
+	g, w := structure(t, got), structure(t, want)
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("the build's cache differs in structure from fixture %s:\n got  %+v\n want %+v", dir, g, w)
+	}
+	// A registry cache has no image configs; every other fixture has one
+	// per platform image. (An empty configs dir is not in git, so count.)
+	if len(got.Configs) != len(want.Configs) {
+		t.Errorf("the build pushed %d image configs, fixture %s has %d", len(got.Configs), dir, len(want.Configs))
+	}
+}
+
+// structure is what must not change between two builds of the same
+// project: per platform, the analysed summary.
+func structure(t *testing.T, f *fixtures.Fixture) map[string]cachemeta.Summary {
+	t.Helper()
+	imgs, err := f.Images()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]cachemeta.Summary{}
+	for _, img := range imgs {
+		p, err := cachemeta.Decode(img.Config)
+		if err != nil {
+			t.Fatalf("%s: %v", img.Platform, err)
+		}
+		s := cachemeta.Analyze(p, len(img.Manifest.Layers))
+		if !s.Valid() {
+			t.Errorf("%s: cache not valid: %q", img.Platform, s.Problems)
+		}
+		out[img.Platform] = s
+	}
+	if strings.Contains(string(f.TopMediaType), "index") && len(imgs) == 0 {
+		out["(index of non-images)"] = cachemeta.Summary{Records: len(f.Manifests)}
+	}
+	return out
+}
+
+// TestCaptureDockerdFixtures does the same with dockerd 20.10's embedded
+// BuildKit, the engine GitLab-style CI and older runners use. It runs in an
+// environment of its own so that its engine never meets another test's.
+// The docker driver cannot build multi-platform images (it has no
+// multi-platform image store in 20.10), and its built-in Dockerfile
+// frontend predates COPY --link, so only single-platform cases exist.
+func TestCaptureDockerdFixtures(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	denv, err := testenv.Start(ctx, env.Tools, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer denv.Close()
+	d, err := denv.StartDockerd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Docker(ctx, "version", "--format", "{{.Server.Version}}")
+	if err != nil {
+		t.Fatalf("docker version: %v\n%s", err, out)
+	}
+	builder := "dockerd-" + strings.Join(strings.SplitN(strings.TrimSpace(out), ".", 3)[:2], ".")
+	src, err := denv.Project(filepath.Join("..", "..", "testdata", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := denv.Registry + "/fixtures/dockerd"
+
+	t.Run("buildx-docker-driver", func(t *testing.T) {
+		ref := repo + ":buildx"
+		cmd := exec.CommandContext(ctx, env.Tools.Buildx, "build", "--progress", "plain", "--cache-to", "type=inline", "--tag", ref, "--push", src)
+		cmd.Env = d.Environ()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("buildx build (docker driver): %v\n%s", err, out)
+		}
+		compareOrUpdate(t, ref, filepath.Join(fixtureRoot, builder, "buildx-docker-driver"))
+	})
+	t.Run("docker-build", func(t *testing.T) {
+		// The classic way: docker build with BUILDKIT_INLINE_CACHE, then
+		// docker push (the engine writes a Docker schema 2 manifest).
+		ref := repo + ":docker-build"
+		cmd := exec.CommandContext(ctx, env.Tools.Docker, "build", "--progress", "plain", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "--tag", ref, src)
+		cmd.Env = append(d.Environ(), "DOCKER_BUILDKIT=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker build: %v\n%s", err, out)
+		}
+		if out, err := d.Docker(ctx, "push", ref); err != nil {
+			t.Fatalf("docker push: %v\n%s", err, out)
+		}
+		compareOrUpdate(t, ref, filepath.Join(fixtureRoot, builder, "docker-build"))
+	})
+}
+
+// checkCommands runs the binary's verify and inspect on what the build
+// pushed.
+func checkCommands(t *testing.T, ref string, c fixtureCase) {
+	t.Helper()
+	v := cli(t, "verify", ref)
+	in := cli(t, "inspect", "--json", ref)
+	if in.code != 0 {
+		t.Errorf("inspect exit %d", in.code)
+	}
+	var res struct {
+		Verified bool `json:"verified"`
+		Report   struct {
+			RegistryCache bool `json:"registryCache"`
+			Platforms     []struct {
+				Platform string `json:"platform"`
+				Layers   []struct {
+					Step   string `json:"step"`
+					Cached bool   `json:"cached"`
+				} `json:"layers"`
+			} `json:"platforms"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(in.log), &res); err != nil {
+		t.Fatalf("inspect --json: %v", err)
+	}
+	if c.registryCache {
+		if v.code != 1 || !strings.Contains(v.log, "--cache-from type=registry,ref=") || !res.Report.RegistryCache {
+			t.Errorf("registry cache: verify exit %d, inspect registryCache=%v; want 1 and an explanation", v.code, res.Report.RegistryCache)
+		}
+		return
+	}
+	if v.code != 0 || !strings.Contains(v.log, ": VERIFIED") {
+		t.Errorf("verify exit %d, want 0 and VERIFIED", v.code)
+	}
+	if !res.Verified || len(res.Report.Platforms) != len(strings.Split(c.platforms, ",")) {
+		t.Fatalf("inspect: %+v", res)
+	}
+	for _, p := range res.Report.Platforms {
+		for i, l := range p.Layers {
+			if !l.Cached || !strings.HasSuffix(l.Step, "# buildkit") {
+				t.Errorf("%s layer %d: %+v, want a cached BuildKit step", p.Platform, i, l)
+			}
+		}
+	}
+}

@@ -1,0 +1,36 @@
+//go:build linux
+
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// ActVersion is the nektos/act the environment installs to run workflows
+// with `uses: ./` locally, as users do.
+const ActVersion = "v0.2.89"
+
+// ensureAct returns act from the tool cache, installing it from the Go
+// module proxy the first time. The caller holds the cache lock.
+func ensureAct(ctx context.Context, cache string, logf Logf) (string, error) {
+	dir := filepath.Join(cache, "act-"+ActVersion)
+	bin := filepath.Join(dir, "act")
+	if exists(bin) {
+		return bin, nil
+	}
+	logf("building act %s from the Go module proxy (a few minutes, once)", ActVersion)
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	env := append(goEnv(), "GOBIN="+tmp, "CGO_ENABLED=0")
+	if o, err := runOut(ctx, env, "", "go", "install", "github.com/nektos/act@"+ActVersion); err != nil {
+		return "", fmt.Errorf("build act %s: %w\n%s", ActVersion, err, o)
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", fmt.Errorf("install act %s: %w", ActVersion, err)
+	}
+	return bin, nil
+}

@@ -28,6 +28,12 @@ var buildInputs = []string{
 	inputs.Builder, inputs.CacheFrom, inputs.CacheTo, inputs.NoCache,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
 	inputs.VerifyInput, inputs.InsecureRegistries,
+	// build-push-action's other inputs (dropin.go)
+	inputs.AddHosts, inputs.Allow, inputs.Annotations, inputs.Attests,
+	inputs.BuildContexts, inputs.Call, inputs.CgroupParent, inputs.Network,
+	inputs.NoCacheFilters, inputs.Outputs, inputs.SBOM, inputs.Secrets,
+	inputs.SecretEnvs, inputs.SecretFiles, inputs.ShmSize, inputs.SSH,
+	inputs.Ulimit, inputs.GitHubToken,
 }
 
 // tailLines is how much of the build log is repeated when it fails.
@@ -38,14 +44,19 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 
 	fs := flag.NewFlagSet("inline-cache build", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
+	dotenv := fs.String("dotenv", "", "also write the outputs to this dotenv file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: inline-cache build [flags] [CONTEXT]")
+		fmt.Fprintln(fs.Output(), "  --dotenv FILE\n      also write IMAGEID, DIGEST and CACHE_VERIFIED to FILE (GitLab artifacts:reports:dotenv)")
 		inputs.Usage(fs.Output(), specsOf(buildInputs))
 	}
 	vals, pos, err := readInputs(env, fs, args, buildInputs...)
+	maskSecrets(sink, vals, env) // before anything else is printed
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
+	sink = report.WithDotenv(sink, *dotenv)
+	ciNotes := gitlabDefaults(vals, env)
 	s, err := vals.Settings()
 	switch {
 	case len(pos) > 1:
@@ -53,6 +64,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	case len(pos) == 1:
 		s.Context = pos[0]
 	}
+	err = errors.Join(err, prepareDropIn(&s, env))
 	if s.Context != "" {
 		err = errors.Join(err, inputs.CheckFiles(s, env.Dir))
 	}
@@ -66,6 +78,15 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		return failedErr(errReported)
 	}
 
+	if err := report.Preflight(sink); err != nil {
+		sink.ErrorTitle("Step outputs cannot be written", err.Error())
+		return failedErr(errReported)
+	}
+	if err := gitlabLogin(sink, env); err != nil {
+		sink.ErrorTitle("Registry login failed", err.Error())
+		return failedErr(errReported)
+	}
+
 	tmp, err := os.MkdirTemp("", "inline-cache-")
 	if err != nil {
 		return failedErr(fmt.Errorf("create temp dir: %w", err))
@@ -76,8 +97,14 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
+	if err := writeTempSecrets(p); err != nil {
+		return failedErr(err)
+	}
 
 	end := sink.Group("inline-cache: plan")
+	for _, n := range ciNotes {
+		sink.Infof("default %s", n)
+	}
 	sink.Infof("buildx: %s", bx.Version)
 	sink.Infof("inline cache method: %s", p.CacheMethod)
 	sink.Infof("command: %s", quoteArgs(append([]string{p.Path}, p.Args...)))
@@ -103,7 +130,8 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		if tail := rec.Tail(); len(tail) > 0 {
 			msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
 		}
-		sink.Error(msg)
+		sink.ErrorTitle("Build failed", msg)
+		_ = sink.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: rec.Steps()}.Markdown())
 		return failedErr(errReported)
 	}
 
@@ -122,13 +150,13 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	setOutput(report.OutputDigest, meta.Digest)
 	setOutput(report.OutputMetadata, string(meta.Raw))
 
+	end = sink.Group("inline-cache: verify")
 	res := verifyBuild(ctx, env, s, p, meta)
 	res.Steps = rec.Steps()
 	res.Imports = rec.Imports()
 	setOutput(report.OutputCacheVerified, res.Verdict)
 	setOutput(report.OutputCacheReport, res.JSON())
 
-	end = sink.Group("inline-cache: result")
 	sink.Infof("%s", strings.TrimRight(res.Text(), "\n"))
 	if imageID != "" {
 		sink.Infof("imageid: %s", imageID)
@@ -141,17 +169,17 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		sink.Warning(err.Error())
 	}
 	if len(outErrs) > 0 {
-		sink.Error(errors.Join(outErrs...).Error())
+		sink.ErrorTitle("Step outputs cannot be written", errors.Join(outErrs...).Error())
 		return failedErr(errReported)
 	}
 
 	if res.Verdict == report.NotVerified {
 		msg := "inline cache not verified: " + res.Reason
 		if s.Verify == inputs.VerifyWarn {
-			sink.Warning(msg + " (verify: warn, so the step passes)")
+			sink.WarningTitle("Inline cache not verified", msg+" (verify: warn, so the step passes)")
 			return nil
 		}
-		sink.Error(msg)
+		sink.ErrorTitle("Inline cache not verified", msg)
 		return failedErr(errReported)
 	}
 	return nil
@@ -161,7 +189,9 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, m
 	switch {
 	case s.Verify == inputs.VerifyOff:
 		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
-	case !s.Push:
+	case s.Evaluates():
+		return report.Result{Verdict: report.Skipped, Reason: fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)}
+	case !s.Pushes():
 		return report.Result{Verdict: report.Skipped, Reason: "nothing was pushed, so there is no registry image to verify"}
 	}
 	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)
@@ -255,7 +285,7 @@ func reportInputErr(sink report.Sink, err error) error {
 		err = ee.err
 	}
 	for _, e := range flatten(err) {
-		sink.Error(e.Error())
+		sink.ErrorTitle("Invalid input", e.Error())
 	}
 	return usageErr(errReported)
 }

@@ -63,6 +63,9 @@ type Settings struct {
 	Verify             VerifyMode
 	InsecureRegistries []string
 
+	// DropIn is the rest of build-push-action's inputs.
+	DropIn
+
 	// Notes are things the user should know about how their input was read.
 	Notes []string
 }
@@ -201,6 +204,8 @@ func (v Values) Settings() (Settings, error) {
 		}
 		s.InsecureRegistries = append(s.InsecureRegistries, reg.RegistryStr())
 	}
+
+	v.dropIn(&s, fail)
 
 	if s.Context == "" {
 		fail(Context, "must not be empty")

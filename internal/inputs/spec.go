@@ -148,7 +148,7 @@ var Specs = []Spec{
 	{Name: Ulimit, Kind: LineList,
 		Description: "Ulimit options for RUN instructions (e.g. nofile=1024:1024), one per line."},
 	{Name: GitHubToken, Kind: Text, ActionDefault: "${{ github.token }}",
-		Description: "GitHub token for a git context of this repository ({{defaultContext}}): passed to the build as the GIT_AUTH_TOKEN.<host> secret, unless secrets already hold a GIT_AUTH_TOKEN."},
+		Description: "GitHub token for a git context of this repository ({{defaultContext}}): passed to the build as the GIT_AUTH_TOKEN.HOST secret (HOST: the GitHub server), unless secrets already hold a GIT_AUTH_TOKEN."},
 }
 
 // Lookup returns the spec of the named input.

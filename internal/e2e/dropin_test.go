@@ -415,3 +415,60 @@ func copyConfigDir(src, dst string) error {
 		return os.WriteFile(target, b, fi.Mode().Perm())
 	})
 }
+
+// TestBuildPushActionBadInputs: build-push-action inputs buildx would
+// reject, or that would drop a secret, stop the run with status 2 and a
+// message naming the input, before BuildKit sees a build.
+func TestBuildPushActionBadInputs(t *testing.T) {
+	ctxDir := project(t, "app")
+	before := builds(t)
+	for _, tt := range []struct {
+		in    map[string]string
+		input string
+	}{
+		{map[string]string{"ulimit": "nofile=many"}, "ulimit"},
+		{map[string]string{"secrets": "just-the-token-value"}, "secrets"},
+		{map[string]string{"secret-files": "key=" + filepath.Join(ctxDir, "no-such.pem")}, "secret-files"},
+		{map[string]string{"add-hosts": "db:not-an-ip"}, "add-hosts"},
+		{map[string]string{"shm-size": "big"}, "shm-size"},
+		{map[string]string{"no-cache": "true", "no-cache-filters": "build"}, "no-cache-filters"},
+		{map[string]string{"context": "{{defaultContext}}"}, "context"},
+	} {
+		in := map[string]string{"context": ctxDir, "tags": repo(t) + ":bad"}
+		for k, v := range tt.in {
+			in[k] = v
+		}
+		r := action(t, in)
+		if r.code != 2 {
+			t.Errorf("%v: exit %d, want 2", tt.in, r.code)
+		}
+		if !strings.Contains(r.log, `::error title=Invalid input::input "`+tt.input+`"`) {
+			t.Errorf("%v: no annotation naming %q", tt.in, tt.input)
+		}
+		if strings.Contains(r.log, "::group::inline-cache: build") {
+			t.Errorf("%v: a build was started", tt.in)
+		}
+	}
+	if after := builds(t); after != before {
+		t.Errorf("BuildKit ran %d builds for bad input", after-before)
+	}
+}
+
+// TestCallCheck: call asks buildx to evaluate the build (here: lint it);
+// nothing is pushed, so verification is skipped and says why.
+func TestCallCheck(t *testing.T) {
+	ctxDir := project(t, "app")
+	r := action(t, map[string]string{"context": ctxDir, "tags": repo(t) + ":check", "push": "true", "call": "check"})
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	if !strings.Contains(r.log, "--call check") || !strings.Contains(r.log, "Check complete") {
+		t.Errorf("buildx did not run the check")
+	}
+	if r.outputs["cache-verified"] != "skipped" || !strings.Contains(r.log, `call "check" evaluates the build without producing an image`) {
+		t.Errorf("cache-verified = %q", r.outputs["cache-verified"])
+	}
+	if !strings.Contains(r.summary, "Verification skipped") {
+		t.Errorf("summary = %q", r.summary)
+	}
+}

@@ -226,7 +226,8 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, m
 func pushedRefs(s inputs.Settings, meta metadata) ([]string, error) {
 	var repos []name.Repository
 	seen := map[string]bool{}
-	for _, t := range s.Tags {
+	tags := s.PushedTags()
+	for _, t := range tags {
 		if r := t.Ref.Context(); !seen[r.String()] {
 			seen[r.String()] = true
 			repos = append(repos, r)
@@ -242,7 +243,7 @@ func pushedRefs(s inputs.Settings, meta metadata) ([]string, error) {
 			continue
 		}
 		if i == 0 {
-			refs = append(refs, s.Tags[0].Ref.String())
+			refs = append(refs, tags[0].Ref.String())
 		}
 	}
 	return refs, nil

@@ -472,3 +472,15 @@ func TestCallCheck(t *testing.T) {
 		t.Errorf("summary = %q", r.summary)
 	}
 }
+
+// TestPushThroughOutputsOnly: a build-push-action step that pushes with
+// outputs alone (no tags, push false) is verified at the output's name.
+func TestPushThroughOutputsOnly(t *testing.T) {
+	ctxDir := project(t, "app")
+	ref := repo(t) + ":out"
+	r := action(t, map[string]string{"context": ctxDir, "outputs": "type=image,name=" + ref + ",push=true"})
+	checkVerified(t, r)
+	if !strings.Contains(r.log, "--cache-from type=registry,ref="+ref) {
+		t.Errorf("the output's name is not imported as cache")
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/docker/go-units"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Secret is a secret given by value: it reaches buildx through a private
@@ -108,6 +110,11 @@ func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
 	for _, o := range d.Outputs {
 		if _, err := csvFields(o); err != nil {
 			fail(Outputs, "%q: %v", o, err)
+		}
+	}
+	for _, n := range outputNames(d.Outputs) {
+		if _, err := name.NewTag(n); err != nil {
+			fail(Outputs, "name %q is not a valid image tag: %v", n, err)
 		}
 	}
 	if d.ShmSize != "" {
@@ -216,6 +223,49 @@ func OutputPushes(o string) bool {
 		return p == "true"
 	}
 	return false
+}
+
+// outputNames are the image names (name=, comma-separated) of image and
+// registry outputs.
+func outputNames(outputs []string) []string {
+	var out []string
+	for _, o := range outputs {
+		if t := OutputType(o); t != "image" && t != "registry" {
+			continue
+		}
+		if n, ok := attrOf(o, "name"); ok {
+			for _, x := range strings.Split(n, ",") {
+				if x = strings.TrimSpace(x); x != "" {
+					out = append(out, x)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// PushedTags are the tags the build pushes to: tags, then the names of
+// outputs that push (or every image output's, with push), once each.
+func (s Settings) PushedTags() []Tag {
+	out := slices.Clone(s.Tags)
+	seen := map[string]bool{}
+	for _, t := range out {
+		seen[t.Raw] = true
+	}
+	for _, o := range s.Outputs {
+		if !OutputPushes(o) && !(s.Push && OutputType(o) == "image") {
+			continue
+		}
+		for _, n := range outputNames([]string{o}) {
+			ref, err := name.NewTag(n)
+			if err != nil || seen[n] {
+				continue
+			}
+			seen[n] = true
+			out = append(out, Tag{Raw: n, Ref: ref})
+		}
+	}
+	return out
 }
 
 // Pushes reports whether the build pushes an image: push, or an output

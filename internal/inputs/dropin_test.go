@@ -177,3 +177,27 @@ func TestOutputTypes(t *testing.T) {
 		t.Errorf("OutputPushes")
 	}
 }
+
+func TestPushedTagsFromOutputs(t *testing.T) {
+	s, _, err := read(t, map[string]string{
+		"tags":    "r.example/a:1",
+		"outputs": "type=image,\"name=r.example/a:1,r.example/b:2\",push=true\ntype=local,dest=out,name=r.example/ignored:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range s.PushedTags() {
+		got = append(got, tg.Raw)
+	}
+	if want := []string{"r.example/a:1", "r.example/b:2"}; !slices.Equal(got, want) || !s.Pushes() {
+		t.Errorf("pushed tags = %q, want %q (pushes %v)", got, want, s.Pushes())
+	}
+	// push: true with only an output name is not "nothing to push to".
+	if _, _, err := read(t, map[string]string{"push": "true", "outputs": "type=image,name=r.example/a:1"}); err != nil {
+		t.Errorf("push with an output name: %v", err)
+	}
+	if _, _, err := read(t, map[string]string{"outputs": "type=registry,name=Not A Tag"}); err == nil {
+		t.Errorf("bad output name accepted")
+	}
+}

@@ -128,7 +128,7 @@ func (v Values) Settings() (Settings, error) {
 		}
 		s.Tags = append(s.Tags, Tag{Raw: t, Ref: ref})
 	}
-	if s.Push && len(v.List(Tags)) == 0 {
+	if s.Push && len(v.List(Tags)) == 0 && len(outputNames(v.List(Outputs))) == 0 {
 		fail(Tags, "push is true but no tag is given: there is nothing to push to")
 	}
 

@@ -192,7 +192,7 @@ func cacheFrom(s inputs.Settings) []cacheentry.Entry {
 		}
 	}
 	if s.Pushes() {
-		for _, t := range s.Tags {
+		for _, t := range s.PushedTags() {
 			add(cacheentry.Entry{Type: "registry", Attrs: []cacheentry.Attr{{Key: "ref", Value: t.Raw}}})
 		}
 	}

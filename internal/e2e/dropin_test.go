@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -483,4 +484,74 @@ func TestPushThroughOutputsOnly(t *testing.T) {
 	if !strings.Contains(r.log, "--cache-from type=registry,ref="+ref) {
 		t.Errorf("the output's name is not imported as cache")
 	}
+}
+
+// TestSecretFilesGoOnSignal: a cancelled job (SIGTERM) still removes the
+// temp secret files; while the build ran they existed.
+func TestSecretFilesGoOnSignal(t *testing.T) {
+	ctxDir := project(t, "slow")
+	tmp := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "build", "--tag", repo(t)+":slow", ctxDir)
+	cmd.Env = append(cleanEnv(env.Environ()), "TMPDIR="+tmp, "INPUT_SECRETS=token=signal-test-secret-value")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the secret file is there and the slow step runs.
+	var secretFile string
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) && (secretFile == "" || !strings.Contains(out.String(), "sleep")) {
+		if m, _ := filepath.Glob(filepath.Join(tmp, "inline-cache-*", "secret-*")); len(m) > 0 {
+			secretFile = m[0]
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if secretFile == "" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("no secret file appeared under TMPDIR:\n%s", out.String())
+	}
+	if b, err := os.ReadFile(secretFile); err != nil || string(b) != "signal-test-secret-value" {
+		t.Errorf("secret file %s: %q %v", secretFile, b, err)
+	}
+	time.Sleep(time.Second)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	t.Logf("inline-cache → %v\n%s", err, out.String())
+	if ctx.Err() != nil {
+		t.Fatalf("inline-cache did not stop after SIGTERM")
+	}
+	if _, err := os.Stat(secretFile); !os.IsNotExist(err) {
+		t.Errorf("secret file left after SIGTERM: %v", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temp files left after SIGTERM: %v", left)
+	}
+	if strings.Contains(out.String(), "signal-test-secret-value") {
+		t.Errorf("secret printed")
+	}
+	settledStatuses(t)
+}
+
+// syncBuffer is a log buffer that can be read while a child writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

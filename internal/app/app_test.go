@@ -29,8 +29,6 @@ type fakeBuildx struct {
 	image    v1.Image // pushed by build; nil pushes nothing
 	exitCode int      // non-zero fails the build
 	calls    [][]string
-	// inspect, if set, sees every build while it "runs".
-	inspect func(command.Cmd)
 }
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
@@ -48,9 +46,6 @@ func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 }
 
 func (f *fakeBuildx) build(c command.Cmd) error {
-	if f.inspect != nil {
-		f.inspect(c)
-	}
 	flagValue := func(name string) string {
 		for i, a := range c.Args {
 			if a == name && i+1 < len(c.Args) {

@@ -26,14 +26,14 @@ var buildInputs = []string{
 	inputs.Context, inputs.File, inputs.Tags, inputs.Push, inputs.Load,
 	inputs.BuildArgs, inputs.Labels, inputs.Platforms, inputs.Target,
 	inputs.Builder, inputs.CacheFrom, inputs.CacheTo, inputs.NoCache,
-	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
-	inputs.VerifyInput, inputs.InsecureRegistries,
-	// build-push-action's other inputs (dropin.go)
+	// build-push-action's other inputs (secrets.go)
 	inputs.AddHosts, inputs.Allow, inputs.Annotations, inputs.Attests,
 	inputs.BuildContexts, inputs.Call, inputs.CgroupParent, inputs.Network,
 	inputs.NoCacheFilters, inputs.Outputs, inputs.SBOM, inputs.Secrets,
 	inputs.SecretEnvs, inputs.SecretFiles, inputs.ShmSize, inputs.SSH,
 	inputs.Ulimit, inputs.GitHubToken,
+	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
+	inputs.VerifyInput, inputs.InsecureRegistries,
 }
 
 // tailLines is how much of the build log is repeated when it fails.
@@ -78,15 +78,6 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		return failedErr(errReported)
 	}
 
-	if err := report.Preflight(sink); err != nil {
-		sink.ErrorTitle("Step outputs cannot be written", err.Error())
-		return failedErr(errReported)
-	}
-	if err := gitlabLogin(sink, env); err != nil {
-		sink.ErrorTitle("Registry login failed", err.Error())
-		return failedErr(errReported)
-	}
-
 	tmp, err := os.MkdirTemp("", "inline-cache-")
 	if err != nil {
 		return failedErr(fmt.Errorf("create temp dir: %w", err))
@@ -97,17 +88,17 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
-	if err := writeTempSecrets(p); err != nil {
-		return failedErr(err)
+	if err := prepareRun(sink, env, p); err != nil {
+		return err
 	}
 
 	end := sink.Group("inline-cache: plan")
-	for _, n := range ciNotes {
-		sink.Infof("default %s", n)
-	}
 	sink.Infof("buildx: %s", bx.Version)
 	sink.Infof("inline cache method: %s", p.CacheMethod)
 	sink.Infof("command: %s", quoteArgs(append([]string{p.Path}, p.Args...)))
+	for _, n := range ciNotes {
+		sink.Infof("default %s", n)
+	}
 	end()
 	for _, n := range p.Notes {
 		sink.Warning(n)
@@ -151,7 +142,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	setOutput(report.OutputMetadata, string(meta.Raw))
 
 	end = sink.Group("inline-cache: verify")
-	res := verifyBuild(ctx, env, s, p, meta)
+	res := verifyDropIn(ctx, env, s, p, meta)
 	res.Steps = rec.Steps()
 	res.Imports = rec.Imports()
 	setOutput(report.OutputCacheVerified, res.Verdict)
@@ -189,9 +180,7 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, m
 	switch {
 	case s.Verify == inputs.VerifyOff:
 		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
-	case s.Evaluates():
-		return report.Result{Verdict: report.Skipped, Reason: fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)}
-	case !s.Pushes():
+	case !s.Push:
 		return report.Result{Verdict: report.Skipped, Reason: "nothing was pushed, so there is no registry image to verify"}
 	}
 	v := verify.New(append([]verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}, env.VerifyOptions...)...)

@@ -27,10 +27,35 @@ func secretArg(args []string, id string) string {
 	return ""
 }
 
+// runHooked is runApp with onBuild seeing each build while it "runs".
+func runHooked(t *testing.T, f *fakeBuildx, onBuild func(command.Cmd), in map[string]string) result {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "output")}
+	for k, v := range in {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	var stdout strings.Builder
+	e := Env{
+		Getenv: func(k string) string { return env[k] }, Dir: dir, Stdout: &stdout, Stderr: &stdout,
+		Exec: func(ctx context.Context, c command.Cmd) error {
+			if slices.Contains(c.Args, "build") {
+				onBuild(c)
+			}
+			return f.exec(ctx, c)
+		},
+		LookPath: func(p string) (string, error) { return "/usr/bin/" + p, nil },
+	}
+	return result{code: Main(context.Background(), []string{"build", "."}, e), stdout: stdout.String()}
+}
+
 func TestSecretsThroughPrivateTempFiles(t *testing.T) {
 	const value = "  s3cr3t with spaces  "
 	var path string
-	f := &fakeBuildx{t: t, inspect: func(c command.Cmd) {
+	r := runHooked(t, &fakeBuildx{t: t}, func(c command.Cmd) {
 		if strings.Contains(strings.Join(c.Args, " "), "s3cr3t") || slices.ContainsFunc(c.Env, func(kv string) bool { return strings.Contains(kv, "s3cr3t") }) {
 			t.Errorf("secret on the command line or in the environment: %q", c.Args)
 		}
@@ -48,13 +73,12 @@ func TestSecretsThroughPrivateTempFiles(t *testing.T) {
 		if b, _ := os.ReadFile(path); string(b) != value {
 			t.Errorf("secret file holds %q", b)
 		}
-	}}
-	r := runApp(t, f, map[string]string{"secrets": "token=" + value + "\n"}, nil)
+	}, map[string]string{"secrets": "token=" + value + "\n"})
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 	if path == "" {
-		t.Fatalf("no --secret id=token,src=… reached buildx: %q", f.calls)
+		t.Fatalf("no --secret id=token,src=… reached buildx")
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("secret file left after the run: %v", err)
@@ -68,8 +92,8 @@ func TestSecretsThroughPrivateTempFiles(t *testing.T) {
 	}
 
 	// The files go on a failed build too.
-	f = &fakeBuildx{t: t, exitCode: 1, inspect: func(c command.Cmd) { path = secretArg(c.Args, "token") }}
-	if r := runApp(t, f, map[string]string{"secrets": "token=x"}, nil); r.code != ExitFailed {
+	f := &fakeBuildx{t: t, exitCode: 1}
+	if r := runHooked(t, f, func(c command.Cmd) { path = secretArg(c.Args, "token") }, map[string]string{"secrets": "token=x"}); r.code != ExitFailed {
 		t.Errorf("failed build: exit %d", r.code)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -56,4 +57,32 @@ func writeTempSecrets(p plan.Plan) error {
 		}
 	}
 	return nil
+}
+
+// prepareRun does what must happen between planning and building: check
+// the step's output files can be written (before minutes of building),
+// log in to the GitLab registry, and write the secret files.
+func prepareRun(sink report.Sink, env Env, p plan.Plan) error {
+	if err := report.Preflight(sink); err != nil {
+		sink.ErrorTitle("Step outputs cannot be written", err.Error())
+		return failedErr(errReported)
+	}
+	if err := gitlabLogin(sink, env); err != nil {
+		sink.ErrorTitle("Registry login failed", err.Error())
+		return failedErr(errReported)
+	}
+	if err := writeTempSecrets(p); err != nil {
+		return failedErr(err)
+	}
+	return nil
+}
+
+// verifyDropIn verifies as verifyBuild does, seeing a push through outputs
+// as a push; a build only evaluated (call) has nothing to verify.
+func verifyDropIn(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, meta metadata) report.Result {
+	if s.Evaluates() && s.Verify != inputs.VerifyOff {
+		return report.Result{Verdict: report.Skipped, Reason: fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)}
+	}
+	s.Push = s.Pushes()
+	return verifyBuild(ctx, env, s, p, meta)
 }

@@ -52,8 +52,10 @@ const (
 	CacheMethodInput   = "cache-method"
 	VerifyInput        = "verify"
 	InsecureRegistries = "insecure-registries"
+)
 
-	// The rest of build-push-action's inputs (see dropin.go).
+// The rest of build-push-action's inputs (see dropin.go).
+const (
 	AddHosts       = "add-hosts"
 	Allow          = "allow"
 	Annotations    = "annotations"
@@ -105,13 +107,7 @@ var Specs = []Spec{
 	{Name: Pull, Kind: Bool, Default: "false",
 		Description: "Always attempt to pull all referenced images."},
 	{Name: Provenance, Kind: Text,
-		Description: "Provenance attestation (buildx --provenance: true, false or attributes such as mode=max). Empty leaves buildx's default."},
-	{Name: CacheMethodInput, Kind: Text, Default: "auto",
-		Description: "How the inline cache is requested: auto, cache-to (--cache-to type=inline) or build-arg (--build-arg BUILDKIT_INLINE_CACHE=1). Exactly one reaches the build."},
-	{Name: VerifyInput, Kind: Text, Default: "strict",
-		Description: "After pushing, check from the registry that every platform image carries valid inline cache metadata: strict (fail the step), warn (warn only) or off."},
-	{Name: InsecureRegistries, Kind: CommaList, Aliases: []string{"insecure-registry"},
-		Description: "Registries that verification may reach over plain HTTP, separated by newlines or commas (host[:port]). Loopback registries are allowed without listing."},
+		Description: "Provenance attestation (--attest type=provenance): true, false or attributes such as mode=max; in GitHub Actions the run is its builder-id, as with build-push-action. Empty leaves buildx's default."},
 	// build-push-action's other inputs, read and passed on as it does.
 	{Name: AddHosts, Kind: CommaList, Aliases: []string{"add-host"},
 		Description: "Custom host-to-IP mappings (host:ip), separated by newlines or commas."},
@@ -149,6 +145,12 @@ var Specs = []Spec{
 		Description: "Ulimit options for RUN instructions (e.g. nofile=1024:1024), one per line."},
 	{Name: GitHubToken, Kind: Text, ActionDefault: "${{ github.token }}",
 		Description: "GitHub token for a git context of this repository ({{defaultContext}}): passed to the build as the GIT_AUTH_TOKEN.HOST secret (HOST: the GitHub server), unless secrets already hold a GIT_AUTH_TOKEN."},
+	{Name: CacheMethodInput, Kind: Text, Default: "auto",
+		Description: "How the inline cache is requested: auto, cache-to (--cache-to type=inline) or build-arg (--build-arg BUILDKIT_INLINE_CACHE=1). Exactly one reaches the build."},
+	{Name: VerifyInput, Kind: Text, Default: "strict",
+		Description: "After pushing, check from the registry that every platform image carries valid inline cache metadata: strict (fail the step), warn (warn only) or off."},
+	{Name: InsecureRegistries, Kind: CommaList, Aliases: []string{"insecure-registry"},
+		Description: "Registries that verification may reach over plain HTTP, separated by newlines or commas (host[:port]). Loopback registries are allowed without listing."},
 }
 
 // Lookup returns the spec of the named input.

@@ -82,7 +82,7 @@ func TestSinkForEnv(t *testing.T) {
 	if err := s.Summary("### hi\n"); err != nil {
 		t.Fatal(err)
 	}
-	want := "::warning title=inline-cache::50%25 done%0Anext\n::group::plan\n::endgroup::\n"
+	want := "::warning::50%25 done%0Anext\n::group::plan\n::endgroup::\n"
 	if b.String() != want {
 		t.Errorf("GitHub log = %q, want %q", b.String(), want)
 	}

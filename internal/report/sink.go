@@ -56,13 +56,10 @@ func (g *GitHub) Group(title string) func() {
 
 func (g *GitHub) Infof(format string, a ...any) { fmt.Fprintf(g.w, format+"\n", a...) }
 
-// DefaultTitle titles annotations that have no title of their own.
-const DefaultTitle = "inline-cache"
-
 // Warning becomes an annotation; %, CR and LF are escaped by the library.
-func (g *GitHub) Warning(msg string) { g.WarningTitle(DefaultTitle, msg) }
+func (g *GitHub) Warning(msg string) { g.gha.Warningf("%s", msg) }
 
-func (g *GitHub) Error(msg string) { g.ErrorTitle(DefaultTitle, msg) }
+func (g *GitHub) Error(msg string) { g.gha.Errorf("%s", msg) }
 
 func (g *GitHub) WarningTitle(title, msg string) {
 	g.gha.WithFieldsMap(map[string]string{"title": title}).Warningf("%s", msg)

@@ -235,12 +235,12 @@ func TestVerifyStrictAndWarn(t *testing.T) {
 	if r.code != ExitFailed {
 		t.Errorf("strict: exit %d, want %d", r.code, ExitFailed)
 	}
-	if r.outputs["cache-verified"] != "false" || !strings.Contains(r.stdout, "::error::inline cache not verified: linux/amd64: image config has no moby.buildkit.cache.v0") {
+	if r.outputs["cache-verified"] != "false" || !strings.Contains(r.stdout, "::error title=Inline cache not verified::inline cache not verified: linux/amd64: image config has no moby.buildkit.cache.v0") {
 		t.Errorf("strict: outputs %q log:\n%s", r.outputs, r.stdout)
 	}
 
 	r = runApp(t, &fakeBuildx{t: t, image: img}, map[string]string{"tags": reg + "/app:main", "push": "true", "verify": "warn"}, nil)
-	if r.code != 0 || r.outputs["cache-verified"] != "false" || !strings.Contains(r.stdout, "::warning::inline cache not verified") {
+	if r.code != 0 || r.outputs["cache-verified"] != "false" || !strings.Contains(r.stdout, "::warning title=Inline cache not verified::inline cache not verified") {
 		t.Errorf("warn: exit %d outputs %q log:\n%s", r.code, r.outputs, r.stdout)
 	}
 }
@@ -272,7 +272,7 @@ func TestBadInputRunsNothing(t *testing.T) {
 		if f.builds() != 0 {
 			t.Errorf("%v: ran %q before rejecting the input", tt.in, f.calls)
 		}
-		if !strings.Contains(r.stdout, fmt.Sprintf("::error::input %q", tt.wrong)) {
+		if !strings.Contains(r.stdout, fmt.Sprintf("::error title=Invalid input::input %q", tt.wrong)) {
 			t.Errorf("%v: no error naming input %q:\n%s", tt.in, tt.wrong, r.stdout)
 		}
 	}
@@ -284,7 +284,7 @@ func TestBuildFailureShowsTail(t *testing.T) {
 	if r.code != ExitFailed {
 		t.Errorf("exit %d", r.code)
 	}
-	if !strings.Contains(r.stdout, "::error::build failed") || !strings.Contains(r.stdout, "did not complete successfully") {
+	if !strings.Contains(r.stdout, "::error title=Build failed::build failed") || !strings.Contains(r.stdout, "did not complete successfully") {
 		t.Errorf("log:\n%s", r.stdout)
 	}
 	if r.outputs["cache-verified"] != "false" {

@@ -25,6 +25,12 @@ var buildInputs = []string{
 	inputs.Context, inputs.File, inputs.Tags, inputs.Push, inputs.Load,
 	inputs.BuildArgs, inputs.Labels, inputs.Platforms, inputs.Target,
 	inputs.Builder, inputs.CacheFrom, inputs.CacheTo, inputs.NoCache,
+	// build-push-action's other inputs (secrets.go)
+	inputs.AddHosts, inputs.Allow, inputs.Annotations, inputs.Attests,
+	inputs.BuildContexts, inputs.Call, inputs.CgroupParent, inputs.Network,
+	inputs.NoCacheFilters, inputs.Outputs, inputs.SBOM, inputs.Secrets,
+	inputs.SecretEnvs, inputs.SecretFiles, inputs.ShmSize, inputs.SSH,
+	inputs.Ulimit, inputs.GitHubToken,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
 	inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA,
 }
@@ -37,14 +43,19 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 
 	fs := flag.NewFlagSet("inline-cache build", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
+	dotenv := fs.String("dotenv", "", "also write the outputs to this dotenv file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: inline-cache build [flags] [CONTEXT]")
+		fmt.Fprintln(fs.Output(), "  --dotenv FILE\n      also write IMAGEID, DIGEST and CACHE_VERIFIED to FILE (GitLab artifacts:reports:dotenv)")
 		inputs.Usage(fs.Output(), specsOf(buildInputs))
 	}
 	vals, pos, err := readInputs(env, fs, args, buildInputs...)
+	maskSecrets(sink, vals, env) // before anything else is printed
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
+	sink = report.WithDotenv(sink, *dotenv)
+	ciNotes := gitlabDefaults(vals, env)
 	s, err := vals.Settings()
 	switch {
 	case len(pos) > 1:
@@ -52,6 +63,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	case len(pos) == 1:
 		s.Context = pos[0]
 	}
+	err = errors.Join(err, prepareDropIn(&s, env))
 	if s.Context != "" {
 		err = errors.Join(err, inputs.CheckFiles(s, env.Dir))
 	}
@@ -84,11 +96,17 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
+	if err := prepareRun(sink, env, p); err != nil {
+		return err
+	}
 
 	end := sink.Group("inline-cache: plan")
 	sink.Infof("builder: %s", describeBuilder(bx))
 	sink.Infof("inline cache method: %s", p.CacheMethod)
 	sink.Infof("command: %s", quoteArgs(append([]string{p.Path}, p.Args...)))
+	for _, n := range ciNotes {
+		sink.Infof("default %s", n)
+	}
 	end()
 	for _, n := range p.Notes {
 		sink.Warning(n)
@@ -111,7 +129,8 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		if tail := rec.Tail(); len(tail) > 0 {
 			msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
 		}
-		sink.Error(msg)
+		sink.ErrorTitle("Build failed", msg)
+		_ = sink.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: rec.Steps()}.Markdown())
 		return failedErr(errReported)
 	}
 
@@ -130,13 +149,13 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	setOutput(report.OutputDigest, meta.Digest)
 	setOutput(report.OutputMetadata, string(meta.Raw))
 
-	res := verifyBuild(ctx, env, s, p, meta)
+	end = sink.Group("inline-cache: verify")
+	res := verifyDropIn(ctx, env, s, p, meta)
 	res.Steps = rec.Steps()
 	res.Imports = rec.Imports()
 	setOutput(report.OutputCacheVerified, res.Verdict)
 	setOutput(report.OutputCacheReport, res.JSON())
 
-	end = sink.Group("inline-cache: result")
 	sink.Infof("%s", strings.TrimRight(res.Text(), "\n"))
 	if imageID != "" {
 		sink.Infof("imageid: %s", imageID)
@@ -149,17 +168,17 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		sink.Warning(err.Error())
 	}
 	if len(outErrs) > 0 {
-		sink.Error(errors.Join(outErrs...).Error())
+		sink.ErrorTitle("Step outputs cannot be written", errors.Join(outErrs...).Error())
 		return failedErr(errReported)
 	}
 
 	if res.Verdict == report.NotVerified {
 		msg := "inline cache not verified: " + res.Reason
 		if s.Verify == inputs.VerifyWarn {
-			sink.Warning(msg + " (verify: warn, so the step passes)")
+			sink.WarningTitle("Inline cache not verified", msg+" (verify: warn, so the step passes)")
 			return nil
 		}
-		sink.Error(msg)
+		sink.ErrorTitle("Inline cache not verified", msg)
 		return failedErr(errReported)
 	}
 	return nil
@@ -207,7 +226,8 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, m
 func pushedRefs(s inputs.Settings, meta metadata) ([]string, error) {
 	var repos []name.Repository
 	seen := map[string]bool{}
-	for _, t := range s.Tags {
+	tags := s.PushedTags()
+	for _, t := range tags {
 		if r := t.Ref.Context(); !seen[r.String()] {
 			seen[r.String()] = true
 			repos = append(repos, r)
@@ -223,7 +243,7 @@ func pushedRefs(s inputs.Settings, meta metadata) ([]string, error) {
 			continue
 		}
 		if i == 0 {
-			refs = append(refs, s.Tags[0].Ref.String())
+			refs = append(refs, tags[0].Ref.String())
 		}
 	}
 	return refs, nil
@@ -266,7 +286,7 @@ func reportInputErr(sink report.Sink, err error) error {
 		err = ee.err
 	}
 	for _, e := range flatten(err) {
-		sink.Error(e.Error())
+		sink.ErrorTitle("Invalid input", e.Error())
 	}
 	return usageErr(errReported)
 }

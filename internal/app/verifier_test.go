@@ -24,7 +24,7 @@ func TestRegistryCAIsCheckedBeforeTheBuild(t *testing.T) {
 	if f.builds() != 0 {
 		t.Errorf("ran %q before rejecting registry-ca", f.calls)
 	}
-	if !strings.Contains(r.stdout, `::error::input "registry-ca": cannot read CA file "`+missing+`"`) {
+	if !strings.Contains(r.stdout, `::error title=Invalid input::input "registry-ca": cannot read CA file "`+missing+`"`) {
 		t.Errorf("no error naming registry-ca and the file:\n%s", r.stdout)
 	}
 }

@@ -101,7 +101,7 @@ func TestSecuredRegistry(t *testing.T) {
 		if r.code != 1 || r.outputs["cache-verified"] != "false" || !strings.HasPrefix(r.outputs["digest"], "sha256:") {
 			t.Errorf("exit %d, cache-verified %q, digest %q; want a push that is not verified", r.code, r.outputs["cache-verified"], r.outputs["digest"])
 		}
-		if !strings.Contains(r.log, "::error::inline cache not verified: fetch "+reg.Addr) ||
+		if !strings.Contains(r.log, "::error title=Inline cache not verified::inline cache not verified: fetch "+reg.Addr) ||
 			!strings.Contains(r.log, "TLS certificate not trusted") || !strings.Contains(r.log, "registry-ca") {
 			t.Errorf("the error does not say the certificate is not trusted and how to fix it")
 		}

@@ -110,7 +110,7 @@ func TestScratchImage(t *testing.T) {
 	if !regexp.MustCompile(`(?m) inline-cache \S+ \(commit \S+, go\S+, linux/` + runtime.GOARCH + `\)$`).MatchString(out) {
 		t.Errorf("version did not run in the image")
 	}
-	if !strings.Contains(out, "inline cache: VERIFIED") {
+	if !strings.Contains(out, ref+": VERIFIED") {
 		t.Errorf("verify in the image did not verify %s", ref)
 	}
 }

@@ -16,8 +16,37 @@ import (
 // commas, so only newlines separate items. Items are trimmed and empty ones
 // dropped.
 func ParseList(value string, splitComma bool) ([]string, error) {
+	return ParseListWith(value, splitComma, ListOptions{})
+}
+
+// ListOptions are build-push-action's per-input list reading options.
+type ListOptions struct {
+	// NoTrim keeps the whitespace around items (secrets: a value may start
+	// or end with a space).
+	NoTrim bool
+	// NoQuotes reads double quotes as plain characters (outputs), so only
+	// newlines separate items.
+	NoQuotes bool
+}
+
+// ParseListWith is ParseList with build-push-action's extra options.
+func ParseListWith(value string, splitComma bool, o ListOptions) ([]string, error) {
 	if strings.TrimSpace(value) == "" {
 		return nil, nil
+	}
+	if o.NoQuotes && !splitComma {
+		// Without quoting, joining a line's fields back with commas gives
+		// the line itself.
+		var out []string
+		for _, l := range strings.Split(strings.ReplaceAll(value, "\r\n", "\n"), "\n") {
+			if !o.NoTrim {
+				l = strings.TrimSpace(l)
+			}
+			if l != "" {
+				out = append(out, l)
+			}
+		}
+		return out, nil
 	}
 	r := csv.NewReader(strings.NewReader(value))
 	r.LazyQuotes = true
@@ -43,7 +72,10 @@ func ParseList(value string, splitComma bool) ([]string, error) {
 	}
 	out := items[:0]
 	for _, it := range items {
-		if it = strings.TrimSpace(it); it != "" {
+		if !o.NoTrim {
+			it = strings.TrimSpace(it)
+		}
+		if it != "" {
 			out = append(out, it)
 		}
 	}

@@ -45,6 +45,9 @@ func Read(getenv Getenv, fs *flag.FlagSet, args []string, specs []Spec) (Values,
 	for _, s := range specs {
 		fv := flagged[s.Name]
 		raw := gha.GetInput(s.Name)
+		if s.List.NoTrim {
+			raw = getenv(inputEnv(s.Name))
+		}
 		switch s.Kind {
 		case Text, Bool:
 			switch {
@@ -60,7 +63,7 @@ func Read(getenv Getenv, fs *flag.FlagSet, args []string, specs []Spec) (Values,
 				v.lists[s.Name] = fv.list
 				continue
 			}
-			items, err := ParseList(raw, s.Kind == CommaList)
+			items, err := ParseListWith(raw, s.Kind == CommaList, s.List)
 			if err != nil {
 				errs = append(errs, &Error{Input: s.Name, Msg: err.Error()})
 			}
@@ -88,7 +91,7 @@ func (f *flagValue) Set(s string) error {
 	f.set = true
 	switch f.spec.Kind {
 	case CommaList, LineList:
-		items, err := ParseList(s, f.spec.Kind == CommaList)
+		items, err := ParseListWith(s, f.spec.Kind == CommaList, f.spec.List)
 		if err != nil {
 			f.errs = append(f.errs, &Error{Input: f.spec.Name, Msg: err.Error()})
 		}

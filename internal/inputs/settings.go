@@ -65,6 +65,9 @@ type Settings struct {
 	// RegistryCA are CA files as given; ReadRegistryCA reads them.
 	RegistryCA []string
 
+	// DropIn is the rest of build-push-action's inputs.
+	DropIn
+
 	// Notes are things the user should know about how their input was read.
 	Notes []string
 }
@@ -127,7 +130,7 @@ func (v Values) Settings() (Settings, error) {
 		}
 		s.Tags = append(s.Tags, Tag{Raw: t, Ref: ref})
 	}
-	if s.Push && len(v.List(Tags)) == 0 {
+	if s.Push && len(v.List(Tags)) == 0 && len(outputNames(v.List(Outputs))) == 0 {
 		fail(Tags, "push is true but no tag is given: there is nothing to push to")
 	}
 
@@ -204,6 +207,8 @@ func (v Values) Settings() (Settings, error) {
 		s.InsecureRegistries = append(s.InsecureRegistries, reg.RegistryStr())
 	}
 	s.RegistryCA = v.List(RegistryCA)
+
+	v.dropIn(&s, fail)
 
 	if s.Context == "" {
 		fail(Context, "must not be empty")

@@ -25,6 +25,11 @@ type Spec struct {
 	Description string
 	// Aliases are extra flag names (docker build spellings such as "tag", "t").
 	Aliases []string
+	// ActionDefault replaces Default in action.yml only (an expression the
+	// runner evaluates, such as ${{ github.token }}).
+	ActionDefault string
+	// List reading options beyond Kind, as build-push-action reads the input.
+	List ListOptions
 }
 
 // Input names.
@@ -48,6 +53,28 @@ const (
 	VerifyInput        = "verify"
 	InsecureRegistries = "insecure-registries"
 	RegistryCA         = "registry-ca"
+)
+
+// The rest of build-push-action's inputs (see dropin.go).
+const (
+	AddHosts       = "add-hosts"
+	Allow          = "allow"
+	Annotations    = "annotations"
+	Attests        = "attests"
+	BuildContexts  = "build-contexts"
+	Call           = "call"
+	CgroupParent   = "cgroup-parent"
+	Network        = "network"
+	NoCacheFilters = "no-cache-filters"
+	Outputs        = "outputs"
+	SBOM           = "sbom"
+	Secrets        = "secrets"
+	SecretEnvs     = "secret-envs"
+	SecretFiles    = "secret-files"
+	ShmSize        = "shm-size"
+	SSH            = "ssh"
+	Ulimit         = "ulimit"
+	GitHubToken    = "github-token"
 )
 
 // Specs lists every input, in the order the README and action.yml show them.
@@ -81,7 +108,44 @@ var Specs = []Spec{
 	{Name: Pull, Kind: Bool, Default: "false",
 		Description: "Always attempt to pull all referenced images."},
 	{Name: Provenance, Kind: Text,
-		Description: "Provenance attestation (buildx --provenance: true, false or attributes such as mode=max). Empty leaves buildx's default."},
+		Description: "Provenance attestation (--attest type=provenance): true, false or attributes such as mode=max; in GitHub Actions the run is its builder-id, as with build-push-action. Empty leaves buildx's default."},
+	// build-push-action's other inputs, read and passed on as it does.
+	{Name: AddHosts, Kind: CommaList, Aliases: []string{"add-host"},
+		Description: "Custom host-to-IP mappings (host:ip), separated by newlines or commas."},
+	{Name: Allow, Kind: CommaList,
+		Description: "Extra privileged entitlements (e.g. network.host,security.insecure), separated by newlines or commas."},
+	{Name: Annotations, Kind: LineList, Aliases: []string{"annotation"},
+		Description: "Annotations for the image, one [type:]key=value per line."},
+	{Name: Attests, Kind: LineList, Aliases: []string{"attest"},
+		Description: "Attestation parameters (e.g. type=sbom,generator=image), one per line. provenance and sbom win over an entry of the same type."},
+	{Name: BuildContexts, Kind: LineList, Aliases: []string{"build-context"},
+		Description: "Additional build contexts, one name=path-or-URL per line."},
+	{Name: Call, Kind: Text,
+		Description: "Evaluate the build with this method instead of building (e.g. check, outline). Nothing is pushed, so verification is skipped."},
+	{Name: CgroupParent, Kind: Text,
+		Description: "Parent cgroup for the RUN containers of the build."},
+	{Name: Network, Kind: Text,
+		Description: "Networking mode for the RUN instructions (default, none or host)."},
+	{Name: NoCacheFilters, Kind: CommaList, Aliases: []string{"no-cache-filter"},
+		Description: "Stages not to take from cache, separated by newlines or commas."},
+	{Name: Outputs, Kind: LineList, Aliases: []string{"output", "o"}, List: ListOptions{NoQuotes: true},
+		Description: "Output destinations (buildx --output syntax, e.g. type=local,dest=out), one per line. An image output combined with push is pushed and verified."},
+	{Name: SBOM, Kind: Text,
+		Description: "SBOM attestation (shorthand for attests type=sbom,…): true, false or attributes."},
+	{Name: Secrets, Kind: LineList, List: ListOptions{NoTrim: true},
+		Description: "Secrets for the build, one id=value per line. Each value goes to the build through a private temporary file (mode 0600, removed at exit), never on a command line, and is masked in GitHub logs."},
+	{Name: SecretEnvs, Kind: CommaList,
+		Description: "Secrets taken from environment variables, id=VARIABLE, separated by newlines or commas."},
+	{Name: SecretFiles, Kind: LineList,
+		Description: "Secrets taken from files, one id=path per line."},
+	{Name: ShmSize, Kind: Text,
+		Description: "Size of /dev/shm for RUN instructions (e.g. 2g)."},
+	{Name: SSH, Kind: CommaList,
+		Description: "SSH agent sockets or keys for the build (default or id=path), separated by newlines or commas."},
+	{Name: Ulimit, Kind: LineList,
+		Description: "Ulimit options for RUN instructions (e.g. nofile=1024:1024), one per line."},
+	{Name: GitHubToken, Kind: Text, ActionDefault: "${{ github.token }}",
+		Description: "GitHub token for a git context of this repository ({{defaultContext}}): passed to the build as the GIT_AUTH_TOKEN.HOST secret (HOST: the GitHub server), unless secrets already hold a GIT_AUTH_TOKEN."},
 	{Name: CacheMethodInput, Kind: Text, Default: "auto",
 		Description: "How the inline cache is requested: auto, cache-to (--cache-to type=inline) or build-arg (--build-arg BUILDKIT_INLINE_CACHE=1). Exactly one reaches the build."},
 	{Name: VerifyInput, Kind: Text, Default: "strict",

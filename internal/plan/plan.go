@@ -32,6 +32,8 @@ type Plan struct {
 	CacheMethod inputs.CacheMethod
 	// Notes tell the user where their input was changed or is doubtful.
 	Notes []string
+	// TempSecrets must be written before the build and removed after it.
+	TempSecrets []TempSecret
 }
 
 // New composes the build. tmpDir holds the metadata and image ID files.
@@ -64,15 +66,14 @@ func New(s inputs.Settings, b Builder, tmpDir string) (Plan, error) {
 	if s.File != "" {
 		args = append(args, "--file", s.File)
 	}
-	args = append(args, "--iidfile", p.IIDFile)
+	if exportsImageID(s) {
+		args = append(args, "--iidfile", p.IIDFile)
+	}
 	for _, l := range s.Labels {
 		args = append(args, "--label", l)
 	}
 	if len(s.Platforms) > 0 {
 		args = append(args, "--platform", strings.Join(s.Platforms, ","))
-	}
-	if s.Provenance != "" {
-		args = append(args, "--provenance", s.Provenance)
 	}
 	for _, t := range s.Tags {
 		args = append(args, "--tag", t.Raw)
@@ -80,6 +81,9 @@ func New(s inputs.Settings, b Builder, tmpDir string) (Plan, error) {
 	if s.Target != "" {
 		args = append(args, "--target", s.Target)
 	}
+	extra, temps := dropInArgs(s, tmpDir)
+	args = append(args, extra...)
+	p.TempSecrets = temps
 	if s.Builder != "" {
 		args = append(args, "--builder", s.Builder)
 	}
@@ -187,8 +191,8 @@ func cacheFrom(s inputs.Settings) []cacheentry.Entry {
 			out = append(out, e)
 		}
 	}
-	if s.Push {
-		for _, t := range s.Tags {
+	if s.Pushes() {
+		for _, t := range s.PushedTags() {
 			add(cacheentry.Entry{Type: "registry", Attrs: []cacheentry.Attr{{Key: "ref", Value: t.Raw}}})
 		}
 	}

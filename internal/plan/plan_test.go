@@ -88,6 +88,13 @@ func TestGolden(t *testing.T) {
 			s.Tags = tags(t, "app:dev")
 			s.Load = true
 		}},
+		{"build-push-action-inputs", docker, dropInSettings(t)},
+		{"github-git-context", docker, gitContextSettings(t)},
+		{"local-output", docker, func(s *inputs.Settings) {
+			s.Outputs = []string{"type=local,dest=out"}
+			s.Attests = []string{"type=provenance,mode=max", "type=sbom"}
+			s.SBOM = "false"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -128,21 +128,7 @@ func (r Result) Markdown() string {
 	default:
 		fmt.Fprintf(&b, "\n:x: Inline cache not verified: %s\n", mdEscape(r.Reason))
 	}
-	if rep := r.Report; rep != nil {
-		fmt.Fprintf(&b, "\nImage: `%s`\n\n| Platform | Records | With layers | Layers covered | Verified |\n|---|---|---|---|---|\n", rep.Ref)
-		for _, p := range rep.Platforms {
-			ok := ":white_check_mark:"
-			if !p.Verified {
-				why := append([]string{p.Error}, p.Problems...)
-				ok = ":x: " + mdEscape(strings.Join(why, " "))
-			}
-			fmt.Fprintf(&b, "| %s | %d | %d | %d/%d | %s |\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, ok)
-		}
-	}
-	if len(r.Steps) > 0 {
-		c := r.counts()
-		fmt.Fprintf(&b, "\nBuild steps: %d of %d cached.\n", c.Cached, c.Total)
-	}
+	writeMarkdownDetails(&b, r)
 	return b.String()
 }
 

@@ -17,6 +17,14 @@ type Sink interface {
 	Infof(format string, a ...any)
 	Warning(msg string)
 	Error(msg string)
+	// WarningTitle and ErrorTitle are Warning and Error with an annotation
+	// title (GitHub shows it in the run's summary of annotations).
+	WarningTitle(title, msg string)
+	ErrorTitle(title, msg string)
+	// Mask hides a secret value in everything printed after it (GitHub
+	// only: elsewhere nothing would honour a mask, so we just never print
+	// secrets).
+	Mask(value string)
 	SetOutput(name, value string) error
 	Summary(markdown string) error
 }
@@ -27,6 +35,9 @@ type Sink interface {
 func ForEnv(getenv func(string) string, w io.Writer) Sink {
 	if getenv("GITHUB_ACTIONS") == "true" {
 		return &GitHub{w: w, getenv: getenv, gha: githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(githubactions.GetenvFunc(getenv)))}
+	}
+	if getenv("GITLAB_CI") == "true" {
+		return &GitLab{Plain: Plain{w: w}}
 	}
 	return &Plain{w: w}
 }
@@ -50,12 +61,43 @@ func (g *GitHub) Warning(msg string) { g.gha.Warningf("%s", msg) }
 
 func (g *GitHub) Error(msg string) { g.gha.Errorf("%s", msg) }
 
+func (g *GitHub) WarningTitle(title, msg string) {
+	g.gha.WithFieldsMap(map[string]string{"title": title}).Warningf("%s", msg)
+}
+
+func (g *GitHub) ErrorTitle(title, msg string) {
+	g.gha.WithFieldsMap(map[string]string{"title": title}).Errorf("%s", msg)
+}
+
+// Mask registers value with the runner's log masker.
+func (g *GitHub) Mask(value string) {
+	if value != "" {
+		g.gha.AddMask(value)
+	}
+}
+
 func (g *GitHub) SetOutput(name, value string) error {
 	path := g.getenv("GITHUB_OUTPUT")
 	if path == "" {
-		return fmt.Errorf("cannot set output %q: GITHUB_OUTPUT is not set", name)
+		return fmt.Errorf("cannot set output %q: GITHUB_OUTPUT is not set (is this running as a GitHub Actions step?)", name)
 	}
-	return FileCommand(path, name, value)
+	if err := FileCommand(path, name, value); err != nil {
+		return fmt.Errorf("GITHUB_OUTPUT file %s: %w", path, err)
+	}
+	return nil
+}
+
+// Preflight checks that the step's output file can be written, so that a
+// broken runner environment fails before the build rather than after it.
+func (g *GitHub) Preflight() error {
+	path := g.getenv("GITHUB_OUTPUT")
+	if path == "" {
+		return fmt.Errorf("GITHUB_OUTPUT is not set (is this running as a GitHub Actions step?): the outputs could not be set")
+	}
+	if err := appendFile(path, ""); err != nil {
+		return fmt.Errorf("GITHUB_OUTPUT file %s cannot be written: %w", path, err)
+	}
+	return nil
 }
 
 func (g *GitHub) Summary(markdown string) error {
@@ -63,18 +105,31 @@ func (g *GitHub) Summary(markdown string) error {
 	if path == "" {
 		return fmt.Errorf("cannot write the job summary: GITHUB_STEP_SUMMARY is not set")
 	}
+	if err := appendFile(path, markdown); err != nil {
+		return fmt.Errorf("cannot write the job summary to GITHUB_STEP_SUMMARY file %s: %w", path, err)
+	}
+	return nil
+}
+
+func appendFile(path, s string) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("cannot write the job summary: %w", err)
+		return unwrapPath(err)
 	}
-	_, err = io.WriteString(f, markdown)
+	_, err = io.WriteString(f, s)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("cannot write the job summary: %w", err)
+	return err
+}
+
+// unwrapPath drops the "open <path>:" prefix where the message names the
+// file already.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
 	}
-	return nil
+	return err
 }
 
 // Plain reports as plain log lines, for any other CI or a terminal.
@@ -92,6 +147,14 @@ func (p *Plain) Infof(format string, a ...any) { fmt.Fprintf(p.w, format+"\n", a
 func (p *Plain) Warning(msg string) { fmt.Fprintf(p.w, "warning: %s\n", msg) }
 
 func (p *Plain) Error(msg string) { fmt.Fprintf(p.w, "error: %s\n", msg) }
+
+func (p *Plain) WarningTitle(_, msg string) { p.Warning(msg) }
+
+func (p *Plain) ErrorTitle(_, msg string) { p.Error(msg) }
+
+// Mask does nothing: no log outside GitHub honours masks; secrets are
+// simply never printed.
+func (p *Plain) Mask(string) {}
 
 // SetOutput does nothing: outside GitHub the result block carries the
 // results.

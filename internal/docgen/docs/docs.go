@@ -28,8 +28,11 @@ inputs:
 `)
 	for _, s := range inputs.Specs {
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", s.Name, q(s.Description))
-		if s.Default != "" {
-			fmt.Fprintf(&b, "    default: %s\n", q(s.Default))
+		if def := s.Default; def != "" || s.ActionDefault != "" {
+			if s.ActionDefault != "" {
+				def = s.ActionDefault
+			}
+			fmt.Fprintf(&b, "    default: %s\n", q(def))
 		}
 	}
 	b.WriteString("\noutputs:\n")
@@ -64,7 +67,10 @@ func InputsTable() string {
 			}
 		}
 		def := ""
-		if s.Default != "" {
+		switch {
+		case s.ActionDefault != "":
+			def = "`" + s.ActionDefault + "` (action)"
+		case s.Default != "":
 			def = "`" + s.Default + "`"
 		}
 		kind := map[inputs.Kind]string{inputs.CommaList: " *(list: newline or comma)*", inputs.LineList: " *(list: newline)*", inputs.Bool: " *(bool)*"}[s.Kind]

@@ -1,0 +1,450 @@
+package inputs
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/docker/go-units"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Secret is a secret given by value: it reaches buildx through a private
+// temporary file, never through its arguments.
+type Secret struct {
+	ID    string
+	Value string
+}
+
+// SecretFile is a secret read by buildx from a file the user names.
+type SecretFile struct {
+	ID   string
+	Path string
+}
+
+// SecretEnv is a secret read by buildx from an environment variable.
+type SecretEnv struct {
+	ID  string
+	Env string
+}
+
+// DropIn holds build-push-action's inputs beyond the ones the inline cache
+// needs, read with the same list rules and passed on with the same meaning.
+type DropIn struct {
+	AddHosts       []string
+	Allow          []string
+	Annotations    []string
+	Attests        []string
+	BuildContexts  []string
+	Call           string
+	CgroupParent   string
+	Network        string
+	NoCacheFilters []string
+	Outputs        []string
+	SBOM           string
+	Secrets        []Secret
+	SecretEnvs     []SecretEnv
+	SecretFiles    []SecretFile
+	ShmSize        string
+	SSH            []string
+	Ulimits        []string
+	GitHubToken    string
+
+	// GitHub is the workflow run, when there is one (see UseGitHub).
+	GitHub GitHubContext
+}
+
+// inputEnv is the variable GitHub sets for an input.
+func inputEnv(name string) string {
+	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
+}
+
+// dropIn reads and checks the build-push-action inputs into s.
+func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
+	d := &s.DropIn
+	d.Allow = v.List(Allow)
+	d.Attests = v.List(Attests)
+	d.Call = strings.TrimSpace(v.Text(Call))
+	d.CgroupParent = v.Text(CgroupParent)
+	d.Network = v.Text(Network)
+	d.NoCacheFilters = v.List(NoCacheFilters)
+	d.Outputs = v.List(Outputs)
+	d.SBOM = v.Text(SBOM)
+	d.SSH = v.List(SSH)
+	d.ShmSize = v.Text(ShmSize)
+	d.GitHubToken = v.Text(GitHubToken)
+
+	for _, h := range v.List(AddHosts) {
+		if err := checkHost(h); err != nil {
+			fail(AddHosts, "%q: %v", h, err)
+			continue
+		}
+		d.AddHosts = append(d.AddHosts, h)
+	}
+	for _, a := range v.List(Annotations) {
+		if k, _, ok := strings.Cut(a, "="); !ok || strings.TrimSpace(k) == "" {
+			fail(Annotations, "%q is not [type:]key=value", a)
+			continue
+		}
+		d.Annotations = append(d.Annotations, a)
+	}
+	for _, a := range d.Attests {
+		if _, ok := attrOf(a, "type"); !ok {
+			fail(Attests, "%q has no type= field (e.g. type=sbom or type=provenance)", a)
+		}
+	}
+	for _, c := range v.List(BuildContexts) {
+		if k, val, ok := strings.Cut(c, "="); !ok || strings.TrimSpace(k) == "" || val == "" {
+			fail(BuildContexts, "%q is not name=path-or-URL", c)
+			continue
+		}
+		d.BuildContexts = append(d.BuildContexts, c)
+	}
+	if len(d.NoCacheFilters) > 0 && s.NoCache {
+		fail(NoCacheFilters, "cannot be used together with no-cache: true (buildx refuses the pair)")
+	}
+	for _, o := range d.Outputs {
+		if _, err := csvFields(o); err != nil {
+			fail(Outputs, "%q: %v", o, err)
+		}
+	}
+	for _, n := range outputNames(d.Outputs) {
+		if _, err := name.NewTag(n); err != nil {
+			fail(Outputs, "name %q is not a valid image tag: %v", n, err)
+		}
+	}
+	if d.ShmSize != "" {
+		if _, err := units.RAMInBytes(d.ShmSize); err != nil {
+			fail(ShmSize, "%q is not a size (e.g. 64m, 2g): %v", d.ShmSize, err)
+		}
+	}
+	for _, u := range v.List(Ulimit) {
+		if _, err := units.ParseUlimit(u); err != nil {
+			fail(Ulimit, "%q: %v", u, err)
+			continue
+		}
+		d.Ulimits = append(d.Ulimits, u)
+	}
+
+	// Secret values never appear in a message: a malformed line may be the
+	// secret itself.
+	for i, sec := range v.List(Secrets) {
+		id, val, ok := strings.Cut(sec, "=")
+		if !ok || id == "" || val == "" {
+			fail(Secrets, "line %d is not id=value (the line is not shown: it may hold the secret)", i+1)
+			continue
+		}
+		d.Secrets = append(d.Secrets, Secret{ID: id, Value: val})
+	}
+	for _, sec := range v.List(SecretEnvs) {
+		id, env, ok := strings.Cut(sec, "=")
+		if !ok || id == "" || env == "" {
+			fail(SecretEnvs, "%q is not id=VARIABLE", sec)
+			continue
+		}
+		d.SecretEnvs = append(d.SecretEnvs, SecretEnv{ID: id, Env: env})
+	}
+	for _, sec := range v.List(SecretFiles) {
+		id, path, ok := strings.Cut(sec, "=")
+		if !ok || id == "" || path == "" {
+			fail(SecretFiles, "%q is not id=path", sec)
+			continue
+		}
+		d.SecretFiles = append(d.SecretFiles, SecretFile{ID: id, Path: path})
+	}
+}
+
+// checkHost reads an add-hosts entry as buildx does: host=ip, or host:ip
+// (split at the first colon, so IPv6 addresses work), ip may be
+// host-gateway.
+func checkHost(h string) error {
+	host, ip, ok := strings.Cut(h, "=")
+	if !ok {
+		host, ip, ok = strings.Cut(h, ":")
+	}
+	switch {
+	case !ok || strings.TrimSpace(host) == "":
+		return fmt.Errorf("not host:ip")
+	case ip == "host-gateway":
+		return nil
+	case net.ParseIP(strings.Trim(ip, "[]")) == nil:
+		return fmt.Errorf("%q is not an IP address", ip)
+	}
+	return nil
+}
+
+// csvFields splits one buildx key=value list.
+func csvFields(s string) ([]string, error) {
+	r := csv.NewReader(strings.NewReader(s))
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	rec, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read as CSV: %w", err)
+	}
+	return rec, nil
+}
+
+// attrOf returns the value of key in a buildx key=value list.
+func attrOf(s, key string) (string, bool) {
+	fields, err := csvFields(s)
+	if err != nil {
+		return "", false
+	}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(f, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), key) {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
+
+// OutputType is the exporter type of an outputs entry; an entry without
+// type= is a local directory, as buildx reads it.
+func OutputType(o string) string {
+	if t, ok := attrOf(o, "type"); ok {
+		return t
+	}
+	return "local"
+}
+
+// OutputPushes reports whether an outputs entry pushes to a registry.
+func OutputPushes(o string) bool {
+	switch OutputType(o) {
+	case "registry":
+		return true
+	case "image":
+		p, _ := attrOf(o, "push")
+		return p == "true"
+	}
+	return false
+}
+
+// outputNames are the image names (name=, comma-separated) of image and
+// registry outputs.
+func outputNames(outputs []string) []string {
+	var out []string
+	for _, o := range outputs {
+		if t := OutputType(o); t != "image" && t != "registry" {
+			continue
+		}
+		if n, ok := attrOf(o, "name"); ok {
+			for _, x := range strings.Split(n, ",") {
+				if x = strings.TrimSpace(x); x != "" {
+					out = append(out, x)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// PushedTags are the tags the build pushes to: tags, then the names of
+// outputs that push (or every image output's, with push), once each.
+func (s Settings) PushedTags() []Tag {
+	out := slices.Clone(s.Tags)
+	seen := map[string]bool{}
+	for _, t := range out {
+		seen[t.Raw] = true
+	}
+	for _, o := range s.Outputs {
+		if !OutputPushes(o) && !(s.Push && OutputType(o) == "image") {
+			continue
+		}
+		for _, n := range outputNames([]string{o}) {
+			ref, err := name.NewTag(n)
+			if err != nil || seen[n] {
+				continue
+			}
+			seen[n] = true
+			out = append(out, Tag{Raw: n, Ref: ref})
+		}
+	}
+	return out
+}
+
+// Pushes reports whether the build pushes an image: push, or an output
+// that pushes.
+func (s Settings) Pushes() bool {
+	if s.Push {
+		return true
+	}
+	for _, o := range s.Outputs {
+		if OutputPushes(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluates reports whether call asks buildx for something other than a
+// build (check, outline, targets): nothing is exported then.
+func (d DropIn) Evaluates() bool {
+	name, _, _ := strings.Cut(d.Call, ",")
+	name = strings.ToLower(strings.TrimSpace(name))
+	return name != "" && name != "build"
+}
+
+// GitHubContext is what build-push-action reads from the workflow run.
+type GitHubContext struct {
+	ServerURL  string
+	Repository string
+	SHA        string
+	Ref        string
+	RunID      string
+	RunAttempt string
+}
+
+// GitHubFromEnv reads the run from the runner's variables; outside GitHub
+// Actions it is empty.
+func GitHubFromEnv(getenv Getenv) GitHubContext {
+	if getenv("GITHUB_ACTIONS") != "true" {
+		return GitHubContext{}
+	}
+	server := strings.TrimRight(getenv("GITHUB_SERVER_URL"), "/")
+	if server == "" {
+		server = "https://github.com"
+	}
+	return GitHubContext{
+		ServerURL:  server,
+		Repository: getenv("GITHUB_REPOSITORY"),
+		SHA:        getenv("GITHUB_SHA"),
+		Ref:        getenv("GITHUB_REF"),
+		RunID:      getenv("GITHUB_RUN_ID"),
+		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
+	}
+}
+
+// DefaultContext is build-push-action's git context of the workflow's
+// commit (what {{defaultContext}} stands for), or "" outside a run.
+func (g GitHubContext) DefaultContext() string {
+	if g.Repository == "" {
+		return ""
+	}
+	ref := g.Ref
+	if ref != "" && !strings.HasPrefix(ref, "refs/") {
+		ref = "refs/heads/" + ref
+	}
+	pinned := g.SHA
+	if pinned == "" {
+		pinned = ref
+	}
+	return fmt.Sprintf("%s/%s.git#%s", g.ServerURL, g.Repository, pinned)
+}
+
+// RunURL identifies the run as a provenance builder-id, as
+// build-push-action sets it; "" outside a run.
+func (g GitHubContext) RunURL() string {
+	if g.Repository == "" || g.RunID == "" {
+		return ""
+	}
+	u := fmt.Sprintf("%s/%s/actions/runs/%s", g.ServerURL, g.Repository, g.RunID)
+	if g.RunAttempt != "" {
+		u += "/attempts/" + g.RunAttempt
+	}
+	return u
+}
+
+// Host is the GitHub server's host name (for GIT_AUTH_TOKEN.<host>).
+func (g GitHubContext) Host() string {
+	h := strings.TrimPrefix(strings.TrimPrefix(g.ServerURL, "https://"), "http://")
+	h, _, _ = strings.Cut(h, "/")
+	return h
+}
+
+// defaultContextRE matches the handlebars placeholder build-push-action
+// expands in context and build-contexts.
+var defaultContextTokens = []string{"{{defaultContext}}", "{{ defaultContext }}"}
+
+// UseGitHub records the run and expands {{defaultContext}} in context and
+// build-contexts as build-push-action does. Using the placeholder outside a
+// GitHub Actions run is an input error.
+func (s *Settings) UseGitHub(g GitHubContext) error {
+	s.GitHub = g
+	def := g.DefaultContext()
+	expand := func(input, v string) (string, error) {
+		out := v
+		for _, tok := range defaultContextTokens {
+			out = strings.ReplaceAll(out, tok, def)
+		}
+		if out != v && def == "" {
+			return v, &Error{Input: input, Msg: "{{defaultContext}} is the workflow's git context and needs a GitHub Actions run (GITHUB_REPOSITORY)"}
+		}
+		return out, nil
+	}
+	var err error
+	if s.Context, err = expand(Context, s.Context); err != nil {
+		return err
+	}
+	for i, c := range s.BuildContexts {
+		if s.BuildContexts[i], err = expand(BuildContexts, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckSecretFiles makes sure every secret file can be read, so a typo
+// fails before the build with the input's name. Relative paths are taken
+// from dir, as buildx takes them.
+func CheckSecretFiles(s Settings, dir string) error {
+	for _, f := range s.SecretFiles {
+		p := f.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			return &Error{Input: SecretFiles, Msg: fmt.Sprintf("secret %q: cannot read %q: %v", f.ID, f.Path, unwrapPath(err))}
+		}
+		fi, err := fh.Stat()
+		fh.Close()
+		if err == nil && fi.IsDir() {
+			return &Error{Input: SecretFiles, Msg: fmt.Sprintf("secret %q: %q is a directory", f.ID, f.Path)}
+		}
+	}
+	return nil
+}
+
+// SecretValues are the values to mask in logs: the secrets given by value
+// and the GitHub token (also for lines of a multi-line value).
+func (v Values) SecretValues() []string {
+	var out []string
+	add := func(s string) {
+		if strings.TrimSpace(s) == "" {
+			return
+		}
+		out = append(out, s)
+		if strings.ContainsAny(s, "\r\n") {
+			for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+				if strings.TrimSpace(l) != "" {
+					out = append(out, l)
+				}
+			}
+		}
+	}
+	for _, sec := range v.List(Secrets) {
+		if _, val, ok := strings.Cut(sec, "="); ok {
+			add(val)
+		} else {
+			add(sec) // malformed, and perhaps the secret itself
+		}
+	}
+	add(v.Text(GitHubToken))
+	return out
+}
+
+// DefaultList sets a list input that neither an input nor a flag set, and
+// reports whether it did (CI-provided defaults).
+func (v Values) DefaultList(name string, items []string) bool {
+	if len(v.lists[name]) > 0 || len(items) == 0 {
+		return false
+	}
+	v.lists[name] = items
+	return true
+}

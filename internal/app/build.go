@@ -124,64 +124,14 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	})
 	end()
 	if err != nil {
-		_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
-		msg := fmt.Sprintf("build failed: %v", err)
-		if tail := rec.Tail(); len(tail) > 0 {
-			msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
-		}
-		sink.ErrorTitle("Build failed", msg)
-		_ = sink.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: rec.Steps()}.Markdown())
-		return failedErr(errReported)
+		return buildFailed(sink, rec, err)
 	}
 
 	meta, err := readMetadata(p.MetadataFile)
 	if err != nil {
 		sink.Warning(err.Error())
 	}
-	var outErrs []error
-	setOutput := func(k, v string) {
-		if err := sink.SetOutput(k, v); err != nil {
-			outErrs = append(outErrs, err)
-		}
-	}
-	imageID := readTrim(p.IIDFile)
-	setOutput(report.OutputImageID, imageID)
-	setOutput(report.OutputDigest, meta.Digest)
-	setOutput(report.OutputMetadata, string(meta.Raw))
-
-	end = sink.Group("inline-cache: verify")
-	res := verifyDropIn(ctx, env, s, p, meta)
-	res.Steps = rec.Steps()
-	res.Imports = rec.Imports()
-	setOutput(report.OutputCacheVerified, res.Verdict)
-	setOutput(report.OutputCacheReport, res.JSON())
-
-	sink.Infof("%s", strings.TrimRight(res.Text(), "\n"))
-	if imageID != "" {
-		sink.Infof("imageid: %s", imageID)
-	}
-	if meta.Digest != "" {
-		sink.Infof("digest:  %s", meta.Digest)
-	}
-	end()
-	if err := sink.Summary(res.Markdown()); err != nil {
-		sink.Warning(err.Error())
-	}
-	if len(outErrs) > 0 {
-		sink.ErrorTitle("Step outputs cannot be written", errors.Join(outErrs...).Error())
-		return failedErr(errReported)
-	}
-
-	if res.Verdict == report.NotVerified {
-		msg := "inline cache not verified: " + res.Reason
-		if s.Verify == inputs.VerifyWarn {
-			sink.WarningTitle("Inline cache not verified", msg+" (verify: warn, so the step passes)")
-			return nil
-		}
-		sink.ErrorTitle("Inline cache not verified", msg)
-		return failedErr(errReported)
-	}
-	return nil
+	return finishBuild(ctx, env, sink, s, p, rec, readTrim(p.IIDFile), meta)
 }
 
 func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, meta metadata) report.Result {

@@ -67,6 +67,9 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
+	if err := prepareRun(sink, env, plan.Plan{TempSecrets: l.TempSecrets}); err != nil {
+		return err
+	}
 	end := sink.Group("inline-cache: plan")
 	sink.Infof("builder: %s", describeBuilder(bx))
 	sink.Infof("inline cache method: %s", l.CacheMethod)
@@ -91,13 +94,7 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 	})
 	end()
 	if err != nil {
-		_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
-		msg := fmt.Sprintf("build failed: %v", err)
-		if tail := rec.Tail(); len(tail) > 0 {
-			msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
-		}
-		sink.Error(msg)
-		return failedErr(errReported)
+		return buildFailed(sink, rec, err)
 	}
 
 	var digest string
@@ -112,7 +109,7 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 			if err != nil {
 				end()
 				_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
-				sink.Error(fmt.Sprintf("%s failed: %v", quoteArgs(append([]string{p.Path}, p.Args...)), err))
+				sink.ErrorTitle("Push failed", fmt.Sprintf("%s failed: %v", quoteArgs(append([]string{p.Path}, p.Args...)), err))
 				return failedErr(errReported)
 			}
 			if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && digest == "" {
@@ -121,7 +118,7 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 		}
 		end()
 	}
-	return finishBuild(ctx, env, sink, s, rec, readTrim(l.IIDFile), legacyMetadata(s, digest))
+	return finishBuild(ctx, env, sink, s, plan.Plan{}, rec, readTrim(l.IIDFile), legacyMetadata(s, digest))
 }
 
 // legacyMetadata stands in for buildx's metadata file, with the same keys.
@@ -141,9 +138,21 @@ func legacyMetadata(s inputs.Settings, digest string) metadata {
 	return metadata{Raw: raw, Digest: digest}
 }
 
+// buildFailed reports a build that failed, with the end of its log.
+func buildFailed(sink report.Sink, rec *buildlog.Recorder, err error) error {
+	_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
+	msg := fmt.Sprintf("build failed: %v", err)
+	if tail := rec.Tail(); len(tail) > 0 {
+		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
+	}
+	sink.ErrorTitle("Build failed", msg)
+	_ = sink.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: rec.Steps()}.Markdown())
+	return failedErr(errReported)
+}
+
 // finishBuild sets the outputs, verifies and reports a build that
-// succeeded.
-func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, rec *buildlog.Recorder, imageID string, meta metadata) error {
+// succeeded, for buildx and docker build alike.
+func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, p plan.Plan, rec *buildlog.Recorder, imageID string, meta metadata) error {
 	var outErrs []error
 	setOutput := func(k, v string) {
 		if err := sink.SetOutput(k, v); err != nil {
@@ -154,13 +163,13 @@ func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settin
 	setOutput(report.OutputDigest, meta.Digest)
 	setOutput(report.OutputMetadata, string(meta.Raw))
 
-	res := verifyBuild(ctx, env, s, plan.Plan{}, meta)
+	end := sink.Group("inline-cache: verify")
+	res := verifyDropIn(ctx, env, s, p, meta)
 	res.Steps = rec.Steps()
 	res.Imports = rec.Imports()
 	setOutput(report.OutputCacheVerified, res.Verdict)
 	setOutput(report.OutputCacheReport, res.JSON())
 
-	end := sink.Group("inline-cache: result")
 	sink.Infof("%s", strings.TrimRight(res.Text(), "\n"))
 	if imageID != "" {
 		sink.Infof("imageid: %s", imageID)
@@ -173,16 +182,17 @@ func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settin
 		sink.Warning(err.Error())
 	}
 	if len(outErrs) > 0 {
-		sink.Error(errors.Join(outErrs...).Error())
+		sink.ErrorTitle("Step outputs cannot be written", errors.Join(outErrs...).Error())
 		return failedErr(errReported)
 	}
+
 	if res.Verdict == report.NotVerified {
 		msg := "inline cache not verified: " + res.Reason
 		if s.Verify == inputs.VerifyWarn {
-			sink.Warning(msg + " (verify: warn, so the step passes)")
+			sink.WarningTitle("Inline cache not verified", msg+" (verify: warn, so the step passes)")
 			return nil
 		}
-		sink.Error(msg)
+		sink.ErrorTitle("Inline cache not verified", msg)
 		return failedErr(errReported)
 	}
 	return nil

@@ -179,7 +179,7 @@ func TestDockerDriverRefusals(t *testing.T) {
 			if r.code != 2 {
 				t.Errorf("exit %d, want 2", r.code)
 			}
-			if !strings.Contains(r.log, `::error::input "`+tt.input+`": builder "`+testenv.DockerContext+`" (driver docker) `+tt.says) {
+			if !strings.Contains(r.log, `input "`+tt.input+`": builder "`+testenv.DockerContext+`" (driver docker) `+tt.says) {
 				t.Errorf("refusal does not name input %q and the builder", tt.input)
 			}
 			if strings.Contains(r.log, "inline-cache: build") {
@@ -249,7 +249,7 @@ func TestLegacyDockerBuild(t *testing.T) {
 
 	// What docker build cannot do is refused up front.
 	r := actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true", "cache-method": "cache-to"})
-	if r.code != 2 || !strings.Contains(r.log, `::error::input "cache-method": buildx is not installed`) {
+	if r.code != 2 || !strings.Contains(r.log, `input "cache-method": buildx is not installed`) {
 		t.Errorf("cache-method cache-to without buildx: exit %d, want 2 naming the input", r.code)
 	}
 }
@@ -286,7 +286,7 @@ func TestNoDaemon(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.log, tt.says) {
 				t.Errorf("exit %d, want 1 with %q", r.code, tt.says)
 			}
-			if n := strings.Count(r.log, "::error::"); n != 1 {
+			if n := strings.Count(r.log, "::error"); n != 1 {
 				t.Errorf("%d error messages, want one", n)
 			}
 			if strings.Contains(r.log, "inline-cache: build") {

@@ -56,9 +56,29 @@ func CheckDriver(s inputs.Settings, d Driver) error {
 			}
 		}
 	}
-	if wantsAttestation(s.Provenance) && !d.has(FeatureOCIExporter) {
-		errs = append(errs, &inputs.Error{Input: inputs.Provenance, Msg: fmt.Sprintf(
-			"%s cannot store attestations without the containerd image store: set provenance to false, or use a docker-container or remote builder", where)})
+	if !d.has(FeatureOCIExporter) {
+		attest := func(input string) {
+			errs = append(errs, &inputs.Error{Input: input, Msg: fmt.Sprintf(
+				"%s cannot store attestations without the containerd image store: leave %s off, or use a docker-container or remote builder", where, input)})
+		}
+		if wantsAttestation(s.Provenance) {
+			attest(inputs.Provenance)
+		}
+		if wantsAttestation(s.SBOM) {
+			attest(inputs.SBOM)
+		}
+		for _, a := range s.Attests {
+			if !strings.Contains(strings.ReplaceAll(a, " ", ""), "disabled=true") {
+				attest(inputs.Attests)
+				break
+			}
+		}
+		for _, o := range s.Outputs {
+			if t := inputs.OutputType(o); t == "oci" || t == "docker" {
+				errs = append(errs, &inputs.Error{Input: inputs.Outputs, Msg: fmt.Sprintf(
+					"%s cannot export type=%s without the containerd image store (it loads into the engine by itself): drop the output, or use a docker-container or remote builder", where, t)})
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -43,6 +43,16 @@ func TestCheckDriver(t *testing.T) {
 		{"docker: everything refused", dockerDriver, everything, []string{inputs.Platforms, inputs.CacheTo, inputs.Provenance}},
 		{"docker, old buildx: same refusals", dockerOld, everything, []string{inputs.Platforms, inputs.CacheTo, inputs.Provenance}},
 		{"docker with containerd store", dockerContainerd, everything, []string{inputs.CacheTo}},
+		{"docker: sbom, attests, oci output", dockerDriver, func(s *inputs.Settings) {
+			s.SBOM = "true"
+			s.Attests = []string{"type=provenance,mode=max"}
+			s.Outputs = []string{"type=oci,dest=out.tar", "type=local,dest=out"}
+		}, []string{inputs.SBOM, inputs.Attests, inputs.Outputs}},
+		{"docker: attestations turned off", dockerDriver, func(s *inputs.Settings) {
+			s.SBOM = "false"
+			s.Provenance = "false"
+			s.Attests = []string{"type=sbom,disabled=true"}
+		}, nil},
 		{"remote: everything allowed", remote, everything, nil},
 		{"remote, old buildx", remoteOld, everything, nil},
 	}

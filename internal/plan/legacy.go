@@ -25,6 +25,8 @@ type Legacy struct {
 	Build   Step
 	Pushes  []Step
 	IIDFile string
+	// TempSecrets must be written before the build and removed after it.
+	TempSecrets []TempSecret
 
 	CacheMethod inputs.CacheMethod
 	Notes       []string
@@ -62,6 +64,27 @@ func NewLegacy(s inputs.Settings, docker, tmpDir string) (Legacy, error) {
 	}
 	if s.Builder != "" {
 		refuse(inputs.Builder, "has no builders to choose from")
+	}
+	// build-push-action inputs docker build 20.10 has no flag for.
+	for _, u := range []struct {
+		input string
+		set   bool
+	}{
+		{inputs.Allow, len(s.Allow) > 0},
+		{inputs.Annotations, len(s.Annotations) > 0},
+		{inputs.Attests, len(s.Attests) > 0},
+		{inputs.BuildContexts, len(s.BuildContexts) > 0},
+		{inputs.Call, s.Call != ""},
+		{inputs.NoCacheFilters, len(s.NoCacheFilters) > 0},
+		{inputs.SBOM, wantsAttestation(s.SBOM)},
+		// Without buildx, secrets come only from files.
+		{inputs.SecretEnvs, len(s.SecretEnvs) > 0},
+		// The image must land in the engine for docker push.
+		{inputs.Outputs, len(s.Outputs) > 0},
+	} {
+		if u.set {
+			refuse(u.input, "does not support it (install buildx)")
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Legacy{}, err
@@ -106,6 +129,9 @@ func NewLegacy(s inputs.Settings, docker, tmpDir string) (Legacy, error) {
 	if s.Target != "" {
 		args = append(args, "--target", s.Target)
 	}
+	extra, temps := legacyDropIn(s, tmpDir)
+	args = append(args, extra...)
+	l.TempSecrets = temps
 	if s.NoCache {
 		args = append(args, "--no-cache")
 	}
@@ -120,4 +146,38 @@ func NewLegacy(s inputs.Settings, docker, tmpDir string) (Legacy, error) {
 		}
 	}
 	return l, nil
+}
+
+// legacyDropIn is the part of build-push-action's inputs that docker build
+// 20.10 takes with BuildKit: the same flags as buildx.
+func legacyDropIn(s inputs.Settings, tmpDir string) ([]string, []TempSecret) {
+	var args []string
+	for _, h := range s.AddHosts {
+		args = append(args, "--add-host", h)
+	}
+	if s.CgroupParent != "" {
+		args = append(args, "--cgroup-parent", s.CgroupParent)
+	}
+	var temps []TempSecret
+	for _, sec := range s.Secrets {
+		p := filepath.Join(tmpDir, fmt.Sprintf("secret-%d", len(temps)))
+		temps = append(temps, TempSecret{ID: sec.ID, Path: p, Value: sec.Value})
+		args = append(args, "--secret", csvJoin("id="+sec.ID, "src="+p))
+	}
+	for _, f := range s.SecretFiles {
+		args = append(args, "--secret", csvJoin("id="+f.ID, "src="+f.Path))
+	}
+	if s.ShmSize != "" {
+		args = append(args, "--shm-size", s.ShmSize)
+	}
+	for _, k := range s.SSH {
+		args = append(args, "--ssh", k)
+	}
+	for _, u := range s.Ulimits {
+		args = append(args, "--ulimit", u)
+	}
+	if s.Network != "" {
+		args = append(args, "--network", s.Network)
+	}
+	return args, temps
 }

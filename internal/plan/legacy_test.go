@@ -46,6 +46,18 @@ func TestLegacyGolden(t *testing.T) {
 			s.Pull = true
 			s.Provenance = "false"
 		}},
+		{"legacy-drop-in", func(s *inputs.Settings) {
+			s.Tags = tags(t, "r.example/acme/app:main")
+			s.Push = true
+			s.AddHosts = []string{"db:10.0.0.5"}
+			s.CgroupParent = "/ci"
+			s.Secrets = []inputs.Secret{{ID: "token", Value: "s3cr3t"}}
+			s.SecretFiles = []inputs.SecretFile{{ID: "npmrc", Path: "/home/ci/.npmrc"}}
+			s.ShmSize = "2g"
+			s.SSH = []string{"default"}
+			s.Ulimits = []string{"nofile=1024:1024"}
+			s.Network = "host"
+		}},
 		{"legacy-load", func(s *inputs.Settings) {
 			s.Tags = tags(t, "app:dev")
 			s.Load = true
@@ -82,6 +94,14 @@ func TestLegacyGolden(t *testing.T) {
 			if b.String() != string(want) {
 				t.Errorf("plan differs from %s:\n--- got\n%s--- want\n%s", golden, b.String(), want)
 			}
+			if strings.Contains(b.String(), "s3cr3t") {
+				t.Errorf("a secret value is on the command line")
+			}
+			for _, ts := range l.TempSecrets {
+				if count(l.Build.Args, "--secret", "id="+ts.ID+",src="+ts.Path) != 1 {
+					t.Errorf("temp secret %s not passed as a file: %q", ts.ID, l.Build.Args)
+				}
+			}
 			if l.IIDFile != "/tmp/ic/iid" || count(l.Build.Args, "--iidfile", l.IIDFile) != 1 {
 				t.Errorf("iidfile %q not passed: %q", l.IIDFile, l.Build.Args)
 			}
@@ -101,6 +121,12 @@ func TestLegacyRefusals(t *testing.T) {
 		{"two platforms", func(s *inputs.Settings) { s.Platforms = []string{"linux/amd64", "linux/386"} }, inputs.Platforms},
 		{"provenance", func(s *inputs.Settings) { s.Provenance = "mode=max" }, inputs.Provenance},
 		{"builder", func(s *inputs.Settings) { s.Builder = "ci" }, inputs.Builder},
+		{"secret from env", func(s *inputs.Settings) { s.SecretEnvs = []inputs.SecretEnv{{ID: "t", Env: "TOKEN"}} }, inputs.SecretEnvs},
+		{"outputs", func(s *inputs.Settings) { s.Outputs = []string{"type=local,dest=out"} }, inputs.Outputs},
+		{"sbom", func(s *inputs.Settings) { s.SBOM = "true" }, inputs.SBOM},
+		{"attests", func(s *inputs.Settings) { s.Attests = []string{"type=sbom"} }, inputs.Attests},
+		{"call", func(s *inputs.Settings) { s.Call = "check" }, inputs.Call},
+		{"build contexts", func(s *inputs.Settings) { s.BuildContexts = []string{"src=../src"} }, inputs.BuildContexts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -327,3 +327,33 @@ func runVertices(log string) map[string]bool {
 	}
 	return steps
 }
+
+// TestLegacyDropIn: build-push-action inputs that docker build 20.10 takes
+// reach the engine's BuildKit without buildx: a secret by value (as a temp
+// file, never on the command line) and a host entry.
+func TestLegacyDropIn(t *testing.T) {
+	d := engine(t)
+	environ := setEnv(cleanEnv(env.Environ()),
+		"PATH="+d.BinDir+string(os.PathListSeparator)+"/usr/sbin:/usr/bin:/sbin:/bin",
+		"DOCKER_CONFIG="+t.TempDir(),
+		"DOCKER_HOST="+d.Host,
+	)
+	ctx := project(t, "app")
+	df := "FROM scratch\nCOPY busybox /bin/busybox\n" +
+		`RUN --mount=type=secret,id=token ["/bin/busybox", "sh", "-c", "test \"$(/bin/busybox cat /run/secrets/token)\" = legacy-s3cr3t && /bin/busybox grep -q 'registry.internal' /etc/hosts && /bin/busybox touch /ok"]` + "\n"
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile.secret"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := actionIn(t, environ, map[string]string{
+		"context": ctx, "file": filepath.Join(ctx, "Dockerfile.secret"), "tags": repo(t) + ":main", "push": "true",
+		"secrets": "token=legacy-s3cr3t", "add-hosts": "registry.internal:10.9.8.7",
+	})
+	if r.code != 0 || r.outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d cache-verified %q", r.code, r.outputs["cache-verified"])
+	}
+	for _, line := range strings.Split(r.log, "\n") {
+		if strings.HasPrefix(line, "command:") && (strings.Contains(line, "legacy-s3cr3t") || !strings.Contains(line, "--secret id=token,src=")) {
+			t.Errorf("secret not passed as a file: %s", line)
+		}
+	}
+}

@@ -271,26 +271,6 @@ func secureEnv(dockerCfg, bin string) []string {
 	}
 }
 
-// actionEnv is action with extra environment variables.
-func actionEnv(t *testing.T, extraEnv []string, inputs map[string]string) run {
-	t.Helper()
-	dir := t.TempDir()
-	extra := append(extraEnv,
-		"GITHUB_ACTIONS=true",
-		"GITHUB_OUTPUT="+filepath.Join(dir, "output"),
-		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"),
-	)
-	for k, v := range inputs {
-		extra = append(extra, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	r := runBinary(t, extra, "build")
-	r.outputs = parseOutputs(t, filepath.Join(dir, "output"))
-	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
-		r.summary = string(b)
-	}
-	return r
-}
-
 // helperFound counts, by calling program, the requests for host the
 // credential helper answered with credentials.
 func helperFound(t *testing.T, log, host string) map[string]int {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,12 +67,18 @@ type run struct {
 // in INPUT_*, outputs through GITHUB_OUTPUT.
 func action(t *testing.T, inputs map[string]string) run {
 	t.Helper()
+	return actionEnv(t, nil, inputs)
+}
+
+// actionEnv is action with extra environment variables.
+func actionEnv(t *testing.T, extraEnv []string, inputs map[string]string) run {
+	t.Helper()
 	dir := t.TempDir()
-	extra := []string{
+	extra := append(slices.Clip(extraEnv),
 		"GITHUB_ACTIONS=true",
-		"GITHUB_OUTPUT=" + filepath.Join(dir, "output"),
-		"GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary"),
-	}
+		"GITHUB_OUTPUT="+filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"),
+	)
 	for k, v := range inputs {
 		extra = append(extra, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}

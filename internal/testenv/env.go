@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -136,16 +137,29 @@ func (e *Env) Close() error {
 }
 
 func (e *Env) startRegistry(ctx context.Context) error {
+	addr, _, err := e.serveRegistry(ctx, "registry", e.Dir, "", func(addr string) error {
+		return httpOK("http://" + addr + "/v2/")
+	})
+	if err != nil {
+		return err
+	}
+	e.Registry = addr
+	return nil
+}
+
+// serveRegistry starts Debian's docker-registry (distribution) named name
+// on a free loopback port, storing under dir/<name>-data, with extra YAML
+// (auth, tls) appended to its config. ready(addr) says when it serves.
+func (e *Env) serveRegistry(ctx context.Context, name, dir, extra string, ready func(addr string) error) (string, *proc, error) {
 	var lastErr error
 	// A free port can be taken between choosing and binding it: retry.
 	for range 3 {
 		port, err := freePort()
 		if err != nil {
-			return err
+			return "", nil, err
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		cfg := filepath.Join(e.Dir, "registry.yml")
-		data := filepath.Join(e.Dir, "registry-data")
+		cfg := filepath.Join(dir, name+".yml")
 		conf := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -158,23 +172,21 @@ storage:
     enabled: true
 http:
   addr: %s
-`, data, addr)
-		if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-			return err
+`, filepath.Join(dir, name+"-data"), addr) + extra
+		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+			return "", nil, err
 		}
-		p, err := startProc(e.Dir, "registry", e.Tools.Registry, "serve", cfg)
+		p, err := e.StartProc(name, e.Tools.Registry, "serve", cfg)
 		if err != nil {
-			return err
+			return "", nil, err
 		}
-		e.procs = append(e.procs, p)
-		if lastErr = waitFor(ctx, p, 30*time.Second, func() error { return httpOK("http://" + addr + "/v2/") }); lastErr == nil {
-			e.Registry = addr
-			return nil
+		if lastErr = waitFor(ctx, p, 30*time.Second, func() error { return ready(addr) }); lastErr == nil {
+			return addr, p, nil
 		}
 		_ = p.stop()
-		e.procs = e.procs[:len(e.procs)-1]
+		e.procs = slices.DeleteFunc(e.procs, func(q *proc) bool { return q == p })
 	}
-	return fmt.Errorf("start registry: %w", lastErr)
+	return "", nil, fmt.Errorf("start %s: %w", name, lastErr)
 }
 
 func (e *Env) startBuildkitd(ctx context.Context) error {

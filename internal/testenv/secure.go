@@ -157,60 +157,32 @@ func (e *Env) StartSecureRegistry(ctx context.Context, name, user, password stri
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}},
 	}
 	defer client.CloseIdleConnections()
-	var lastErr error
-	for range 3 { // a free port can be taken before the registry binds it
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		conf := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %[1]s/data
-  delete:
-    enabled: true
+	// Indented to sit under the http: key of the common config.
+	extra := fmt.Sprintf(`  tls:
+    certificate: %[1]s/server.pem
+    key: %[1]s/server.key
 auth:
   htpasswd:
     realm: inline-cache-test
     path: %[1]s/htpasswd
-http:
-  addr: %[2]s
-  tls:
-    certificate: %[1]s/server.pem
-    key: %[1]s/server.key
-`, dir, addr)
-		cfg := filepath.Join(dir, "registry.yml")
-		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-			return nil, err
-		}
-		p, err := e.StartProc(name, e.Tools.Registry, "serve", cfg)
+`, dir)
+	// Ready when it answers /v2/ over verified TLS with a challenge.
+	addr, p, err := e.serveRegistry(ctx, name, dir, extra, func(addr string) error {
+		resp, err := client.Get("https://" + addr + "/v2/")
 		if err != nil {
-			return nil, err
+			return err
 		}
-		// Ready when it answers /v2/ over verified TLS with a challenge.
-		lastErr = waitFor(ctx, p, 30*time.Second, func() error {
-			resp, err := client.Get("https://" + addr + "/v2/")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusUnauthorized {
-				return fmt.Errorf("GET /v2/ without credentials: %s, want 401", resp.Status)
-			}
-			return nil
-		})
-		if lastErr == nil {
-			r.Addr, r.proc = addr, p
-			return r, nil
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			return fmt.Errorf("GET /v2/ without credentials: %s, want 401", resp.Status)
 		}
-		_ = p.stop()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("start %s: %w", name, lastErr)
+	r.Addr, r.proc = addr, p
+	return r, nil
 }
 
 // Close stops the registry.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -80,7 +81,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		return failedErr(errReported)
 	}
 	if bx.Kind == builder.Legacy {
-		return runLegacy(ctx, env, sink, s, bx)
+		return runLegacy(ctx, env, sink, s, bx, ciNotes)
 	}
 	if err := plan.CheckDriver(s, bx.Inspection.PlanDriver()); err != nil {
 		return reportInputErr(sink, err)
@@ -112,17 +113,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		sink.Warning(n)
 	}
 
-	rec := buildlog.NewRecorder(tailLines)
-	end = sink.Group("inline-cache: build")
-	err = env.Exec(ctx, command.Cmd{
-		Path:   p.Path,
-		Args:   p.Args,
-		Env:    env.Environ,
-		Dir:    env.Dir,
-		Stdout: io.MultiWriter(env.Stdout, rec.Writer()),
-		Stderr: io.MultiWriter(env.Stderr, rec.Writer()),
-	})
-	end()
+	rec, err := runBuildCommand(ctx, env, sink, p.Path, p.Args, nil)
 	if err != nil {
 		return buildFailed(sink, rec, err)
 	}
@@ -262,4 +253,21 @@ func specsOf(names []string) []inputs.Spec {
 		out = append(out, s)
 	}
 	return out
+}
+
+// runBuildCommand runs the build in its log group, streaming its output and
+// recording it for the step summary and the failure tail.
+func runBuildCommand(ctx context.Context, env Env, sink report.Sink, path string, args, extraEnv []string) (*buildlog.Recorder, error) {
+	rec := buildlog.NewRecorder(tailLines)
+	end := sink.Group("inline-cache: build")
+	defer end()
+	err := env.Exec(ctx, command.Cmd{
+		Path:   path,
+		Args:   args,
+		Env:    append(slices.Clip(env.Environ), extraEnv...),
+		Dir:    env.Dir,
+		Stdout: io.MultiWriter(env.Stdout, rec.Writer()),
+		Stderr: io.MultiWriter(env.Stderr, rec.Writer()),
+	})
+	return rec, err
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,4 +236,63 @@ func pairs(args []string) [][2]string {
 		out = append(out, [2]string{args[i], args[i+1]})
 	}
 	return out
+}
+
+// TestGitLabJobWithoutBuildx is GitLab's dind recipe: a docker CLI without
+// buildx. The CI_* defaults, the login and the dotenv file hold there too.
+func TestGitLabJobWithoutBuildx(t *testing.T) {
+	reg := registrytest.Serve(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "ctx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ctx", "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const password = "glpat-unit-PASSWORD"
+	dockerConfig := filepath.Join(dir, "docker")
+	env := map[string]string{
+		"GITLAB_CI": "true", "DOCKER_CONFIG": dockerConfig,
+		"CI_REGISTRY": reg, "CI_REGISTRY_IMAGE": reg + "/group/app",
+		"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": password,
+		"CI_COMMIT_REF_SLUG": "feature-x", "CI_DEFAULT_BRANCH": "main",
+	}
+	d := &fakeDocker{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
+	f := &fakeBuildx{t: t, docker: d}
+	var out strings.Builder
+	e := Env{
+		Getenv: func(k string) string { return env[k] }, Dir: dir, Stdout: &out, Stderr: &out,
+		Exec: f.exec,
+		LookPath: func(p string) (string, error) {
+			if p == "docker" {
+				return "/usr/bin/docker", nil
+			}
+			return "", fmt.Errorf("%s: not found", p)
+		},
+		VerifyOptions: []verify.Option{verify.WithKeychain(authn.NewMultiKeychain())},
+	}
+	dotenv := filepath.Join(dir, "build.env")
+	if code := Main(context.Background(), []string{"build", "--push", "--dotenv", dotenv, "ctx"}, e); code != 0 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	pushes := slices.DeleteFunc(slices.Clone(f.calls), func(c []string) bool { return len(c) < 2 || c[1] != "push" })
+	if len(pushes) != 1 || pushes[0][2] != reg+"/group/app:feature-x" {
+		t.Errorf("pushes = %q, want the branch tag", pushes)
+	}
+	log := out.String()
+	if !strings.Contains(log, "default tags") || strings.Contains(log, "::") || strings.Contains(log, password) {
+		t.Errorf("want the defaults named, no workflow command and no password:\n%s", log)
+	}
+	if cf, err := config.Load(dockerConfig); err != nil {
+		t.Fatal(err)
+	} else if a, _ := cf.GetAuthConfig(reg); a.Password != password {
+		t.Errorf("docker config credentials for %s: user %q", reg, a.Username)
+	}
+	vars, err := report.ReadDotenv(dotenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vars["CACHE_VERIFIED"] != "true" || vars["IMAGEID"] != "sha256:0ddba11" {
+		t.Errorf("dotenv = %q", vars)
+	}
 }

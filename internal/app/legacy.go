@@ -56,7 +56,7 @@ var pushDigestRE = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
 
 // runLegacy builds with "docker build" on the engine's BuildKit and pushes
 // with "docker push", for machines without buildx (GitLab's dind recipe).
-func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, bx builder.Info) error {
+func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, bx builder.Info, ciNotes []string) error {
 	tmp, err := os.MkdirTemp("", "inline-cache-")
 	if err != nil {
 		return failedErr(fmt.Errorf("create temp dir: %w", err))
@@ -77,22 +77,15 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 	for _, p := range l.Pushes {
 		sink.Infof("then:    %s", quoteArgs(append([]string{p.Path}, p.Args...)))
 	}
+	for _, n := range ciNotes {
+		sink.Infof("default %s", n)
+	}
 	end()
 	for _, n := range l.Notes {
 		sink.Warning(n)
 	}
 
-	rec := buildlog.NewRecorder(tailLines)
-	end = sink.Group("inline-cache: build")
-	err = env.Exec(ctx, command.Cmd{
-		Path:   l.Build.Path,
-		Args:   l.Build.Args,
-		Env:    append(append([]string(nil), env.Environ...), l.Build.Env...),
-		Dir:    env.Dir,
-		Stdout: io.MultiWriter(env.Stdout, rec.Writer()),
-		Stderr: io.MultiWriter(env.Stderr, rec.Writer()),
-	})
-	end()
+	rec, err := runBuildCommand(ctx, env, sink, l.Build.Path, l.Build.Args, l.Build.Env)
 	if err != nil {
 		return buildFailed(sink, rec, err)
 	}

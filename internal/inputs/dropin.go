@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/docker/go-units"
@@ -219,8 +220,10 @@ func OutputPushes(o string) bool {
 	case "registry":
 		return true
 	case "image":
-		p, _ := attrOf(o, "push")
-		return p == "true"
+		// BuildKit reads push with strconv.ParseBool; an empty value is true.
+		p, ok := attrOf(o, "push")
+		b, err := strconv.ParseBool(p)
+		return ok && (p == "" || (err == nil && b))
 	}
 	return false
 }
@@ -244,10 +247,15 @@ func outputNames(outputs []string) []string {
 	return out
 }
 
-// PushedTags are the tags the build pushes to: tags, then the names of
-// outputs that push (or every image output's, with push), once each.
+// PushedTags are the tags the build pushes to: tags, or without tags the
+// names of outputs that push (or every image output's, with push), once
+// each. buildx replaces an image output's name= with the tags when there are
+// any, so a name= is never pushed next to tags.
 func (s Settings) PushedTags() []Tag {
 	out := slices.Clone(s.Tags)
+	if len(out) > 0 {
+		return out
+	}
 	seen := map[string]bool{}
 	for _, t := range out {
 		seen[t.Raw] = true

@@ -173,7 +173,9 @@ func TestOutputTypes(t *testing.T) {
 			t.Errorf("OutputType(%q) = %q, want %q", o, got, want)
 		}
 	}
-	if !OutputPushes("type=image,push=true") || OutputPushes("type=image,push=false") || !OutputPushes("type=registry") {
+	if !OutputPushes("type=image,push=true") || OutputPushes("type=image,push=false") || !OutputPushes("type=registry") ||
+		!OutputPushes("type=image,push=1") || !OutputPushes("type=image,push=True") || !OutputPushes("type=image,push=") ||
+		OutputPushes("type=image,push=0") || OutputPushes("type=image") {
 		t.Errorf("OutputPushes")
 	}
 }
@@ -190,8 +192,24 @@ func TestPushedTagsFromOutputs(t *testing.T) {
 	for _, tg := range s.PushedTags() {
 		got = append(got, tg.Raw)
 	}
-	if want := []string{"r.example/a:1", "r.example/b:2"}; !slices.Equal(got, want) || !s.Pushes() {
+	// buildx replaces an image output's name= with the tags (build/opt.go
+	// "fill in image exporter names from tags"): b:2 is not pushed.
+	if want := []string{"r.example/a:1"}; !slices.Equal(got, want) || !s.Pushes() {
 		t.Errorf("pushed tags = %q, want %q (pushes %v)", got, want, s.Pushes())
+	}
+	// Without tags the output's names are what is pushed.
+	s, _, err = read(t, map[string]string{
+		"outputs": "type=image,\"name=r.example/a:1,r.example/b:2\",push=true\ntype=local,dest=out,name=r.example/ignored:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, tg := range s.PushedTags() {
+		got = append(got, tg.Raw)
+	}
+	if want := []string{"r.example/a:1", "r.example/b:2"}; !slices.Equal(got, want) || !s.Pushes() {
+		t.Errorf("pushed tags without tags = %q, want %q (pushes %v)", got, want, s.Pushes())
 	}
 	// push: true with only an output name is not "nothing to push to".
 	if _, _, err := read(t, map[string]string{"push": "true", "outputs": "type=image,name=r.example/a:1"}); err != nil {

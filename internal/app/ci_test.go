@@ -149,6 +149,7 @@ func TestOutputFileProblems(t *testing.T) {
 func TestRefSlug(t *testing.T) {
 	for in, want := range map[string]string{
 		"main": "main", "Feature/Add_Thing": "feature-add-thing", "--x--": "x",
+		"release//1.0": "release--1-0", "Üb__er": "b--er",
 		strings.Repeat("a", 70): strings.Repeat("a", 63), strings.Repeat("a", 62) + "/b": strings.Repeat("a", 62),
 	} {
 		if got := refSlug(in); got != want {

@@ -44,10 +44,11 @@ func gitlabDefaults(vals inputs.Values, env Env) []string {
 	return notes
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+var nonSlug = regexp.MustCompile(`[^a-z0-9]`)
 
-// refSlug is GitLab's CI_COMMIT_REF_SLUG of a ref name: lower case, runs
-// of anything but a-z and 0-9 replaced by "-", at most 63 bytes, no "-" at
+// refSlug is GitLab's CI_COMMIT_REF_SLUG of a ref name (Gitlab::Utils
+// slugify): lower case, each character but a-z and 0-9 replaced by "-"
+// (runs are not squeezed: "a//b" is "a--b"), at most 63 bytes, no "-" at
 // either end.
 func refSlug(ref string) string {
 	s := nonSlug.ReplaceAllString(strings.ToLower(ref), "-")

@@ -4,6 +4,7 @@
 // runs the same on every OS with only Go installed.
 //
 //	go run ./internal/distgen [-version v1.2.3] [-commit SHA] [-out dist] [-targets linux/amd64,...]
+//	go run ./internal/distgen -major-tag v1.2.3   (release.yml: which major tag to move)
 //
 // `make dist` runs it. -version and -commit default to $VERSION and $COMMIT
 // (so `make dist VERSION=v1.2.3` works without the value passing through a
@@ -38,11 +39,22 @@ func run(ctx context.Context, args []string) error {
 	commit := fs.String("commit", os.Getenv("COMMIT"), "commit stamped into the binaries (default: $COMMIT, else git rev-parse HEAD)")
 	out := fs.String("out", "dist", "output directory")
 	targets := fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated GOOS/GOARCH list")
+	majorOf := fs.String("major-tag", "", "print the major tag (v1) this release tag may move, given git's v* tags, or nothing; build nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *majorOf != "" {
+		tags, err := gitOutput(ctx, "tag", "--list", "v*")
+		if err != nil {
+			return err
+		}
+		if m := MajorTag(*majorOf, strings.Fields(tags)); m != "" {
+			fmt.Println(m)
+		}
+		return nil
 	}
 	cfg := Config{Version: *version, Commit: *commit, Out: *out, Pkg: ".", Exec: command.Exec, Stdout: os.Stdout, Stderr: os.Stderr}
 	var err error

@@ -103,6 +103,14 @@ func TestReleaseWorkflow(t *testing.T) {
 		t.Errorf("the version is not the tag: env %v, run %q", job.Env, job.Steps[dist].Run)
 	}
 
+	// The major tag moves only where distgen -major-tag says (never to a
+	// pre-release or an older patch), after the upload.
+	move := step("git push --force")
+	if move < 0 || move < upload || !strings.Contains(job.Steps[move].Run, `major="$(go run ./internal/distgen -major-tag "$TAG")"`) ||
+		!strings.Contains(job.Steps[move].Run, `if [ -z "$major" ]`) || strings.Contains(job.Steps[move].Run, "TAG%%") {
+		t.Errorf("the major tag is not moved after the upload as distgen -major-tag decides: %q", job.Steps[move].Run)
+	}
+
 	// Every file make dist writes is uploaded, by the upload's globs.
 	up := strings.Fields(job.Steps[upload].Run)
 	var globs []string

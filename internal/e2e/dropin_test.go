@@ -184,9 +184,11 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 	}
 
 	secrets := []string{token, envSecret, ghToken, strings.TrimSpace(string(fileSecret))}
-	// A canary on a command line proves the scan finds what it looks for.
+	// A canary on a command line (sleep's argv[0]; no shell) proves the
+	// scan finds what it looks for.
 	const canary = "canary-argv-5e1f"
-	canaryCmd := exec.Command("sh", "-c", "sleep 3", canary)
+	canaryCmd := exec.Command("sleep", "3")
+	canaryCmd.Args[0] = canary
 	if err := canaryCmd.Start(); err != nil {
 		t.Fatal(err)
 	}

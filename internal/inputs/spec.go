@@ -129,7 +129,7 @@ var Specs = []Spec{
 	{Name: NoCacheFilters, Kind: CommaList, Aliases: []string{"no-cache-filter"},
 		Description: "Stages not to take from cache, separated by newlines or commas."},
 	{Name: Outputs, Kind: LineList, Aliases: []string{"output", "o"}, List: ListOptions{NoQuotes: true},
-		Description: "Output destinations (buildx --output syntax, e.g. type=local,dest=out), one per line. An image output combined with push is pushed and verified."},
+		Description: "Output destinations (buildx --output syntax, e.g. type=local,dest=out), one per line. An image output combined with push is pushed and verified; with tags given, buildx pushes it to the tags instead of its name=."},
 	{Name: SBOM, Kind: Text,
 		Description: "SBOM attestation (shorthand for attests type=sbom,…): true, false or attributes."},
 	{Name: Secrets, Kind: LineList, List: ListOptions{NoTrim: true},

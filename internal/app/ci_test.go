@@ -229,6 +229,17 @@ func TestGitLabJob(t *testing.T) {
 	if code != 0 || slices.ContainsFunc(build, func(a string) bool { return strings.Contains(a, "group/app") }) {
 		t.Errorf("defaults applied over the user's: exit %d %q", code, build)
 	}
+
+	// An output that names its image is the user's push target: no default
+	// tag replaces its name (buildx would push to the tag instead).
+	f = &fakeBuildx{t: t}
+	e.Exec = f.exec
+	out.Reset()
+	code = Main(context.Background(), []string{"build", "--verify", "off", "--output", "type=image,name=r.example/mine:out,push=true", "ctx"}, e)
+	build = f.calls[len(f.calls)-1]
+	if code != 0 || slices.Contains(build, "--tag") || !slices.Contains(build, "type=registry,ref=r.example/mine:out") {
+		t.Errorf("default tag added next to an output's name: exit %d %q\n%s", code, build, out.String())
+	}
 }
 
 func pairs(args []string) [][2]string {

@@ -31,7 +31,10 @@ func gitlabDefaults(vals inputs.Values, env Env) []string {
 	}
 	var notes []string
 	branch := image + ":" + slug
-	if vals.DefaultList(inputs.Tags, []string{branch}) {
+	// An output that names its image is the user's choice of where to
+	// push: a default tag would replace that name (buildx gives tags
+	// precedence over name=).
+	if len(inputs.OutputNames(vals.List(inputs.Outputs))) == 0 && vals.DefaultList(inputs.Tags, []string{branch}) {
 		notes = append(notes, fmt.Sprintf("tags: %s (GitLab: CI_REGISTRY_IMAGE:CI_COMMIT_REF_SLUG)", branch))
 	}
 	from := []string{branch}

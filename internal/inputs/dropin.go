@@ -247,6 +247,10 @@ func outputNames(outputs []string) []string {
 	return out
 }
 
+// OutputNames are the image names (name=) of image and registry outputs:
+// where the build pushes when no tags are given.
+func OutputNames(outputs []string) []string { return outputNames(outputs) }
+
 // PushedTags are the tags the build pushes to: tags, or without tags the
 // names of outputs that push (or every image output's, with push), once
 // each. buildx replaces an image output's name= with the tags when there are

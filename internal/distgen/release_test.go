@@ -111,6 +111,11 @@ func TestReleaseWorkflow(t *testing.T) {
 		t.Errorf("the major tag is not moved after the upload as distgen -major-tag decides: %q", job.Steps[move].Run)
 	}
 
+	// A pre-release tag makes a GitHub pre-release, not the latest release.
+	if r := job.Steps[upload].Run; !strings.Contains(r, `case "$TAG" in *-*) prerelease="--prerelease"`) || !strings.Contains(r, "--generate-notes $prerelease") {
+		t.Errorf("a pre-release tag is not created as a GitHub pre-release: %q", r)
+	}
+
 	// Every file make dist writes is uploaded, by the upload's globs.
 	up := strings.Fields(job.Steps[upload].Run)
 	var globs []string

@@ -215,6 +215,15 @@ func TestPushedTagsFromOutputs(t *testing.T) {
 	if _, _, err := read(t, map[string]string{"push": "true", "outputs": "type=image,name=r.example/a:1"}); err != nil {
 		t.Errorf("push with an output name: %v", err)
 	}
+	// An output that pushes with no tag and no name has nowhere to push.
+	for _, o := range []string{"type=registry", "type=image,push=true"} {
+		if _, _, err := read(t, map[string]string{"outputs": o}); err == nil || !strings.Contains(err.Error(), `input "tags": an output pushes`) {
+			t.Errorf("outputs %q without a tag or name: %v", o, err)
+		}
+	}
+	if _, _, err := read(t, map[string]string{"outputs": "type=image,push=false"}); err != nil {
+		t.Errorf("a non-pushing output without a name: %v", err)
+	}
 	if _, _, err := read(t, map[string]string{"outputs": "type=registry,name=Not A Tag"}); err == nil {
 		t.Errorf("bad output name accepted")
 	}

@@ -3,6 +3,7 @@ package inputs
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -132,6 +133,9 @@ func (v Values) Settings() (Settings, error) {
 	}
 	if s.Push && len(v.List(Tags)) == 0 && len(outputNames(v.List(Outputs))) == 0 {
 		fail(Tags, "push is true but no tag is given: there is nothing to push to")
+	} else if len(v.List(Tags)) == 0 && len(outputNames(v.List(Outputs))) == 0 && slices.ContainsFunc(v.List(Outputs), OutputPushes) {
+		// buildx would stop only after starting: "tag is needed when pushing to registry".
+		fail(Tags, "an output pushes (type=registry or push=true) but neither tags nor the output's name= say where to")
 	}
 
 	for _, a := range v.List(BuildArgs) {

@@ -220,6 +220,29 @@ func TestGitLabJob(t *testing.T) {
 		t.Errorf("dotenv = %q", vars)
 	}
 
+	// The next job's token replaces this job's (it expires with the job);
+	// another user's credentials stay.
+	for _, c := range []struct{ user, pass, wantUser, wantPass string }{
+		{"gitlab-ci-token", "glpat-next-job", "gitlab-ci-token", "glpat-next-job"},
+		{"deploy-user", "deploy-pass", "gitlab-ci-token", "glpat-next-job"},
+	} {
+		env["CI_REGISTRY_USER"], env["CI_REGISTRY_PASSWORD"] = c.user, c.pass
+		f = &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
+		e.Exec = f.exec
+		out.Reset()
+		if code := Main(context.Background(), []string{"build", "--push", "ctx"}, e); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.user, code, out.String())
+		}
+		cf, err := config.Load(dockerConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, _ := cf.GetAuthConfig(reg); a.Username != c.wantUser || a.Password != c.wantPass {
+			t.Errorf("after a job of %s: credentials of %q", c.user, a.Username)
+		}
+	}
+	env["CI_REGISTRY_USER"], env["CI_REGISTRY_PASSWORD"] = "gitlab-ci-token", password
+
 	// The user's own tags and cache sources win over the defaults.
 	f = &fakeBuildx{t: t}
 	e.Exec = f.exec

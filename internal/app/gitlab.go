@@ -64,7 +64,8 @@ func refSlug(ref string) string {
 // gitlabLogin stores CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for CI_REGISTRY
 // in the docker config (through docker/cli, so credential helpers and the
 // file format are honoured) when it has no credentials for that registry
-// yet, so that buildx can push and the verifier can read. The password is
+// yet, or only an earlier job's token of the same user, so that buildx can
+// push and the verifier can read. The password is
 // never printed or put on a command line.
 func gitlabLogin(sink report.Sink, env Env) error {
 	if !onGitLab(env) {
@@ -90,7 +91,12 @@ func gitlabLogin(sink report.Sink, env Env) error {
 	if err != nil {
 		return fmt.Errorf("registry login to %s: read credentials: %w", reg, err)
 	}
-	if have.Username != "" || have.Password != "" || have.IdentityToken != "" || have.RegistryToken != "" {
+	// Credentials of another user (a deploy token, a login of your own)
+	// stay. The job user's are replaced: CI_REGISTRY_PASSWORD is the job's
+	// token, valid only while that job runs, so one a previous job left in
+	// a shared config (shell executor) is stale.
+	stale := have.Username == user && have.Password != pass && have.IdentityToken == "" && have.RegistryToken == ""
+	if (have.Username != "" || have.Password != "" || have.IdentityToken != "" || have.RegistryToken != "") && !stale {
 		sink.Infof("registry login: the docker config already has credentials for %s; CI_REGISTRY_USER is not used", reg)
 		return nil
 	}
@@ -99,6 +105,10 @@ func gitlabLogin(sink report.Sink, env Env) error {
 	}
 	if err := cf.Save(); err != nil {
 		return fmt.Errorf("registry login to %s: save %s: %w", reg, cf.Filename, err)
+	}
+	if stale {
+		sink.Infof("registry login: replaced an earlier job's token with this job's CI_REGISTRY_USER credentials for %s in %s", reg, cf.Filename)
+		return nil
 	}
 	sink.Infof("registry login: stored CI_REGISTRY_USER's credentials for %s in %s", reg, cf.Filename)
 	return nil

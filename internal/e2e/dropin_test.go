@@ -380,13 +380,24 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 		t.Errorf("docker config credentials for %s = %q/%q", env.Registry, auth.Username, strings.Repeat("*", len(auth.Password)))
 	}
 
-	// With credentials in place a second job leaves them alone.
-	r = runBinary(t, append(extra, "CI_REGISTRY_PASSWORD=another-password-7"), "build", "--push", "--dotenv", dotenv, ctxDir)
-	if r.code != 0 || !strings.Contains(r.log, "already has credentials for "+env.Registry) {
+	// A later job on the same config (shell executor) has a new job token:
+	// the earlier, expired one is replaced.
+	const password2 = "glcbt-e2e-PASSWORD-second-job"
+	r = runBinary(t, append(extra, "CI_REGISTRY_PASSWORD="+password2), "build", "--push", "--dotenv", dotenv, ctxDir)
+	if r.code != 0 || !strings.Contains(r.log, "replaced an earlier job's token") || strings.Contains(r.log, password2) {
 		t.Errorf("second job: exit %d", r.code)
 	}
-	if auth := readAuth(t, dockerConfig, env.Registry); auth.Password != password {
-		t.Errorf("existing credentials were replaced")
+	if auth := readAuth(t, dockerConfig, env.Registry); auth.Username != "gitlab-ci-token" || auth.Password != password2 {
+		t.Errorf("the earlier job's token was kept")
+	}
+
+	// Credentials of another user (a deploy token) are left alone.
+	r = runBinary(t, append(extra, "CI_REGISTRY_USER=someone-else", "CI_REGISTRY_PASSWORD=another-password-7"), "build", "--push", "--dotenv", dotenv, ctxDir)
+	if r.code != 0 || !strings.Contains(r.log, "already has credentials for "+env.Registry) {
+		t.Errorf("third job: exit %d", r.code)
+	}
+	if auth := readAuth(t, dockerConfig, env.Registry); auth.Username != "gitlab-ci-token" || auth.Password != password2 {
+		t.Errorf("existing credentials of another user were replaced")
 	}
 }
 

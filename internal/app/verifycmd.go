@@ -185,8 +185,10 @@ func platformVerdict(p verify.Platform) string {
 func step(s string) string {
 	s = strings.TrimSuffix(s, " # buildkit")
 	s = strings.Replace(s, "/bin/sh -c ", "", 1)
-	if len(s) > 72 {
-		s = s[:69] + "..."
+	// Count runes, not bytes: a cut inside a multi-byte character would
+	// print invalid UTF-8 (steps often echo non-ASCII text).
+	if r := []rune(s); len(r) > 72 {
+		s = string(r[:69]) + "..."
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,5 +214,29 @@ func TestStepShortenedOnCharacters(t *testing.T) {
 	}
 	if short := "RUN echo é"; step(short) != short {
 		t.Errorf("step(%q) = %q, want it unchanged", short, step(short))
+	}
+}
+
+// TestVerifyJSONStdoutIsJSONOnly: with --json, stdout holds one JSON
+// document and nothing else, whatever the verdict; the verdict message
+// goes to stderr, so `verify --json REF | jq` works when the cache is bad.
+func TestVerifyJSONStdoutIsJSONOnly(t *testing.T) {
+	ref, _ := pushFixture(t, "buildkit-v0.34.2/registry-cache")
+	for _, args := range [][]string{{"verify", "--json", ref}, {"verify", "--json", "--verify", "warn", ref}} {
+		code, out, errOut := runCmd(t, args...)
+		dec := json.NewDecoder(strings.NewReader(out))
+		var doc verifyOutput
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("%q: stdout is not JSON: %v\n%s", args, err, out)
+		}
+		if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" || dec.More() {
+			t.Errorf("%q: stdout has more than the JSON document: %q", args, rest)
+		}
+		if doc.Verified || len(doc.Images) != 1 {
+			t.Errorf("%q: document %+v, want one image, not verified", args, doc)
+		}
+		if !strings.Contains(errOut, "1 of 1 images lack valid inline cache") {
+			t.Errorf("%q: exit %d, stderr %q lacks the verdict message", args, code, errOut)
+		}
 	}
 }

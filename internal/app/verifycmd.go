@@ -77,7 +77,13 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	sink := report.ForEnv(env.Getenv, env.Stdout)
+	// With --json, stdout carries the JSON document alone: the verdict
+	// message goes to stderr (GitHub reads workflow commands there too).
+	msgs := env.Stdout
+	if asJSON {
+		msgs = env.Stderr
+	}
+	sink := report.ForEnv(env.Getenv, msgs)
 	v, err := newVerifier(s, env)
 	if err != nil {
 		return reportInputErr(sink, err)

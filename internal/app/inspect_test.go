@@ -240,3 +240,19 @@ func TestVerifyJSONStdoutIsJSONOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageErrorsLeaveStdoutEmpty: a usage error of verify or inspect is
+// reported on stderr, like the flag package's, so that a --json reader
+// never finds a message where it expects the document.
+func TestUsageErrorsLeaveStdoutEmpty(t *testing.T) {
+	for _, args := range [][]string{
+		{"verify", "--json", "UPPER/case:tag"},
+		{"inspect", "--json", "a:1", "b:2"},
+		{"verify", "--json", "--verify", "sometimes", "a:1"},
+	} {
+		code, out, errOut := runCmd(t, args...)
+		if code != ExitUsage || out != "" || !strings.Contains(errOut, "error: input ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing on stdout, the error on stderr", args, code, out, errOut)
+		}
+	}
+}

@@ -34,7 +34,9 @@ type verifyOutput struct {
 // refCommand parses the flags and REFs of verify and inspect; usage errors
 // name the input that is wrong.
 func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings, refs []string, asJSON bool, err error) {
-	sink := report.ForEnv(env.Getenv, env.Stdout)
+	// Usage errors go to stderr, with the flag package's own: stdout is
+	// for the table or the --json document only.
+	sink := report.ForEnv(env.Getenv, env.Stderr)
 	names := []string{inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA}
 	if cmd == "inspect" {
 		names = names[1:]

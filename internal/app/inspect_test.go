@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -196,5 +198,61 @@ func TestVerifyAndInspectBrokenCache(t *testing.T) {
 			}
 		}
 		goldenFile(t, c.file, strings.ReplaceAll(out, reg, "REGISTRY"))
+	}
+}
+
+// TestStepShortenedOnCharacters: a long step is cut to 72 characters, never
+// inside a multi-byte character.
+func TestStepShortenedOnCharacters(t *testing.T) {
+	long := "RUN /bin/sh -c echo " + strings.Repeat("é", 100) + " # buildkit"
+	got := step(long)
+	if !utf8.ValidString(got) {
+		t.Errorf("step(%q) = %q: not valid UTF-8", long, got)
+	}
+	if n := utf8.RuneCountInString(got); n != 72 || !strings.HasSuffix(got, "...") || !strings.HasPrefix(got, "RUN echo éé") {
+		t.Errorf("step(%q) = %q (%d characters), want the first 69 characters and ...", long, got, n)
+	}
+	if short := "RUN echo é"; step(short) != short {
+		t.Errorf("step(%q) = %q, want it unchanged", short, step(short))
+	}
+}
+
+// TestVerifyJSONStdoutIsJSONOnly: with --json, stdout holds one JSON
+// document and nothing else, whatever the verdict; the verdict message
+// goes to stderr, so `verify --json REF | jq` works when the cache is bad.
+func TestVerifyJSONStdoutIsJSONOnly(t *testing.T) {
+	ref, _ := pushFixture(t, "buildkit-v0.34.2/registry-cache")
+	for _, args := range [][]string{{"verify", "--json", ref}, {"verify", "--json", "--verify", "warn", ref}} {
+		code, out, errOut := runCmd(t, args...)
+		dec := json.NewDecoder(strings.NewReader(out))
+		var doc verifyOutput
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("%q: stdout is not JSON: %v\n%s", args, err, out)
+		}
+		if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" || dec.More() {
+			t.Errorf("%q: stdout has more than the JSON document: %q", args, rest)
+		}
+		if doc.Verified || len(doc.Images) != 1 {
+			t.Errorf("%q: document %+v, want one image, not verified", args, doc)
+		}
+		if !strings.Contains(errOut, "1 of 1 images lack valid inline cache") {
+			t.Errorf("%q: exit %d, stderr %q lacks the verdict message", args, code, errOut)
+		}
+	}
+}
+
+// TestUsageErrorsLeaveStdoutEmpty: a usage error of verify or inspect is
+// reported on stderr, like the flag package's, so that a --json reader
+// never finds a message where it expects the document.
+func TestUsageErrorsLeaveStdoutEmpty(t *testing.T) {
+	for _, args := range [][]string{
+		{"verify", "--json", "UPPER/case:tag"},
+		{"inspect", "--json", "a:1", "b:2"},
+		{"verify", "--json", "--verify", "sometimes", "a:1"},
+	} {
+		code, out, errOut := runCmd(t, args...)
+		if code != ExitUsage || out != "" || !strings.Contains(errOut, "error: input ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing on stdout, the error on stderr", args, code, out, errOut)
+		}
 	}
 }

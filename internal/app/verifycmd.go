@@ -34,7 +34,9 @@ type verifyOutput struct {
 // refCommand parses the flags and REFs of verify and inspect; usage errors
 // name the input that is wrong.
 func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings, refs []string, asJSON bool, err error) {
-	sink := report.ForEnv(env.Getenv, env.Stdout)
+	// Usage errors go to stderr, with the flag package's own: stdout is
+	// for the table or the --json document only.
+	sink := report.ForEnv(env.Getenv, env.Stderr)
 	names := []string{inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA}
 	if cmd == "inspect" {
 		names = names[1:]
@@ -77,7 +79,13 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	sink := report.ForEnv(env.Getenv, env.Stdout)
+	// With --json, stdout carries the JSON document alone: the verdict
+	// message goes to stderr (GitHub reads workflow commands there too).
+	msgs := env.Stdout
+	if asJSON {
+		msgs = env.Stderr
+	}
+	sink := report.ForEnv(env.Getenv, msgs)
 	v, err := newVerifier(s, env)
 	if err != nil {
 		return reportInputErr(sink, err)
@@ -185,8 +193,10 @@ func platformVerdict(p verify.Platform) string {
 func step(s string) string {
 	s = strings.TrimSuffix(s, " # buildkit")
 	s = strings.Replace(s, "/bin/sh -c ", "", 1)
-	if len(s) > 72 {
-		s = s[:69] + "..."
+	// Count runes, not bytes: a cut inside a multi-byte character would
+	// print invalid UTF-8 (steps often echo non-ASCII text).
+	if r := []rune(s); len(r) > 72 {
+		s = string(r[:69]) + "..."
 	}
 	return s
 }

@@ -81,6 +81,10 @@ func Analyze(p Payload, layers int) Summary {
 	}
 	covered := make([]bool, layers)
 	tops := make([]int, layers)
+	// reach is the highest layer a plain result reaches: the layers below
+	// it are covered too, marked once after the loop so that a hostile
+	// payload of many results costs records + layers, not their product.
+	reach := -1
 	for i, r := range p.Records {
 		if len(r.Results)+len(r.ChainedResults) > 0 {
 			s.RecordsWithLayers++
@@ -90,9 +94,7 @@ func Analyze(p Payload, layers int) Summary {
 				problem("record %d: result layer index %d is out of range (the image has %d layers)", i, res.LayerIndex, layers)
 				continue
 			}
-			for j := 0; j <= res.LayerIndex; j++ {
-				covered[j] = true
-			}
+			reach = max(reach, res.LayerIndex)
 			tops[res.LayerIndex]++
 		}
 		for c, ch := range r.ChainedResults {
@@ -121,6 +123,9 @@ func Analyze(p Payload, layers int) Summary {
 				}
 			}
 		}
+	}
+	for j := 0; j <= reach; j++ {
+		covered[j] = true
 	}
 	g, cycle := graph(p.Records)
 	s.Graph = &g

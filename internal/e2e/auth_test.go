@@ -34,7 +34,11 @@ func TestSecuredRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = reg.Close() })
+	t.Cleanup(func() {
+		if err := reg.Close(); err != nil {
+			t.Errorf("stop the secured registry: %v", err)
+		}
+	})
 	if err := env.StartSecureBuilder(ctx, secureBuilder, reg); err != nil {
 		t.Fatal(err)
 	}

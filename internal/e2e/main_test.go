@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	os.Exit(setup(m))
 }
 
-func setup(m *testing.M) int {
+func setup(m *testing.M) (code int) {
 	ctx := context.Background()
 	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", a...) }
 	start := time.Now()
@@ -44,7 +44,14 @@ func setup(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: cannot start the environment:", err)
 		return 1
 	}
-	defer env.Close()
+	defer func() {
+		// A daemon that would not stop or a directory left behind is a
+		// leak on the CI machine: fail the run rather than hide it.
+		if err := env.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: cleaning up the environment:", err)
+			code = 1
+		}
+	}()
 	binary = filepath.Join(env.Dir, "inline-cache")
 	build := exec.Command("go", "build", "-o", binary, "github.com/inlinecache/action")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -11,21 +11,21 @@ import (
 // targets are the project's fuzz targets: the inline cache payload
 // decoder, the list and cache-entry (CSV) input parsers, and reference
 // parsing.
-var targets = []struct{ name, pkg string }{
-	{"FuzzDecode", "./internal/cachemeta"},
-	{"FuzzParseList", "./internal/inputs"},
-	{"FuzzParse", "./internal/cacheentry"},
-	{"FuzzParseReference", "./internal/verify"},
+//
+// execs is how many inputs each target tries: about 10 seconds' worth on a
+// 2-core machine, so the suite stays fast; run a target longer by hand
+// with go test -fuzz. A count, not a duration: with -fuzztime=10s, Go's
+// fuzz coordinator (go1.26) can fail a target that found nothing with
+// "context deadline exceeded" when the deadline races a worker
+// (golang/go#75804); a count sets no deadline.
+var targets = []struct{ name, pkg, execs string }{
+	{"FuzzDecode", "./internal/cachemeta", "50000x"},
+	{"FuzzParseList", "./internal/inputs", "100000x"},
+	{"FuzzParse", "./internal/cacheentry", "200000x"},
+	{"FuzzParseReference", "./internal/verify", "50000x"},
 }
 
-// fuzzTime is how long each target runs: brief, so the suite stays fast;
-// run a target longer by hand with go test -fuzz. A count, not a duration:
-// with a duration Go 1.26's fuzz coordinator can fail a clean run with
-// "context deadline exceeded" when the time runs out under load
-// (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
-const fuzzTime = "50000x"
-
-// TestFuzzTargets runs each target with go test -fuzz for fuzzTime, one
+// TestFuzzTargets runs each target with go test -fuzz for its execs, one
 // after the other (they would only fight over the CPUs). A crasher fails
 // the test; go test -fuzz saves it under the package's testdata/fuzz, where
 // the plain test run replays it from then on.
@@ -34,7 +34,7 @@ func TestFuzzTargets(t *testing.T) {
 		t.Run(tg.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^$", "-fuzz", "^"+tg.name+"$", "-fuzztime", fuzzTime, tg.pkg)
+			cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^$", "-fuzz", "^"+tg.name+"$", "-fuzztime", tg.execs, tg.pkg)
 			cmd.Dir = "../.."
 			out, err := cmd.CombinedOutput()
 			if err != nil {

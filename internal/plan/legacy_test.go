@@ -2,8 +2,6 @@ package plan
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,19 +79,7 @@ func TestLegacyGolden(t *testing.T) {
 			for _, p := range l.Pushes {
 				writeStep(&b, p)
 			}
-			golden := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/plan -update to create it)", err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("plan differs from %s:\n--- got\n%s--- want\n%s", golden, b.String(), want)
-			}
+			checkGolden(t, tt.name, b.String())
 			if strings.Contains(b.String(), "s3cr3t") {
 				t.Errorf("a secret value is on the command line")
 			}

@@ -113,19 +113,7 @@ func TestGolden(t *testing.T) {
 			for _, a := range p.Args {
 				b.WriteString("  " + a + "\n")
 			}
-			golden := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/plan -update to create it)", err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("plan differs from %s:\n--- got\n%s--- want\n%s", golden, b.String(), want)
-			}
+			checkGolden(t, tt.name, b.String())
 		})
 	}
 }
@@ -243,5 +231,24 @@ func TestModeMaxNote(t *testing.T) {
 	}
 	if len(p.Notes) != 2 {
 		t.Errorf("notes = %q, want one for the inline mode=max and one for the registry export", p.Notes)
+	}
+}
+
+// checkGolden compares a rendered plan with testdata/<name>.golden, or
+// rewrites that file with -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/plan -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("plan differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
 	}
 }

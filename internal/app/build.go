@@ -97,21 +97,11 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
-	if err := prepareRun(sink, env, p); err != nil {
+	if err := prepareRun(sink, env, p.TempSecrets); err != nil {
 		return err
 	}
 
-	end := sink.Group("inline-cache: plan")
-	sink.Infof("builder: %s", describeBuilder(bx))
-	sink.Infof("inline cache method: %s", p.CacheMethod)
-	sink.Infof("command: %s", quoteArgs(append([]string{p.Path}, p.Args...)))
-	for _, n := range ciNotes {
-		sink.Infof("default %s", n)
-	}
-	end()
-	for _, n := range p.Notes {
-		sink.Warning(n)
-	}
+	logPlan(sink, bx, p.CacheMethod, [][]string{slices.Concat([]string{p.Path}, p.Args)}, ciNotes, p.Notes)
 
 	rec, err := runBuildCommand(ctx, env, sink, p.Path, p.Args, nil)
 	if err != nil {
@@ -122,14 +112,19 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		sink.Warning(err.Error())
 	}
-	return finishBuild(ctx, env, sink, s, p, rec, readTrim(p.IIDFile), meta)
+	return finishBuild(ctx, env, sink, s, rec, readTrim(p.IIDFile), meta)
 }
 
-func verifyBuild(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, meta metadata) report.Result {
+// verifyBuild reads what the build pushed (through push or an output that
+// pushes) back from the registry; a build only evaluated (call) has nothing
+// to verify.
+func verifyBuild(ctx context.Context, env Env, s inputs.Settings, meta metadata) report.Result {
 	switch {
 	case s.Verify == inputs.VerifyOff:
 		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
-	case !s.Push:
+	case s.Evaluates():
+		return report.Result{Verdict: report.Skipped, Reason: fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)}
+	case !s.Pushes():
 		return report.Result{Verdict: report.Skipped, Reason: skipReason(s)}
 	}
 	v, err := newVerifier(s, env)
@@ -270,4 +265,27 @@ func runBuildCommand(ctx context.Context, env Env, sink report.Sink, path string
 		Stderr: io.MultiWriter(env.Stderr, rec.Writer()),
 	})
 	return rec, err
+}
+
+// logPlan shows, in the plan group, the builder, the inline cache method,
+// the commands in the order they run and the CI defaults applied; the
+// planner's notes follow as warnings.
+func logPlan(sink report.Sink, bx builder.Info, method inputs.CacheMethod, cmds [][]string, ciNotes, notes []string) {
+	end := sink.Group("inline-cache: plan")
+	sink.Infof("builder: %s", describeBuilder(bx))
+	sink.Infof("inline cache method: %s", method)
+	for i, c := range cmds {
+		label := "command:"
+		if i > 0 {
+			label = "then:   "
+		}
+		sink.Infof("%s %s", label, quoteArgs(c))
+	}
+	for _, n := range ciNotes {
+		sink.Infof("default %s", n)
+	}
+	end()
+	for _, n := range notes {
+		sink.Warning(n)
+	}
 }

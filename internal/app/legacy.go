@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/inlinecache/action/internal/builder"
@@ -67,23 +68,14 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 	if err != nil {
 		return reportInputErr(sink, err)
 	}
-	if err := prepareRun(sink, env, plan.Plan{TempSecrets: l.TempSecrets}); err != nil {
+	if err := prepareRun(sink, env, l.TempSecrets); err != nil {
 		return err
 	}
-	end := sink.Group("inline-cache: plan")
-	sink.Infof("builder: %s", describeBuilder(bx))
-	sink.Infof("inline cache method: %s", l.CacheMethod)
-	sink.Infof("command: %s", quoteArgs(append(append(l.Build.Env, l.Build.Path), l.Build.Args...)))
+	cmds := [][]string{slices.Concat(l.Build.Env, []string{l.Build.Path}, l.Build.Args)}
 	for _, p := range l.Pushes {
-		sink.Infof("then:    %s", quoteArgs(append([]string{p.Path}, p.Args...)))
+		cmds = append(cmds, slices.Concat([]string{p.Path}, p.Args))
 	}
-	for _, n := range ciNotes {
-		sink.Infof("default %s", n)
-	}
-	end()
-	for _, n := range l.Notes {
-		sink.Warning(n)
-	}
+	logPlan(sink, bx, l.CacheMethod, cmds, ciNotes, l.Notes)
 
 	rec, err := runBuildCommand(ctx, env, sink, l.Build.Path, l.Build.Args, l.Build.Env)
 	if err != nil {
@@ -92,7 +84,7 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 
 	var digest string
 	if len(l.Pushes) > 0 {
-		end = sink.Group("inline-cache: push")
+		end := sink.Group("inline-cache: push")
 		for _, p := range l.Pushes {
 			var out bytes.Buffer
 			err := env.Exec(ctx, command.Cmd{
@@ -111,7 +103,7 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 		}
 		end()
 	}
-	return finishBuild(ctx, env, sink, s, plan.Plan{}, rec, readTrim(l.IIDFile), legacyMetadata(s, digest))
+	return finishBuild(ctx, env, sink, s, rec, readTrim(l.IIDFile), legacyMetadata(s, digest))
 }
 
 // legacyMetadata stands in for buildx's metadata file, with the same keys.
@@ -145,7 +137,7 @@ func buildFailed(sink report.Sink, rec *buildlog.Recorder, err error) error {
 
 // finishBuild sets the outputs, verifies and reports a build that
 // succeeded, for buildx and docker build alike.
-func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, p plan.Plan, rec *buildlog.Recorder, imageID string, meta metadata) error {
+func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, rec *buildlog.Recorder, imageID string, meta metadata) error {
 	var outErrs []error
 	setOutput := func(k, v string) {
 		if err := sink.SetOutput(k, v); err != nil {
@@ -157,7 +149,7 @@ func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settin
 	setOutput(report.OutputMetadata, string(meta.Raw))
 
 	end := sink.Group("inline-cache: verify")
-	res := verifyDropIn(ctx, env, s, p, meta)
+	res := verifyBuild(ctx, env, s, meta)
 	res.Steps = rec.Steps()
 	res.Imports = rec.Imports()
 	setOutput(report.OutputCacheVerified, res.Verdict)

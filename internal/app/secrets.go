@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -42,8 +41,8 @@ func prepareDropIn(s *inputs.Settings, env Env) error {
 // writeTempSecrets writes the secrets given by value for buildx to read.
 // The files live in the run's private temp dir (mode 0700), are created
 // 0600 and never overwritten; the caller removes the dir on every path out.
-func writeTempSecrets(p plan.Plan) error {
-	for _, ts := range p.TempSecrets {
+func writeTempSecrets(secrets []plan.TempSecret) error {
+	for _, ts := range secrets {
 		f, err := os.OpenFile(ts.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return fmt.Errorf("write secret %q for the build: %w", ts.ID, err)
@@ -62,7 +61,7 @@ func writeTempSecrets(p plan.Plan) error {
 // prepareRun does what must happen between planning and building: check
 // the step's output files can be written (before minutes of building),
 // log in to the GitLab registry, and write the secret files.
-func prepareRun(sink report.Sink, env Env, p plan.Plan) error {
+func prepareRun(sink report.Sink, env Env, secrets []plan.TempSecret) error {
 	if err := report.Preflight(sink); err != nil {
 		sink.ErrorTitle("Step outputs cannot be written", err.Error())
 		return failedErr(errReported)
@@ -71,18 +70,8 @@ func prepareRun(sink report.Sink, env Env, p plan.Plan) error {
 		sink.ErrorTitle("Registry login failed", err.Error())
 		return failedErr(errReported)
 	}
-	if err := writeTempSecrets(p); err != nil {
+	if err := writeTempSecrets(secrets); err != nil {
 		return failedErr(err)
 	}
 	return nil
-}
-
-// verifyDropIn verifies as verifyBuild does, seeing a push through outputs
-// as a push; a build only evaluated (call) has nothing to verify.
-func verifyDropIn(ctx context.Context, env Env, s inputs.Settings, p plan.Plan, meta metadata) report.Result {
-	if s.Evaluates() && s.Verify != inputs.VerifyOff {
-		return report.Result{Verdict: report.Skipped, Reason: fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)}
-	}
-	s.Push = s.Pushes()
-	return verifyBuild(ctx, env, s, p, meta)
 }

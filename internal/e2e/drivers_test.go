@@ -100,15 +100,6 @@ func enginePrune(t *testing.T, d *testenv.Dockerd) {
 	t.Logf("engine pruned in %s", time.Since(start).Round(time.Millisecond))
 }
 
-func checkNoRunStepCached(t *testing.T, r run) {
-	t.Helper()
-	for step, cached := range runSteps(r.log) {
-		if cached {
-			t.Errorf("first build already CACHED: %s", step)
-		}
-	}
-}
-
 // TestDockerDriver is the buildx docker driver on dockerd 20.10, as on
 // GitHub's hosted runners without setup-buildx-action, with both inline
 // cache methods.

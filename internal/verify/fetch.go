@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -110,7 +111,7 @@ func checkImage(img v1.Image, p Platform) Platform {
 		return p
 	}
 	if p.Platform == "" || p.Platform == "unknown" {
-		if cf, err := v1.ParseConfigFile(strings.NewReader(string(raw))); err == nil {
+		if cf, err := v1.ParseConfigFile(bytes.NewReader(raw)); err == nil {
 			p.Platform = platformString(cf.Platform())
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/plan"
 	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/verify"
 )
 
 // buildInputs are the inputs the build command reads.
@@ -68,10 +69,8 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if s.Context != "" {
 		err = errors.Join(err, inputs.CheckFiles(s, env.Dir))
 	}
-	if _, caErr := inputs.ReadRegistryCA(s, env.Dir); caErr != nil {
-		err = errors.Join(err, caErr)
-	}
-	if err != nil {
+	v, caErr := newVerifier(s, env)
+	if err = errors.Join(err, caErr); err != nil {
 		return reportInputErr(sink, err)
 	}
 
@@ -81,7 +80,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		return failedErr(errReported)
 	}
 	if bx.Kind == builder.Legacy {
-		return runLegacy(ctx, env, sink, s, bx, ciNotes)
+		return runLegacy(ctx, env, sink, v, s, bx, ciNotes)
 	}
 	if err := plan.CheckDriver(s, bx.Inspection.PlanDriver()); err != nil {
 		return reportInputErr(sink, err)
@@ -112,13 +111,13 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		sink.Warning(err.Error())
 	}
-	return finishBuild(ctx, env, sink, s, rec, readTrim(p.IIDFile), meta)
+	return finishBuild(ctx, sink, v, s, rec, readTrim(p.IIDFile), meta)
 }
 
 // verifyBuild reads what the build pushed (through push or an output that
 // pushes) back from the registry; a build only evaluated (call) has nothing
 // to verify.
-func verifyBuild(ctx context.Context, env Env, s inputs.Settings, meta metadata) report.Result {
+func verifyBuild(ctx context.Context, v *verify.Verifier, s inputs.Settings, meta metadata) report.Result {
 	switch {
 	case s.Verify == inputs.VerifyOff:
 		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
@@ -127,11 +126,6 @@ func verifyBuild(ctx context.Context, env Env, s inputs.Settings, meta metadata)
 	case !s.Pushes():
 		return report.Result{Verdict: report.Skipped, Reason: skipReason(s)}
 	}
-	v, err := newVerifier(s, env)
-	if err != nil {
-		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
-	}
-
 	refs, err := pushedRefs(s, meta)
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-
-	"github.com/inlinecache/action/internal/report"
 )
 
 // runInspect shows what an image's inline cache holds: per platform, each
@@ -15,13 +13,9 @@ import (
 // the image, whatever the cache holds (verify is the command that judges),
 // 1 when it could not, 2 on usage errors.
 func runInspect(ctx context.Context, args []string, env Env) error {
-	s, refs, asJSON, err := refCommand(env, "inspect", "inspect [flags] REF", args)
+	_, v, refs, asJSON, err := refCommand(env, "inspect", "inspect [flags] REF", args)
 	if err != nil {
 		return err
-	}
-	v, err := newVerifier(s, env)
-	if err != nil {
-		return reportInputErr(report.ForEnv(env.Getenv, env.Stdout), err)
 	}
 	res := verifyOne(ctx, v, refs[0])
 	if asJSON {

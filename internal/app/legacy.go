@@ -18,6 +18,7 @@ import (
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/plan"
 	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/verify"
 )
 
 // describeBuilder is the one log line that says what the build runs on.
@@ -57,7 +58,7 @@ var pushDigestRE = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
 
 // runLegacy builds with "docker build" on the engine's BuildKit and pushes
 // with "docker push", for machines without buildx (GitLab's dind recipe).
-func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, bx builder.Info, ciNotes []string) error {
+func runLegacy(ctx context.Context, env Env, sink report.Sink, v *verify.Verifier, s inputs.Settings, bx builder.Info, ciNotes []string) error {
 	tmp, err := os.MkdirTemp("", "inline-cache-")
 	if err != nil {
 		return failedErr(fmt.Errorf("create temp dir: %w", err))
@@ -103,7 +104,7 @@ func runLegacy(ctx context.Context, env Env, sink report.Sink, s inputs.Settings
 		}
 		end()
 	}
-	return finishBuild(ctx, env, sink, s, rec, readTrim(l.IIDFile), legacyMetadata(s, digest))
+	return finishBuild(ctx, sink, v, s, rec, readTrim(l.IIDFile), legacyMetadata(s, digest))
 }
 
 // legacyMetadata stands in for buildx's metadata file, with the same keys.
@@ -137,10 +138,10 @@ func buildFailed(sink report.Sink, rec *buildlog.Recorder, err error) error {
 
 // finishBuild sets the outputs, verifies and reports a build that
 // succeeded, for buildx and docker build alike.
-func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settings, rec *buildlog.Recorder, imageID string, meta metadata) error {
+func finishBuild(ctx context.Context, sink report.Sink, v *verify.Verifier, s inputs.Settings, rec *buildlog.Recorder, imageID string, meta metadata) error {
 	var outErrs []error
-	setOutput := func(k, v string) {
-		if err := sink.SetOutput(k, v); err != nil {
+	setOutput := func(k, val string) {
+		if err := sink.SetOutput(k, val); err != nil {
 			outErrs = append(outErrs, err)
 		}
 	}
@@ -149,7 +150,7 @@ func finishBuild(ctx context.Context, env Env, sink report.Sink, s inputs.Settin
 	setOutput(report.OutputMetadata, string(meta.Raw))
 
 	end := sink.Group("inline-cache: verify")
-	res := verifyBuild(ctx, env, s, meta)
+	res := verifyBuild(ctx, v, s, meta)
 	res.Steps = rec.Steps()
 	res.Imports = rec.Imports()
 	setOutput(report.OutputCacheVerified, res.Verdict)

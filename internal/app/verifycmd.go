@@ -33,7 +33,7 @@ type verifyOutput struct {
 
 // refCommand parses the flags and REFs of verify and inspect; usage errors
 // name the input that is wrong.
-func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings, refs []string, asJSON bool, err error) {
+func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings, v *verify.Verifier, refs []string, asJSON bool, err error) {
 	// Usage errors go to stderr, with the flag package's own: stdout is
 	// for the table or the --json document only.
 	sink := report.ForEnv(env.Getenv, env.Stderr)
@@ -50,7 +50,7 @@ func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings,
 	}
 	vals, refs, err := readInputs(env, fs, args, names...)
 	if err != nil {
-		return s, nil, false, reportInputErr(sink, err)
+		return s, nil, nil, false, reportInputErr(sink, err)
 	}
 	s, err = vals.Settings()
 	switch {
@@ -60,22 +60,23 @@ func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings,
 	case cmd == "inspect" && len(refs) > 1:
 		err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("inspect takes one image reference, got %d", len(refs))}
 	}
+	v, caErr := newVerifier(s, env)
+	if caErr != nil {
+		v = verify.New() // only to check the REFs below
+	}
 	for _, r := range refs {
-		if _, perr := verify.New().ParseReference(r); perr != nil && err == nil {
+		if _, perr := v.ParseReference(r); perr != nil && err == nil {
 			err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("%q is not a valid image reference: %v", r, perr)}
 		}
 	}
-	if _, caErr := inputs.ReadRegistryCA(s, env.Dir); caErr != nil {
-		err = errors.Join(err, caErr)
+	if err = errors.Join(err, caErr); err != nil {
+		return s, nil, nil, false, reportInputErr(sink, err)
 	}
-	if err != nil {
-		return s, nil, false, reportInputErr(sink, err)
-	}
-	return s, refs, *j, nil
+	return s, v, refs, *j, nil
 }
 
 func runVerify(ctx context.Context, args []string, env Env) error {
-	s, refs, asJSON, err := refCommand(env, "verify", "verify [flags] REF...", args)
+	s, v, refs, asJSON, err := refCommand(env, "verify", "verify [flags] REF...", args)
 	if err != nil {
 		return err
 	}
@@ -86,10 +87,6 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 		msgs = env.Stderr
 	}
 	sink := report.ForEnv(env.Getenv, msgs)
-	v, err := newVerifier(s, env)
-	if err != nil {
-		return reportInputErr(sink, err)
-	}
 	out := verifyOutput{Verified: true}
 	failed := 0
 	for _, ref := range refs {

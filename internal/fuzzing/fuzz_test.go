@@ -21,7 +21,7 @@ import (
 var targets = []struct{ name, pkg, execs string }{
 	{"FuzzDecode", "./internal/cachemeta", "50000x"},
 	{"FuzzParseList", "./internal/inputs", "100000x"},
-	{"FuzzParse", "./internal/cacheentry", "200000x"},
+	{"FuzzParseCache", "./internal/buildflags", "200000x"},
 	{"FuzzParseReference", "./internal/verify", "50000x"},
 }
 

@@ -1,17 +1,19 @@
 package inputs
 
 import (
-	"encoding/csv"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/docker/go-units"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/inlinecache/action/internal/buildflags"
 )
 
 // Secret is a secret given by value: it reaches buildx through a private
@@ -39,13 +41,13 @@ type DropIn struct {
 	AddHosts       []string
 	Allow          []string
 	Annotations    []string
-	Attests        []string
+	Attests        []buildflags.Attest
 	BuildContexts  []string
 	Call           string
 	CgroupParent   string
 	Network        string
 	NoCacheFilters []string
-	Outputs        []string
+	Outputs        []buildflags.Output
 	SBOM           string
 	Secrets        []Secret
 	SecretEnvs     []SecretEnv
@@ -68,12 +70,10 @@ func inputEnv(name string) string {
 func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
 	d := &s.DropIn
 	d.Allow = v.List(Allow)
-	d.Attests = v.List(Attests)
 	d.Call = strings.TrimSpace(v.Text(Call))
 	d.CgroupParent = v.Text(CgroupParent)
 	d.Network = v.Text(Network)
 	d.NoCacheFilters = v.List(NoCacheFilters)
-	d.Outputs = v.List(Outputs)
 	d.SBOM = v.Text(SBOM)
 	d.SSH = v.List(SSH)
 	d.ShmSize = v.Text(ShmSize)
@@ -93,10 +93,13 @@ func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
 		}
 		d.Annotations = append(d.Annotations, a)
 	}
-	for _, a := range d.Attests {
-		if _, ok := attrOf(a, "type"); !ok {
-			fail(Attests, "%q has no type= field (e.g. type=sbom or type=provenance)", a)
+	for _, a := range v.List(Attests) {
+		at, err := buildflags.ParseAttest(a)
+		if err != nil {
+			fail(Attests, "%v", err)
+			continue
 		}
+		d.Attests = append(d.Attests, at)
 	}
 	for _, c := range v.List(BuildContexts) {
 		if k, val, ok := strings.Cut(c, "="); !ok || strings.TrimSpace(k) == "" || val == "" {
@@ -108,15 +111,18 @@ func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
 	if len(d.NoCacheFilters) > 0 && s.NoCache {
 		fail(NoCacheFilters, "cannot be used together with no-cache: true (buildx refuses the pair)")
 	}
-	for _, o := range d.Outputs {
-		if _, err := csvFields(o); err != nil {
+	for _, o := range v.List(Outputs) {
+		out, err := buildflags.ParseOutput(o)
+		if err != nil {
 			fail(Outputs, "%q: %v", o, err)
+			continue
 		}
-	}
-	for _, n := range outputNames(d.Outputs) {
-		if _, err := name.NewTag(n); err != nil {
-			fail(Outputs, "name %q is not a valid image tag: %v", n, err)
+		for _, n := range out.Names() {
+			if _, err := name.NewTag(n); err != nil {
+				fail(Outputs, "name %q is not a valid image tag: %v", n, err)
+			}
 		}
+		d.Outputs = append(d.Outputs, out)
 	}
 	if d.ShmSize != "" {
 		if _, err := units.RAMInBytes(d.ShmSize); err != nil {
@@ -178,78 +184,18 @@ func checkHost(h string) error {
 	return nil
 }
 
-// csvFields splits one buildx key=value list.
-func csvFields(s string) ([]string, error) {
-	r := csv.NewReader(strings.NewReader(s))
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
-	rec, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("cannot read as CSV: %w", err)
-	}
-	return rec, nil
-}
-
-// attrOf returns the value of key in a buildx key=value list.
-func attrOf(s, key string) (string, bool) {
-	fields, err := csvFields(s)
-	if err != nil {
-		return "", false
-	}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(f, "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), key) {
-			return strings.TrimSpace(v), true
-		}
-	}
-	return "", false
-}
-
-// OutputType is the exporter type of an outputs entry; an entry without
-// type= is a local directory, as buildx reads it.
-func OutputType(o string) string {
-	if t, ok := attrOf(o, "type"); ok {
-		return t
-	}
-	return "local"
-}
-
-// OutputPushes reports whether an outputs entry pushes to a registry.
-func OutputPushes(o string) bool {
-	switch OutputType(o) {
-	case "registry":
-		return true
-	case "image":
-		// BuildKit reads push with strconv.ParseBool; an empty value is true.
-		p, ok := attrOf(o, "push")
-		b, err := strconv.ParseBool(p)
-		return ok && (p == "" || (err == nil && b))
-	}
-	return false
-}
-
-// outputNames are the image names (name=, comma-separated) of image and
-// registry outputs.
-func outputNames(outputs []string) []string {
+// OutputNames are the image names (name=) of image and registry outputs:
+// where the build pushes when no tags are given. Entries that do not parse
+// name nothing (Settings reports them).
+func OutputNames(outputs []string) []string {
 	var out []string
 	for _, o := range outputs {
-		if t := OutputType(o); t != "image" && t != "registry" {
-			continue
-		}
-		if n, ok := attrOf(o, "name"); ok {
-			for _, x := range strings.Split(n, ",") {
-				if x = strings.TrimSpace(x); x != "" {
-					out = append(out, x)
-				}
-			}
+		if parsed, err := buildflags.ParseOutput(o); err == nil {
+			out = append(out, parsed.Names()...)
 		}
 	}
 	return out
 }
-
-// OutputNames are the image names (name=) of image and registry outputs:
-// where the build pushes when no tags are given.
-func OutputNames(outputs []string) []string { return outputNames(outputs) }
 
 // PushedTags are the tags the build pushes to: tags, or without tags the
 // names of outputs that push (or every image output's, with push), once
@@ -265,10 +211,10 @@ func (s Settings) PushedTags() []Tag {
 		seen[t.Raw] = true
 	}
 	for _, o := range s.Outputs {
-		if !OutputPushes(o) && !(s.Push && OutputType(o) == "image") {
+		if !o.Pushes() && !(s.Push && o.Type == "image") {
 			continue
 		}
-		for _, n := range outputNames([]string{o}) {
+		for _, n := range o.Names() {
 			ref, err := name.NewTag(n)
 			if err != nil || seen[n] {
 				continue
@@ -287,7 +233,7 @@ func (s Settings) Pushes() bool {
 		return true
 	}
 	for _, o := range s.Outputs {
-		if OutputPushes(o) {
+		if o.Pushes() {
 			return true
 		}
 	}
@@ -310,43 +256,119 @@ type GitHubContext struct {
 	Ref        string
 	RunID      string
 	RunAttempt string
+	// PRHeadSHA is the pull request's head commit, set only when
+	// DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true asks to build it rather
+	// than the merge commit.
+	PRHeadSHA string
+	// GitQuery is BUILDX_SEND_GIT_QUERY_AS_INPUT=true: buildx 0.29 and
+	// later take the git context as ?ref=…&checksum=….
+	GitQuery bool
 }
 
-// GitHubFromEnv reads the run from the runner's variables; outside GitHub
-// Actions it is empty.
-func GitHubFromEnv(getenv Getenv) GitHubContext {
+// GitHubFromEnv reads the run from the runner's variables and, for a pull
+// request's head commit, the event payload (readFile reads
+// GITHUB_EVENT_PATH); outside GitHub Actions it is empty.
+func GitHubFromEnv(getenv Getenv, readFile func(string) ([]byte, error)) (GitHubContext, error) {
 	if getenv("GITHUB_ACTIONS") != "true" {
-		return GitHubContext{}
+		return GitHubContext{}, nil
 	}
 	server := strings.TrimRight(getenv("GITHUB_SERVER_URL"), "/")
 	if server == "" {
 		server = "https://github.com"
 	}
-	return GitHubContext{
+	g := GitHubContext{
 		ServerURL:  server,
 		Repository: getenv("GITHUB_REPOSITORY"),
 		SHA:        getenv("GITHUB_SHA"),
 		Ref:        getenv("GITHUB_REF"),
 		RunID:      getenv("GITHUB_RUN_ID"),
 		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
+		GitQuery:   getenv("BUILDX_SEND_GIT_QUERY_AS_INPUT") == "true",
 	}
+	if getenv("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF") == "true" && strings.HasPrefix(g.Ref, "refs/pull/") {
+		path := getenv("GITHUB_EVENT_PATH")
+		if path == "" {
+			return g, errors.New("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true needs the event payload, but GITHUB_EVENT_PATH is not set")
+		}
+		raw, err := readFile(path)
+		if err != nil {
+			return g, fmt.Errorf("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true: read the event payload: %w", err)
+		}
+		var ev struct {
+			PullRequest struct {
+				Head struct {
+					SHA string `json:"sha"`
+				} `json:"head"`
+			} `json:"pull_request"`
+		}
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return g, fmt.Errorf("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true: read the event payload %s: %w", path, err)
+		}
+		g.PRHeadSHA = ev.PullRequest.Head.SHA
+	}
+	return g, nil
+}
+
+// repoURL is the workflow repository's git URL.
+func (g GitHubContext) repoURL() string {
+	return fmt.Sprintf("%s/%s.git", g.ServerURL, g.Repository)
+}
+
+// commit is the commit the default context builds: the pull request's head
+// when asked for, else the workflow's commit.
+func (g GitHubContext) commit() string {
+	if g.PRHeadSHA != "" {
+		return g.PRHeadSHA
+	}
+	return g.SHA
 }
 
 // DefaultContext is build-push-action's git context of the workflow's
-// commit (what {{defaultContext}} stands for), or "" outside a run.
+// commit (what {{defaultContext}} stands for) in buildx's fragment form
+// (url#commit), or "" outside a run.
 func (g GitHubContext) DefaultContext() string {
 	if g.Repository == "" {
 		return ""
 	}
-	ref := g.Ref
-	if ref != "" && !strings.HasPrefix(ref, "refs/") {
-		ref = "refs/heads/" + ref
-	}
-	pinned := g.SHA
+	pinned := g.commit()
 	if pinned == "" {
-		pinned = ref
+		pinned = g.fullRef()
 	}
-	return fmt.Sprintf("%s/%s.git#%s", g.ServerURL, g.Repository, pinned)
+	return g.repoURL() + "#" + pinned
+}
+
+func (g GitHubContext) fullRef() string {
+	if g.Ref != "" && !strings.HasPrefix(g.Ref, "refs/") {
+		return "refs/heads/" + g.Ref
+	}
+	return g.Ref
+}
+
+// QueryContext rewrites a context that starts with the default context
+// (fragment form, perhaps with ":subdir") into buildx's query form
+// (url?ref=…&checksum=…[&subdir=…]), as build-push-action sends it with
+// BUILDX_SEND_GIT_QUERY_AS_INPUT on buildx 0.29 and later. Other contexts
+// are returned as they are.
+func (g GitHubContext) QueryContext(ctx string) string {
+	def := g.DefaultContext()
+	if def == "" || !strings.HasPrefix(ctx, def) {
+		return ctx
+	}
+	sub, hasSub := strings.CutPrefix(ctx[len(def):], ":")
+	if ctx != def && !hasSub {
+		return ctx
+	}
+	out := g.repoURL() + "?ref="
+	if ref := g.fullRef(); ref == "" || strings.HasPrefix(ref, "refs/pull/") {
+		// A pull request's merge ref moves: only the commit is stable.
+		out += g.commit()
+	} else if out += ref; g.commit() != "" {
+		out += "&checksum=" + g.commit()
+	}
+	if hasSub && sub != "" && sub != "." {
+		out += "&subdir=" + sub
+	}
+	return out
 }
 
 // RunURL identifies the run as a provenance builder-id, as

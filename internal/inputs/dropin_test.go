@@ -2,6 +2,7 @@ package inputs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,11 +44,11 @@ func TestBuildPushActionListRules(t *testing.T) {
 		{"add-hosts", s.AddHosts, []string{"docker:10.180.0.1", "db:10.0.0.2", "cache=10.0.0.3"}},
 		{"allow", s.Allow, []string{"network.host", "security.insecure"}},
 		{"annotations", s.Annotations, []string{"index:org.opencontainers.image.description=a, b", "manifest:x=y"}},
-		{"attests", s.Attests, []string{"type=sbom,generator=image", "type=provenance,mode=max"}},
+		{"attests", strs(s.Attests), []string{"type=sbom,generator=image", "type=provenance,mode=max"}},
 		{"build-contexts", s.BuildContexts, []string{"a=docker-image://alpine:3.20", "b=./dir"}},
 		{"no-cache-filters", s.NoCacheFilters, []string{"test", "lint", "build"}},
 		// quote: false — quotes stay as written.
-		{"outputs", s.Outputs, []string{`type=local,dest="out dir",x=1`, "type=image"}},
+		{"outputs", strs(s.Outputs), []string{`type=local,dest="out dir",x=1`, "type=image"}},
 		{"ssh", s.SSH, []string{"default", "deploy=/k"}},
 		{"ulimit", s.Ulimits, []string{"nofile=1024:1024", "nproc=512"}},
 	}
@@ -142,8 +143,73 @@ func TestUseGitHubDefaultContext(t *testing.T) {
 	if err := s.UseGitHub(GitHubContext{}); !errors.As(err, &ie) || ie.Input != Context {
 		t.Errorf("placeholder outside GitHub: %v", err)
 	}
-	if got := GitHubFromEnv(func(string) string { return "" }); got != (GitHubContext{}) {
-		t.Errorf("outside GitHub: %+v", got)
+	if got, err := GitHubFromEnv(func(string) string { return "" }, os.ReadFile); err != nil || got != (GitHubContext{}) {
+		t.Errorf("outside GitHub: %+v, %v", got, err)
+	}
+}
+
+// The default git context as actions-toolkit's gitContext tables give it:
+// the pull request's head commit with DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF,
+// and the query form with BUILDX_SEND_GIT_QUERY_AS_INPUT.
+func TestDefaultGitContextForms(t *testing.T) {
+	const sha, head = "860c1904a1ce19322e91ac35af1ab07466440c37", "f11797113e5a9b86bd976329c5dbb8a8bfdfadfa"
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(`{"pull_request":{"number":15,"head":{"sha":"`+head+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const repo = "https://github.com/docker/actions-toolkit.git"
+	tests := []struct {
+		ref          string
+		prHead, sent bool
+		ctx          string // the context as written, {{defaultContext}} expanded
+		fragment     string
+		query        string
+	}{
+		{"refs/heads/master", false, false, "", repo + "#" + sha, repo + "?ref=refs/heads/master&checksum=" + sha},
+		{"master", false, false, "", repo + "#" + sha, repo + "?ref=refs/heads/master&checksum=" + sha},
+		{"refs/tags/v1.0.0", false, false, "", repo + "#" + sha, repo + "?ref=refs/tags/v1.0.0&checksum=" + sha},
+		{"refs/pull/15/merge", false, false, "", repo + "#" + sha, repo + "?ref=" + sha},
+		{"refs/pull/15/merge", true, false, "", repo + "#" + head, repo + "?ref=" + head},
+		{"refs/pull/15/merge", true, false, ":subdir", repo + "#" + head + ":subdir", repo + "?ref=" + head + "&subdir=subdir"},
+		{"refs/heads/master", false, true, ":subdir", repo + "#" + sha + ":subdir", repo + "?ref=refs/heads/master&checksum=" + sha + "&subdir=subdir"},
+	}
+	for _, tt := range tests {
+		env := map[string]string{
+			"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "docker/actions-toolkit",
+			"GITHUB_SHA": sha, "GITHUB_REF": tt.ref, "GITHUB_EVENT_PATH": event,
+		}
+		if tt.prHead {
+			env["DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF"] = "true"
+		}
+		if tt.sent {
+			env["BUILDX_SEND_GIT_QUERY_AS_INPUT"] = "true"
+		}
+		g, err := GitHubFromEnv(func(k string) string { return env[k] }, os.ReadFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.GitQuery != tt.sent {
+			t.Errorf("GitQuery = %v", g.GitQuery)
+		}
+		s := Settings{Context: "{{defaultContext}}" + tt.ctx}
+		if err := s.UseGitHub(g); err != nil {
+			t.Fatal(err)
+		}
+		if s.Context != tt.fragment {
+			t.Errorf("%s pr-head=%v: context %q, want %q", tt.ref, tt.prHead, s.Context, tt.fragment)
+		}
+		if got := g.QueryContext(s.Context); got != tt.query {
+			t.Errorf("%s pr-head=%v: query form %q, want %q", tt.ref, tt.prHead, got, tt.query)
+		}
+	}
+	if got := (GitHubContext{ServerURL: "https://github.com", Repository: "a/b", SHA: sha}).QueryContext("https://other.example/x.git#main"); got != "https://other.example/x.git#main" {
+		t.Errorf("another repository's context rewritten: %q", got)
+	}
+	_, err := GitHubFromEnv(func(k string) string {
+		return map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/pull/1/merge", "DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF": "true", "GITHUB_EVENT_PATH": event + ".missing"}[k]
+	}, os.ReadFile)
+	if err == nil || !strings.Contains(err.Error(), "DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF") {
+		t.Errorf("unreadable event payload: %v", err)
 	}
 }
 
@@ -167,17 +233,12 @@ func TestCheckSecretFiles(t *testing.T) {
 	}
 }
 
-func TestOutputTypes(t *testing.T) {
-	for o, want := range map[string]string{"type=local,dest=x": "local", "out": "local", "type=registry": "registry", `"type=image",push=true`: "image"} {
-		if got := OutputType(o); got != want {
-			t.Errorf("OutputType(%q) = %q, want %q", o, got, want)
-		}
+func strs[T fmt.Stringer](vs []T) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.String())
 	}
-	if !OutputPushes("type=image,push=true") || OutputPushes("type=image,push=false") || !OutputPushes("type=registry") ||
-		!OutputPushes("type=image,push=1") || !OutputPushes("type=image,push=True") || !OutputPushes("type=image,push=") ||
-		OutputPushes("type=image,push=0") || OutputPushes("type=image") {
-		t.Errorf("OutputPushes")
-	}
+	return out
 }
 
 func TestPushedTagsFromOutputs(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/inlinecache/action/internal/cacheentry"
+	"github.com/inlinecache/action/internal/buildflags"
 )
 
 // CacheMethod is how the inline cache export is requested from BuildKit.
@@ -54,8 +54,8 @@ type Settings struct {
 	Platforms  []string
 	Target     string
 	Builder    string
-	CacheFrom  []cacheentry.Entry
-	CacheTo    []cacheentry.Entry
+	CacheFrom  []buildflags.CacheEntry
+	CacheTo    []buildflags.CacheEntry
 	NoCache    bool
 	Pull       bool
 	Provenance string
@@ -71,6 +71,9 @@ type Settings struct {
 
 	// Notes are things the user should know about how their input was read.
 	Notes []string
+	// Defaults are the CI job's defaults applied where the user gave
+	// nothing ("tags: … (GitLab: …)").
+	Defaults []string
 }
 
 // Error is a problem with one input. Errors are reported before anything
@@ -131,9 +134,10 @@ func (v Values) Settings() (Settings, error) {
 		}
 		s.Tags = append(s.Tags, Tag{Raw: t, Ref: ref})
 	}
-	if s.Push && len(v.List(Tags)) == 0 && len(outputNames(v.List(Outputs))) == 0 {
+	named := len(v.List(Tags)) > 0 || len(OutputNames(v.List(Outputs))) > 0
+	if s.Push && !named {
 		fail(Tags, "push is true but no tag is given: there is nothing to push to")
-	} else if len(v.List(Tags)) == 0 && len(outputNames(v.List(Outputs))) == 0 && slices.ContainsFunc(v.List(Outputs), OutputPushes) {
+	} else if !named && slices.ContainsFunc(v.List(Outputs), outputPushes) {
 		// buildx would stop only after starting: "tag is needed when pushing to registry".
 		fail(Tags, "an output pushes (type=registry or push=true) but neither tags nor the output's name= say where to")
 	}
@@ -166,7 +170,7 @@ func (v Values) Settings() (Settings, error) {
 	}
 
 	for _, item := range v.List(CacheFrom) {
-		es, err := cacheentry.Parse(item)
+		es, err := buildflags.ParseCache(item)
 		if err != nil {
 			fail(CacheFrom, "%v", err)
 			continue
@@ -174,7 +178,7 @@ func (v Values) Settings() (Settings, error) {
 		s.CacheFrom = append(s.CacheFrom, es...)
 	}
 	for _, item := range v.List(CacheTo) {
-		es, err := cacheentry.Parse(item)
+		es, err := buildflags.ParseCache(item)
 		if err != nil {
 			fail(CacheTo, "%v", err)
 			continue
@@ -183,7 +187,7 @@ func (v Values) Settings() (Settings, error) {
 			// buildx#837: a bare "inline" is read as the registry ref
 			// docker.io/library/inline and fails with 401.
 			if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
-				e = cacheentry.Entry{Type: "inline"}
+				e = buildflags.CacheEntry{Type: "inline"}
 				s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
 			}
 			s.CacheTo = append(s.CacheTo, e)
@@ -218,6 +222,11 @@ func (v Values) Settings() (Settings, error) {
 		fail(Context, "must not be empty")
 	}
 	return s, errors.Join(errs...)
+}
+
+func outputPushes(o string) bool {
+	out, err := buildflags.ParseOutput(o)
+	return err == nil && out.Pushes()
 }
 
 // truthy reads BUILDKIT_INLINE_CACHE as buildx does (strconv.ParseBool):

@@ -1,4 +1,4 @@
-package cacheentry
+package buildflags
 
 import (
 	"reflect"
@@ -9,7 +9,7 @@ import (
 // FuzzParse: cache-from/cache-to items must never panic; a registry entry
 // that parses has a ref; and an entry printed with String parses back to
 // itself (that is how the plan passes entries to buildx).
-func FuzzParse(f *testing.F) {
+func FuzzParseCache(f *testing.F) {
 	for _, s := range []string{
 		"type=registry,mode=max,ref=127.0.0.1:5000/e2e/app:cache",
 		"type=inline",
@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, item string) {
-		entries, err := Parse(item)
+		entries, err := ParseCache(item)
 		if err != nil {
 			return
 		}
@@ -34,7 +34,7 @@ func FuzzParse(f *testing.F) {
 			if strings.Contains(e.String(), "\r") {
 				continue
 			}
-			again, err := Parse(e.String())
+			again, err := ParseCache(e.String())
 			if err != nil || len(again) != 1 || !reflect.DeepEqual(again[0], e) {
 				t.Fatalf("%q → %+v → %q → %+v, %v", item, e, e.String(), again, err)
 			}

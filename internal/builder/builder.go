@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/inlinecache/action/internal/command"
-	"github.com/inlinecache/action/internal/plan"
 )
 
 // LookPath finds a program on PATH.
@@ -36,8 +35,10 @@ const (
 
 // Info is what was found.
 type Info struct {
-	plan.Builder
-	Kind Kind
+	// Command starts buildx: {"/usr/bin/docker", "buildx"} for the CLI
+	// plugin, or {"/usr/local/bin/buildx"} for a standalone binary.
+	Command []string
+	Kind    Kind
 	// Version is what "buildx version" printed, e.g.
 	// "github.com/docker/buildx v0.38.2 0123abc".
 	Version string
@@ -81,7 +82,7 @@ func Detect(ctx context.Context, lookPath LookPath, run command.Func, env []stri
 			continue
 		}
 		info := Info{
-			Builder: plan.Builder{Command: append([]string{path}, cmd[1:]...)},
+			Command: append([]string{path}, cmd[1:]...),
 			Kind:    Plugin,
 			Version: strings.TrimSpace(out),
 		}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/inlinecache/action/internal/command"
-	"github.com/inlinecache/action/internal/plan"
 )
 
 func testdata(t *testing.T, name string) string {
@@ -86,27 +85,43 @@ func TestParseInspect(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
+	all := []string{FeatureMultiPlatform, FeatureCacheExport, FeatureOCIExporter}
 	docker, _ := ParseInspect(testdata(t, "inspect-docker.txt"))
-	d := docker.PlanDriver()
-	if d.Name != "docker" || d.Builder != "inline-cache-dockerd" {
-		t.Errorf("driver = %+v", d)
-	}
-	for _, f := range []string{plan.FeatureMultiPlatform, plan.FeatureCacheExport, plan.FeatureOCIExporter} {
-		if v, ok := d.Features[f]; !ok || v {
-			t.Errorf("docker driver feature %q = %v (known %v), want known false", f, v, ok)
+	for _, f := range all {
+		if v, known := docker.Supports(f); !known || v || docker.Has(f) {
+			t.Errorf("docker driver feature %q = %v (known %v), want known false", f, v, known)
 		}
 	}
 	multi, _ := ParseInspect(testdata(t, "inspect-multinode.txt"))
-	for _, f := range []string{plan.FeatureMultiPlatform, plan.FeatureCacheExport, plan.FeatureOCIExporter} {
-		if v, ok := multi.PlanDriver().Features[f]; !ok || !v {
-			t.Errorf("remote multi-node feature %q = %v (known %v), want true", f, v, ok)
+	for _, f := range all {
+		if v, known := multi.Supports(f); !known || !v || !multi.Has(f) {
+			t.Errorf("remote multi-node feature %q = %v (known %v), want true", f, v, known)
 		}
 	}
 	// Without debug output buildx prints no features: they are unknown,
-	// not false.
+	// not false, and the driver's name decides.
 	plain, _ := ParseInspect(testdata(t, "inspect-remote-nodebug.txt"))
-	if fs := plain.PlanDriver().Features; len(fs) != 0 {
-		t.Errorf("features without debug output = %v", fs)
+	for _, f := range all {
+		if _, known := plain.Supports(f); known || !plain.Has(f) {
+			t.Errorf("feature %q without debug output: known %v, has %v", f, known, plain.Has(f))
+		}
+	}
+	old := plain
+	old.Driver = "docker"
+	if old.Has(FeatureCacheExport) {
+		t.Errorf("docker driver without printed features has cache export")
+	}
+}
+
+func TestBuildxVersion(t *testing.T) {
+	for in, want := range map[string]bool{
+		"github.com/docker/buildx v0.29.0 abc": true, "github.com/docker/buildx v0.38.2 fake": true,
+		"github.com/docker/buildx v0.28.1 abc": false, "buildx": false, "github.com/docker/buildx v1.0.0": true,
+	} {
+		v, ok := Info{Version: in}.BuildxVersion()
+		if got := ok && v.AtLeast(0, 29); got != want {
+			t.Errorf("%q: at least 0.29 = %v, want %v", in, got, want)
+		}
 	}
 }
 

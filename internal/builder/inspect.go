@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/inlinecache/action/internal/plan"
 )
 
 // Inspection is what "buildx inspect" printed about a builder.
@@ -167,17 +166,37 @@ func (in Inspection) Supports(feature string) (ok, known bool) {
 	return all, true
 }
 
-// PlanDriver is the builder as the planner needs it. Features count only if
-// every node has them.
-func (in Inspection) PlanDriver() plan.Driver {
-	d := plan.Driver{Builder: in.Name, Name: in.Driver}
-	for _, f := range []string{plan.FeatureMultiPlatform, plan.FeatureCacheExport, plan.FeatureOCIExporter} {
-		if ok, known := in.Supports(f); known {
-			if d.Features == nil {
-				d.Features = map[string]bool{}
-			}
-			d.Features[f] = ok
-		}
+// Feature names as buildx prints them.
+const (
+	FeatureMultiPlatform = "Multi-platform build"
+	FeatureCacheExport   = "Cache export"
+	// FeatureOCIExporter stands for an image store that keeps indexes
+	// (attestations): the docker driver has it only with the containerd
+	// image store.
+	FeatureOCIExporter = "OCI exporter"
+)
+
+// Has reports a driver feature on every node. When buildx printed no
+// features (an old version), only the docker driver lacks them.
+func (in Inspection) Has(feature string) bool {
+	if ok, known := in.Supports(feature); known {
+		return ok
 	}
-	return d
+	return in.Driver != "docker"
+}
+
+// BuildxVersion is the version "buildx version" printed
+// ("github.com/docker/buildx v0.38.2 0123abc"), if it reads as one.
+func (i Info) BuildxVersion() (Version, bool) {
+	f := strings.Fields(i.Version)
+	if len(f) < 2 {
+		return Version{}, false
+	}
+	v, err := ParseVersion(f[1])
+	return v, err == nil && !v.Unknown
+}
+
+// AtLeast compares versions.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || v.Major == major && v.Minor >= minor
 }

@@ -1,18 +1,16 @@
 package plan
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/inputs"
 )
 
 // TempSecret is a secret value the caller writes to Path (mode 0600) before
-// the build and removes after it: buildx reads it with
+// the build and removes after it: the build reads it with
 // --secret id=ID,src=Path, so the value never appears on a command line.
 type TempSecret struct {
 	ID    string
@@ -20,57 +18,52 @@ type TempSecret struct {
 	Value string
 }
 
-// dropInArgs are the buildx flags of build-push-action's other inputs, with
-// the meaning build-push-action gives them. Secrets given by value are
-// returned for the caller to write under tmpDir.
-func dropInArgs(s inputs.Settings, tmpDir string) ([]string, []TempSecret) {
-	var args []string
-	each := func(flag string, vals []string) {
-		for _, v := range vals {
-			args = append(args, flag, v)
-		}
+// dropIn adds the flags of build-push-action's other inputs, with the
+// meaning build-push-action gives them; docker build takes the part it has
+// flags for (Check refused the rest). Secrets given by value are returned
+// for the caller to write under tmpDir.
+func (a *argList) dropIn(s inputs.Settings, tmpDir string, buildx bool) []TempSecret {
+	a.each("--add-host", s.AddHosts)
+	a.each("--allow", s.Allow)
+	a.each("--annotation", s.Annotations)
+	a.each("--build-context", s.BuildContexts)
+	a.one("--call", s.Call)
+	a.one("--cgroup-parent", s.CgroupParent)
+	a.each("--no-cache-filter", s.NoCacheFilters)
+	a.each("--output", strs(s.Outputs))
+	if buildx {
+		// docker build has no --attest (Check refused every attestation
+		// it would have to make; one turned off needs no flag).
+		a.each("--attest", strs(attests(s)))
 	}
-	one := func(flag, v string) {
-		if v != "" {
-			args = append(args, flag, v)
-		}
-	}
-	each("--add-host", s.AddHosts)
-	each("--allow", s.Allow)
-	each("--annotation", s.Annotations)
-	each("--build-context", s.BuildContexts)
-	one("--call", s.Call)
-	one("--cgroup-parent", s.CgroupParent)
-	each("--no-cache-filter", s.NoCacheFilters)
-	each("--output", s.Outputs)
-	each("--attest", attestArgs(s))
 
 	// Secrets: env and file sources name where the value is; values given
 	// inline go through private files.
 	for _, e := range s.SecretEnvs {
-		args = append(args, "--secret", csvJoin("id="+e.ID, "env="+e.Env))
+		a.one("--secret", buildflags.Secret{ID: e.ID, Env: e.Env}.String())
 	}
 	var temps []TempSecret
 	addTemp := func(id, value string) {
 		p := filepath.Join(tmpDir, fmt.Sprintf("secret-%d", len(temps)))
 		temps = append(temps, TempSecret{ID: id, Path: p, Value: value})
-		args = append(args, "--secret", csvJoin("id="+id, "src="+p))
+		a.one("--secret", buildflags.Secret{ID: id, Src: p}.String())
 	}
 	for _, sec := range s.Secrets {
 		addTemp(sec.ID, sec.Value)
 	}
 	for _, f := range s.SecretFiles {
-		args = append(args, "--secret", csvJoin("id="+f.ID, "src="+f.Path))
+		a.one("--secret", buildflags.Secret{ID: f.ID, Src: f.Path}.String())
 	}
-	if id, ok := gitAuthSecret(s); ok {
+	// Only buildx hands a secret to the fetch of a git context.
+	if id, ok := gitAuthSecret(s); ok && buildx {
 		addTemp(id, s.GitHubToken)
 	}
 
-	one("--shm-size", s.ShmSize)
-	each("--ssh", s.SSH)
-	each("--ulimit", s.Ulimits)
-	one("--network", s.Network)
-	return args, temps
+	a.one("--shm-size", s.ShmSize)
+	a.each("--ssh", s.SSH)
+	a.each("--ulimit", s.Ulimits)
+	a.one("--network", s.Network)
+	return temps
 }
 
 // gitAuthSecret is build-push-action's use of github-token: the token
@@ -78,7 +71,8 @@ func dropInArgs(s inputs.Settings, tmpDir string) ([]string, []TempSecret) {
 // GIT_AUTH_TOKEN.<host>, unless the secrets already carry one.
 func gitAuthSecret(s inputs.Settings) (string, bool) {
 	def := s.GitHub.DefaultContext()
-	if s.GitHubToken == "" || def == "" || !strings.HasPrefix(s.Context, def) {
+	own := def != "" && (strings.HasPrefix(s.Context, def) || strings.HasPrefix(s.Context, s.GitHub.QueryContext(def)))
+	if s.GitHubToken == "" || !own {
 		return "", false
 	}
 	id := "GIT_AUTH_TOKEN." + s.GitHub.Host()
@@ -90,114 +84,68 @@ func gitAuthSecret(s inputs.Settings) (string, bool) {
 	return id, true
 }
 
-// attestArgs follows build-push-action: provenance and sbom become
+// attests follows build-push-action: provenance and sbom become
 // type=provenance/type=sbom attestations and win over attests entries of
-// the same type; bare booleans become disabled=. Unlike build-push-action,
-// no provenance is added when none is asked for (see README).
-func attestArgs(s inputs.Settings) []string {
-	var out []string
-	provSet, sbomSet := false, false
+// the same type (whatever the case of the entry's keys: buildx lowercases
+// them); bare booleans become disabled=. Unlike build-push-action, no
+// provenance is added when none is asked for (see README).
+func attests(s inputs.Settings) []buildflags.Attest {
+	var out []buildflags.Attest
+	runURL := s.GitHub.RunURL()
 	if s.Provenance != "" {
-		out = append(out, boolAttrs("type=provenance,"+provenanceAttrs(s.Provenance, s.GitHub.RunURL())))
-		provSet = true
+		out = append(out, provenance(s.Provenance, runURL))
 	}
 	if s.SBOM != "" {
-		out = append(out, boolAttrs("type=sbom,"+s.SBOM))
-		sbomSet = true
+		out = append(out, fromInput("sbom", s.SBOM))
 	}
 	for _, a := range s.Attests {
-		switch t := attestType(a); {
-		case t != "provenance" && t != "sbom":
-			out = append(out, boolAttrs(a))
-		case t == "provenance" && !provSet:
-			out = append(out, withBuilderID(a, s.GitHub.RunURL()))
-		case t == "sbom" && !sbomSet:
+		switch {
+		case a.Type == "provenance" && s.Provenance == "":
+			out = append(out, withBuilderID(a, runURL))
+		case a.Type == "sbom" && s.SBOM == "":
 			out = append(out, a)
+		case a.Type != "provenance" && a.Type != "sbom":
+			out = append(out, a.WithBoolsAsDisabled())
 		}
 	}
 	return out
 }
 
-// provenanceAttrs reads the provenance input: a YAML boolean, or attributes.
-func provenanceAttrs(in, runURL string) string {
+// fromInput reads the provenance or sbom input: a YAML boolean, or
+// attributes.
+func fromInput(typ, in string) buildflags.Attest {
+	attrs, _ := buildflags.ParseAttrs(in) // lazy CSV: a non-empty value always reads
+	return buildflags.Attest{Type: typ, Attrs: attrs}.WithBoolsAsDisabled()
+}
+
+// provenance is the provenance input's attestation, naming the workflow
+// run as the builder.
+func provenance(in, runURL string) buildflags.Attest {
 	b, err := inputs.ParseBool(in)
 	switch {
 	case err != nil:
-		return withBuilderID(in, runURL)
-	case !b:
-		return "false"
-	case runURL != "":
-		return "builder-id=" + runURL
+		return withBuilderID(fromInput("provenance", in), runURL)
+	case b && runURL != "":
+		return buildflags.Attest{Type: "provenance", Attrs: buildflags.Attrs{{Key: "builder-id", Value: runURL}}}
 	}
-	return "true"
+	return fromInput("provenance", in)
 }
 
 // withBuilderID names the workflow run as the builder, unless the
 // attributes already name one (or there is no run).
-func withBuilderID(attrs, runURL string) string {
-	if runURL == "" {
-		return attrs
+func withBuilderID(a buildflags.Attest, runURL string) buildflags.Attest {
+	if runURL == "" || a.Attrs.Has("builder-id") {
+		return a
 	}
-	for _, f := range csvSplit(attrs) {
-		if k, _, _ := strings.Cut(f, "="); strings.TrimSpace(k) == "builder-id" {
-			return attrs
-		}
-	}
-	return attrs + ",builder-id=" + runURL
-}
-
-// boolAttrs turns bare boolean fields into disabled=, as buildx reads
-// --provenance=false.
-func boolAttrs(attrs string) string {
-	fields := csvSplit(attrs)
-	for i, f := range fields {
-		if b, err := strconv.ParseBool(strings.TrimSpace(f)); err == nil {
-			fields[i] = "disabled=" + strconv.FormatBool(!b)
-		}
-	}
-	return strings.Join(fields, ",")
-}
-
-func attestType(a string) string {
-	for _, f := range csvSplit(a) {
-		if k, v, ok := strings.Cut(f, "="); ok && strings.TrimSpace(k) == "type" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-func csvSplit(s string) []string {
-	r := csv.NewReader(strings.NewReader(s))
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	var out []string
-	for {
-		rec, err := r.Read()
-		if err != nil {
-			break
-		}
-		out = append(out, rec...)
-	}
-	return out
-}
-
-// csvJoin writes fields as one CSV record, quoting any that need it (a
-// path with a comma), as buildx parses --secret.
-func csvJoin(fields ...string) string {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write(fields) // a bytes.Buffer cannot fail
-	w.Flush()
-	return strings.TrimSuffix(b.String(), "\n")
+	a.Attrs = append(a.Attrs[:len(a.Attrs):len(a.Attrs)], buildflags.Attr{Key: "builder-id", Value: runURL})
+	return a
 }
 
 // exportsImageID reports whether buildx can write --iidfile: not for local
 // or tar outputs (build-push-action leaves it out then too).
 func exportsImageID(s inputs.Settings) bool {
 	for _, o := range s.Outputs {
-		if t := inputs.OutputType(o); t == "local" || t == "tar" {
+		if o.Type == "local" || o.Type == "tar" {
 			return false
 		}
 	}

@@ -16,13 +16,13 @@ func dropInSettings(t *testing.T) func(*inputs.Settings) {
 		s.AddHosts = []string{"docker:10.180.0.1", "db=10.0.0.2"}
 		s.Allow = []string{"network.host", "security.insecure"}
 		s.Annotations = []string{"index:org.opencontainers.image.description=My app"}
-		s.Attests = []string{"type=sbom,generator=image", "type=provenance,mode=min", "type=custom,true"}
+		s.Attests = attestsOf(t, "type=sbom,generator=image", "type=provenance,mode=min", "type=custom,true")
 		s.BuildContexts = []string{"alpine=docker-image://alpine:3.20", "src=../src"}
 		s.Call = "check"
 		s.CgroupParent = "/ci"
 		s.Network = "host"
 		s.NoCacheFilters = []string{"test", "lint"}
-		s.Outputs = []string{"type=image,oci-mediatypes=true"}
+		s.Outputs = outputsOf(t, "type=image,oci-mediatypes=true")
 		s.Provenance = "true"
 		s.SBOM = "generator=custom/scanner"
 		s.Secrets = []inputs.Secret{{ID: "token", Value: "s3cr3t value"}, {ID: "GIT_AUTH_TOKEN", Value: "ghp_abc"}}
@@ -55,10 +55,10 @@ func TestSecretValuesNeverInArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := strings.Join(p.Args, "\x00")
+	all := strings.Join(build(t, p), "\x00")
 	for _, v := range []string{"s3cr3t", "ghp_abc", "ghs_token"} {
 		if strings.Contains(all, v) {
-			t.Errorf("secret %q on the command line: %q", v, p.Args)
+			t.Errorf("secret %q on the command line: %q", v, build(t, p))
 		}
 	}
 	want := []TempSecret{
@@ -69,13 +69,13 @@ func TestSecretValuesNeverInArgs(t *testing.T) {
 		t.Errorf("temp secrets = %+v, want %+v", p.TempSecrets, want)
 	}
 	for _, ts := range want {
-		if count(p.Args, "--secret", "id="+ts.ID+",src="+ts.Path) != 1 {
-			t.Errorf("no --secret for %s: %q", ts.ID, p.Args)
+		if count(build(t, p), "--secret", "id="+ts.ID+",src="+ts.Path) != 1 {
+			t.Errorf("no --secret for %s: %q", ts.ID, build(t, p))
 		}
 	}
 	// The token is not added: the context is not the workflow's git context.
 	if strings.Contains(all, "GIT_AUTH_TOKEN.github.com") {
-		t.Errorf("github-token used for a local context: %q", p.Args)
+		t.Errorf("github-token used for a local context: %q", build(t, p))
 	}
 }
 
@@ -123,16 +123,21 @@ func TestAttestPrecedence(t *testing.T) {
 		{"", "true", nil, []string{"type=sbom,disabled=false"}},
 		{"", "", []string{"type=provenance,mode=min", "type=sbom"}, []string{"type=provenance,mode=min,builder-id=" + run, "type=sbom"}},
 		{"false", "false", []string{"type=provenance,mode=max", "type=sbom", "type=x,false"}, []string{"type=provenance,disabled=true", "type=sbom,disabled=true", "type=x,disabled=true"}},
+		// buildx lowercases keys: an entry spelled TYPE= is still of its
+		// type, and the input wins over it.
+		{"true", "", []string{"TYPE=provenance,mode=max"}, []string{"type=provenance,builder-id=" + run}},
+		{"", "generator=x", []string{"Type=sbom"}, []string{"type=sbom,generator=x"}},
+		{"", "", []string{"TYPE=provenance,Mode=max"}, []string{"type=provenance,mode=max,builder-id=" + run}},
 	} {
 		s := inputs.Settings{Provenance: tt.provenance}
-		s.SBOM, s.Attests = tt.sbom, tt.attests
+		s.SBOM, s.Attests = tt.sbom, attestsOf(t, tt.attests...)
 		s.GitHub = inputs.GitHubContext{ServerURL: "https://github.com", Repository: "acme/app", RunID: "7", RunAttempt: "1"}
-		if got := attestArgs(s); !slices.Equal(got, tt.want) {
+		if got := strs(attests(s)); !slices.Equal(got, tt.want) {
 			t.Errorf("provenance %q sbom %q attests %q: %q, want %q", tt.provenance, tt.sbom, tt.attests, got, tt.want)
 		}
 	}
 	// Outside a run there is no builder-id to add.
-	if got := attestArgs(inputs.Settings{Provenance: "true"}); !slices.Equal(got, []string{"type=provenance,disabled=false"}) {
+	if got := strs(attests(inputs.Settings{Provenance: "true"})); !slices.Equal(got, []string{"type=provenance,disabled=false"}) {
 		t.Errorf("outside GitHub: %q", got)
 	}
 }
@@ -152,7 +157,7 @@ func TestOutputsDecidePushAndImageID(t *testing.T) {
 		{[]string{"type=tar,dest=out.tar"}, false, false},
 	} {
 		s := inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, Tags: tags(t, "r.example/a:1")}
-		s.Outputs = tt.outputs
+		s.Outputs = outputsOf(t, tt.outputs...)
 		p, err := New(s, docker, "/tmp")
 		if err != nil {
 			t.Fatal(err)
@@ -160,10 +165,10 @@ func TestOutputsDecidePushAndImageID(t *testing.T) {
 		if got := s.Pushes(); got != tt.push {
 			t.Errorf("%q: Pushes() = %v", tt.outputs, got)
 		}
-		if got := slices.Contains(p.Args, "--iidfile"); got != tt.iid {
+		if got := slices.Contains(build(t, p), "--iidfile"); got != tt.iid {
 			t.Errorf("%q: --iidfile %v, want %v", tt.outputs, got, tt.iid)
 		}
-		if got := count(p.Args, "--cache-from", "type=registry,ref=r.example/a:1") == 1; got != tt.push {
+		if got := count(build(t, p), "--cache-from", "type=registry,ref=r.example/a:1") == 1; got != tt.push {
 			t.Errorf("%q: cache-from of the tag %v, want %v", tt.outputs, got, tt.push)
 		}
 	}

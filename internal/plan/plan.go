@@ -1,6 +1,6 @@
-// Package plan turns validated settings into the buildx command line. It is
-// pure: it runs nothing and reads nothing, so every decision about the inline
-// cache is visible in a table test.
+// Package plan turns validated settings and a backend into the steps of a
+// build: build, push, verify. It is pure: it runs nothing and reads nothing,
+// so every decision about the inline cache is visible in a table test.
 package plan
 
 import (
@@ -9,22 +9,43 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inlinecache/action/internal/cacheentry"
+	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/inputs"
 )
 
-// Builder is what is known about the buildx installation.
-type Builder struct {
-	// Command starts buildx: {"docker", "buildx"} for the CLI plugin, or
-	// {"buildx"} for a standalone binary.
-	Command []string
+// Kind is what a step does.
+type Kind string
+
+// Step kinds, in the order a plan has them.
+const (
+	Build  Kind = "build"
+	Push   Kind = "push"
+	Verify Kind = "verify"
+)
+
+// Step is one step of a plan, run in order by one loop.
+type Step struct {
+	Kind Kind
+	// Path, Args and Env are the program a build or push step runs; Env
+	// is added to the environment.
+	Path string
+	Args []string
+	Env  []string
+	// Tags are what a verify step reads back: the pushed tags.
+	Tags []inputs.Tag
+	// Skip says why a verify step has nothing to verify.
+	Skip string
 }
+
+// Command is the step's command line as the log shows it.
+func (st Step) Command() []string { return slices.Concat(st.Env, []string{st.Path}, st.Args) }
 
 // Plan is a build ready to run.
 type Plan struct {
-	Path string
-	Args []string
+	Steps []Step
 
+	// MetadataFile is where buildx writes the build's metadata; empty
+	// when the backend writes none.
 	MetadataFile string
 	IIDFile      string
 
@@ -36,75 +57,166 @@ type Plan struct {
 	TempSecrets []TempSecret
 }
 
-// New composes the build. tmpDir holds the metadata and image ID files.
-func New(s inputs.Settings, b Builder, tmpDir string) (Plan, error) {
-	if len(b.Command) == 0 {
-		return Plan{}, fmt.Errorf("no buildx command")
+// Commands are the plan's command lines in the order they run.
+func (p Plan) Commands() [][]string {
+	var out [][]string
+	for _, st := range p.Steps {
+		if st.Path != "" {
+			out = append(out, st.Command())
+		}
 	}
+	return out
+}
+
+// New composes the build on backend b, or refuses what b cannot do (see
+// Check). tmpDir holds the metadata, image ID and secret files.
+func New(s inputs.Settings, b Backend, tmpDir string) (Plan, error) {
+	if len(b.Command) == 0 {
+		return Plan{}, fmt.Errorf("no build command")
+	}
+	if err := Check(s, b); err != nil {
+		return Plan{}, err
+	}
+	buildx := b.Can(Buildx)
 	p := Plan{
-		Path:         b.Command[0],
-		MetadataFile: filepath.Join(tmpDir, "metadata.json"),
-		IIDFile:      filepath.Join(tmpDir, "iid"),
-		Notes:        slices.Clone(s.Notes),
+		IIDFile: filepath.Join(tmpDir, "iid"),
+		Notes:   slices.Clone(s.Notes),
+	}
+	if buildx {
+		p.MetadataFile = filepath.Join(tmpDir, "metadata.json")
 	}
 
-	method := resolveMethod(s)
+	method, cacheToIn := resolveMethod(s), s.CacheTo
+	if !buildx {
+		// Without --cache-to, the inline cache is asked for with the
+		// build-arg, and an inline cache-to entry means just that.
+		method, cacheToIn = inputs.MethodBuildArg, nil
+		if s.CacheMethod == inputs.MethodAuto {
+			p.Notes = append(p.Notes, "cache-method auto: buildx is not installed, so the inline cache is requested with BUILDKIT_INLINE_CACHE=1 on docker build")
+		}
+		for _, e := range s.CacheTo {
+			if mode, ok := e.Get("mode"); ok && mode != "min" {
+				p.Notes = append(p.Notes, fmt.Sprintf("cache-to: inline cache ignores mode=%s: it only ever holds the layers of the final image (mode=min)", mode))
+			}
+		}
+	}
 	p.CacheMethod = method
-	buildArgs, cacheTo, notes := applyMethod(method, s.BuildArgs, s.CacheTo)
+	buildArgs, cacheTo, notes := applyMethod(method, s.BuildArgs, cacheToIn)
 	p.Notes = append(p.Notes, notes...)
 
-	args := append(slices.Clone(b.Command[1:]), "build")
-	for _, a := range buildArgs {
-		args = append(args, "--build-arg", a)
-	}
+	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
+	s = gitContexts(s, b)
+	a.each("--build-arg", buildArgs)
 	for _, e := range cacheFrom(s) {
-		args = append(args, "--cache-from", e.String())
+		if !buildx {
+			// docker build takes images only (Check refused the rest).
+			ref, _ := e.Get("ref")
+			a.one("--cache-from", ref)
+			continue
+		}
+		a.one("--cache-from", e.String())
 	}
-	for _, e := range cacheTo {
-		args = append(args, "--cache-to", e.String())
-	}
-	if s.File != "" {
-		args = append(args, "--file", s.File)
-	}
+	a.each("--cache-to", strs(cacheTo))
+	a.one("--file", s.File)
 	if exportsImageID(s) {
-		args = append(args, "--iidfile", p.IIDFile)
+		a.one("--iidfile", p.IIDFile)
 	}
-	for _, l := range s.Labels {
-		args = append(args, "--label", l)
-	}
-	if len(s.Platforms) > 0 {
-		args = append(args, "--platform", strings.Join(s.Platforms, ","))
-	}
+	a.each("--label", s.Labels)
+	a.one("--platform", strings.Join(s.Platforms, ","))
 	for _, t := range s.Tags {
-		args = append(args, "--tag", t.Raw)
+		a.one("--tag", t.Raw)
 	}
-	if s.Target != "" {
-		args = append(args, "--target", s.Target)
+	a.one("--target", s.Target)
+	p.TempSecrets = a.dropIn(s, tmpDir, buildx)
+	a.one("--builder", s.Builder)
+	if buildx {
+		a.flag("--load", s.Load)
+		a.one("--metadata-file", p.MetadataFile)
 	}
-	extra, temps := dropInArgs(s, tmpDir)
-	args = append(args, extra...)
-	p.TempSecrets = temps
-	if s.Builder != "" {
-		args = append(args, "--builder", s.Builder)
-	}
-	if s.Load {
-		args = append(args, "--load")
-	}
-	args = append(args, "--metadata-file", p.MetadataFile)
-	if s.NoCache {
-		args = append(args, "--no-cache")
-	}
-	if s.Pull {
-		args = append(args, "--pull")
-	}
-	if s.Push {
-		args = append(args, "--push")
-	}
+	a.flag("--no-cache", s.NoCache)
+	a.flag("--pull", s.Pull)
+	a.flag("--push", s.Push && buildx)
 	// Plain progress is what CI logs show anyway; asking for it keeps the
 	// log parseable for the cached-step report even under a TTY.
-	args = append(args, "--progress", "plain", s.Context)
-	p.Args = args
+	a.args = append(a.args, "--progress", "plain", s.Context)
+	p.Steps = append(p.Steps, Step{Kind: Build, Path: b.Command[0], Args: a.args, Env: slices.Clone(b.Env)})
+
+	if s.Push && !buildx {
+		for _, t := range s.Tags {
+			p.Steps = append(p.Steps, Step{Kind: Push, Path: b.Command[0], Args: []string{"push", t.Raw}})
+		}
+	}
+	p.Steps = append(p.Steps, verifyStep(s))
 	return p, nil
+}
+
+// gitContexts sends the workflow's git context in the query form where
+// build-push-action does (BUILDX_SEND_GIT_QUERY_AS_INPUT on buildx 0.29+).
+func gitContexts(s inputs.Settings, b Backend) inputs.Settings {
+	if !s.GitHub.GitQuery || !b.Can(GitQuery) {
+		return s
+	}
+	s.Context = s.GitHub.QueryContext(s.Context)
+	s.BuildContexts = slices.Clone(s.BuildContexts)
+	for i, c := range s.BuildContexts {
+		if name, v, ok := strings.Cut(c, "="); ok {
+			s.BuildContexts[i] = name + "=" + s.GitHub.QueryContext(v)
+		}
+	}
+	return s
+}
+
+// verifyStep reads back what the build pushed (through push or an output
+// that pushes); a build only evaluated (call) or not pushed has nothing to
+// verify.
+func verifyStep(s inputs.Settings) Step {
+	st := Step{Kind: Verify}
+	switch {
+	case s.Verify == inputs.VerifyOff:
+		st.Skip = "verify is off"
+	case s.Evaluates():
+		st.Skip = fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)
+	case !s.Pushes():
+		st.Skip = "nothing was pushed, so there is no registry image to verify"
+		if s.Load {
+			st.Skip = "nothing was pushed (load only: the image went to the local docker engine), so there is no registry image to verify"
+		}
+	default:
+		st.Tags = s.PushedTags()
+	}
+	return st
+}
+
+// argList composes one command line; every flag of every backend is
+// spelled here, once.
+type argList struct{ args []string }
+
+// one adds flag with value, if there is a value.
+func (a *argList) one(flag, v string) {
+	if v != "" {
+		a.args = append(a.args, flag, v)
+	}
+}
+
+func (a *argList) each(flag string, vs []string) {
+	for _, v := range vs {
+		a.args = append(a.args, flag, v)
+	}
+}
+
+// flag adds a flag without value when on.
+func (a *argList) flag(flag string, on bool) {
+	if on {
+		a.args = append(a.args, flag)
+	}
+}
+
+func strs[T fmt.Stringer](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.String()
+	}
+	return out
 }
 
 // resolveMethod picks the one inline mechanism. auto keeps what the user
@@ -125,11 +237,11 @@ func resolveMethod(s inputs.Settings) inputs.CacheMethod {
 	return inputs.MethodCacheTo
 }
 
-func isInline(e cacheentry.Entry) bool { return e.Type == "inline" }
+func isInline(e buildflags.CacheEntry) bool { return e.Type == "inline" }
 
 // applyMethod makes exactly one inline mechanism reach the build: the chosen
 // one once, the other not at all.
-func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []cacheentry.Entry) ([]string, []cacheentry.Entry, []string) {
+func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []buildflags.CacheEntry) ([]string, []buildflags.CacheEntry, []string) {
 	var notes []string
 	var args []string
 	argDone := false
@@ -151,7 +263,7 @@ func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []cacheentry.
 		args = append(args, inputs.InlineCacheArg+"=1")
 	}
 
-	var to []cacheentry.Entry
+	var to []buildflags.CacheEntry
 	inlineDone := false
 	for _, e := range cacheTo {
 		if !isInline(e) {
@@ -170,7 +282,7 @@ func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []cacheentry.
 		}
 	}
 	if m == inputs.MethodCacheTo && !inlineDone {
-		to = append(to, cacheentry.Entry{Type: "inline"})
+		to = append(to, buildflags.CacheEntry{Type: "inline"})
 	}
 	for _, e := range to {
 		if mode, _ := e.Get("mode"); !isInline(e) && mode == "max" {
@@ -182,10 +294,10 @@ func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []cacheentry.
 
 // cacheFrom imports the cache of every tag being pushed, so a rebuild on a
 // cold machine starts from the previous push, then whatever the user listed.
-func cacheFrom(s inputs.Settings) []cacheentry.Entry {
-	var out []cacheentry.Entry
+func cacheFrom(s inputs.Settings) []buildflags.CacheEntry {
+	var out []buildflags.CacheEntry
 	seen := map[string]bool{}
-	add := func(e cacheentry.Entry) {
+	add := func(e buildflags.CacheEntry) {
 		if k := e.String(); !seen[k] {
 			seen[k] = true
 			out = append(out, e)
@@ -193,7 +305,7 @@ func cacheFrom(s inputs.Settings) []cacheentry.Entry {
 	}
 	if s.Pushes() {
 		for _, t := range s.PushedTags() {
-			add(cacheentry.Entry{Type: "registry", Attrs: []cacheentry.Attr{{Key: "ref", Value: t.Raw}}})
+			add(buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{{Key: "ref", Value: t.Raw}}})
 		}
 	}
 	for _, e := range s.CacheFrom {

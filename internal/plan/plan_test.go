@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/inlinecache/action/internal/cacheentry"
+	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/inputs"
 )
 
@@ -28,11 +28,11 @@ func tags(t *testing.T, ss ...string) []inputs.Tag {
 	return out
 }
 
-func entries(t *testing.T, ss ...string) []cacheentry.Entry {
+func entries(t *testing.T, ss ...string) []buildflags.CacheEntry {
 	t.Helper()
-	var out []cacheentry.Entry
+	var out []buildflags.CacheEntry
 	for _, s := range ss {
-		es, err := cacheentry.Parse(s)
+		es, err := buildflags.ParseCache(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,61 @@ func entries(t *testing.T, ss ...string) []cacheentry.Entry {
 	return out
 }
 
-var docker = Builder{Command: []string{"/usr/bin/docker", "buildx"}}
+// remote is a buildx builder that can do everything.
+func remote(command ...string) Backend {
+	return BuildxBackend(command, "ci", "remote", map[Capability]bool{MultiPlatform: true, CacheExport: true, Attestations: true})
+}
+
+var (
+	docker = remote("/usr/bin/docker", "buildx")
+	legacy = DockerBackend("/usr/bin/docker")
+)
+
+// attestations pretends a Settings field of parsed entries.
+func attestsOf(t *testing.T, ss ...string) []buildflags.Attest {
+	t.Helper()
+	var out []buildflags.Attest
+	for _, s := range ss {
+		a, err := buildflags.ParseAttest(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func outputsOf(t *testing.T, ss ...string) []buildflags.Output {
+	t.Helper()
+	var out []buildflags.Output
+	for _, s := range ss {
+		o, err := buildflags.ParseOutput(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// build is the build step's arguments.
+func build(t *testing.T, p Plan) []string {
+	t.Helper()
+	if len(p.Steps) == 0 || p.Steps[0].Kind != Build {
+		t.Fatalf("plan does not start with a build: %+v", p.Steps)
+	}
+	return p.Steps[0].Args
+}
+
+func writeStep(b *strings.Builder, st Step) {
+	for _, e := range st.Env {
+		b.WriteString(e + " ")
+	}
+	b.WriteString(st.Path + "\n")
+	for _, a := range st.Args {
+		b.WriteString("  " + a + "\n")
+	}
+}
 
 // TestGolden checks the whole command line of representative builds.
 func TestGolden(t *testing.T) {
@@ -50,7 +104,7 @@ func TestGolden(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		builder Builder
+		builder Backend
 		mod     func(*inputs.Settings)
 	}{
 		{"minimal", docker, func(s *inputs.Settings) {}},
@@ -58,7 +112,7 @@ func TestGolden(t *testing.T) {
 			s.Tags = tags(t, "ghcr.io/acme/app:main", "ghcr.io/acme/app:sha-123")
 			s.Push = true
 		}},
-		{"standalone-buildx", Builder{Command: []string{"/usr/local/bin/buildx"}}, func(s *inputs.Settings) {
+		{"standalone-buildx", remote("/usr/local/bin/buildx"), func(s *inputs.Settings) {
 			s.Tags = tags(t, "ghcr.io/acme/app:main")
 			s.Push = true
 		}},
@@ -91,9 +145,46 @@ func TestGolden(t *testing.T) {
 		{"build-push-action-inputs", docker, dropInSettings(t)},
 		{"github-git-context", docker, gitContextSettings(t)},
 		{"local-output", docker, func(s *inputs.Settings) {
-			s.Outputs = []string{"type=local,dest=out"}
-			s.Attests = []string{"type=provenance,mode=max", "type=sbom"}
+			s.Outputs = outputsOf(t, "type=local,dest=out")
+			s.Attests = attestsOf(t, "type=provenance,mode=max", "type=sbom")
 			s.SBOM = "false"
+		}},
+		// docker build without buildx: the same flags, and docker push.
+		{"legacy-push", legacy, func(s *inputs.Settings) {
+			s.Tags = tags(t, "registry.gitlab.example/acme/app:main", "registry.gitlab.example/acme/app:sha-123")
+			s.Push = true
+		}},
+		{"legacy-every-input", legacy, func(s *inputs.Settings) {
+			s.Context = "./app"
+			s.File = "./app/Dockerfile.prod"
+			s.Tags = tags(t, "r.example/acme/app:main")
+			s.Push = true
+			s.BuildArgs = []string{"VERSION=1.2.3", "BUILDKIT_INLINE_CACHE=true"}
+			s.Labels = []string{"org.opencontainers.image.source=https://example.invalid/acme/app"}
+			s.Platforms = []string{"linux/amd64"}
+			s.Target = "runtime"
+			s.CacheFrom = entries(t, "r.example/acme/app:cache")
+			s.CacheTo = entries(t, "type=inline,mode=max")
+			s.NoCache = true
+			s.Pull = true
+			s.Provenance = "false"
+		}},
+		{"legacy-drop-in", legacy, func(s *inputs.Settings) {
+			s.Tags = tags(t, "r.example/acme/app:main")
+			s.Push = true
+			s.AddHosts = []string{"db:10.0.0.5"}
+			s.CgroupParent = "/ci"
+			s.Secrets = []inputs.Secret{{ID: "token", Value: "s3cr3t"}}
+			s.SecretFiles = []inputs.SecretFile{{ID: "npmrc", Path: "/home/ci/.npmrc"}}
+			s.ShmSize = "2g"
+			s.SSH = []string{"default"}
+			s.Ulimits = []string{"nofile=1024:1024"}
+			s.Network = "host"
+		}},
+		{"legacy-load", legacy, func(s *inputs.Settings) {
+			s.Tags = tags(t, "app:dev")
+			s.Load = true
+			s.CacheMethod = inputs.MethodBuildArg
 		}},
 	}
 	for _, tt := range tests {
@@ -109,11 +200,23 @@ func TestGolden(t *testing.T) {
 			for _, n := range p.Notes {
 				b.WriteString("# note: " + n + "\n")
 			}
-			b.WriteString(p.Path + "\n")
-			for _, a := range p.Args {
-				b.WriteString("  " + a + "\n")
+			for _, st := range p.Steps {
+				if st.Path != "" {
+					writeStep(&b, st)
+				}
 			}
 			checkGolden(t, tt.name, b.String())
+			if strings.Contains(b.String(), "s3cr3t") {
+				t.Errorf("a secret value is on the command line")
+			}
+			for _, ts := range p.TempSecrets {
+				if count(build(t, p), "--secret", "id="+ts.ID+",src="+ts.Path) != 1 {
+					t.Errorf("temp secret %s not passed as a file: %q", ts.ID, build(t, p))
+				}
+			}
+			if last := p.Steps[len(p.Steps)-1]; last.Kind != Verify {
+				t.Errorf("plan does not end with verify: %+v", last)
+			}
 		})
 	}
 }
@@ -152,7 +255,7 @@ func TestExactlyOneInlineMechanism(t *testing.T) {
 				for _, e := range ut {
 					es := entries(t, e)
 					if e == "inline" {
-						es = []cacheentry.Entry{{Type: "inline"}} // as inputs normalises it
+						es = []buildflags.CacheEntry{{Type: "inline"}} // as inputs normalises it
 					}
 					s.CacheTo = append(s.CacheTo, es...)
 				}
@@ -160,28 +263,28 @@ func TestExactlyOneInlineMechanism(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %q %q: %v", m, ua, ut, err)
 				}
-				arg := countPrefix(p.Args, "--build-arg", "BUILDKIT_INLINE_CACHE")
-				to := count(p.Args, "--cache-to", "type=inline")
+				arg := countPrefix(build(t, p), "--build-arg", "BUILDKIT_INLINE_CACHE")
+				to := count(build(t, p), "--cache-to", "type=inline")
 				if arg+to != 1 {
-					t.Errorf("%s args=%q to=%q: %d build-arg and %d cache-to inline mechanisms, want exactly one:\n%q", m, ua, ut, arg, to, p.Args)
+					t.Errorf("%s args=%q to=%q: %d build-arg and %d cache-to inline mechanisms, want exactly one:\n%q", m, ua, ut, arg, to, build(t, p))
 				}
-				if arg == 1 && count(p.Args, "--build-arg", "BUILDKIT_INLINE_CACHE=1") != 1 {
-					t.Errorf("%s: build-arg not normalised to =1: %q", m, p.Args)
+				if arg == 1 && count(build(t, p), "--build-arg", "BUILDKIT_INLINE_CACHE=1") != 1 {
+					t.Errorf("%s: build-arg not normalised to =1: %q", m, build(t, p))
 				}
 				switch {
 				case m == inputs.MethodCacheTo && to != 1, m == inputs.MethodBuildArg && arg != 1:
-					t.Errorf("method %s not honoured: %q", m, p.Args)
+					t.Errorf("method %s not honoured: %q", m, build(t, p))
 				case m == inputs.MethodAuto && len(ua) > 0 && !hasInline(ut) && arg != 1:
-					t.Errorf("auto ignored the user's build-arg: %q", p.Args)
+					t.Errorf("auto ignored the user's build-arg: %q", build(t, p))
 				}
 				if p.CacheMethod == inputs.MethodAuto {
 					t.Errorf("auto was not resolved")
 				}
-				if count(p.Args, "--build-arg", "X=1") != 1 {
-					t.Errorf("unrelated build-arg lost: %q", p.Args)
+				if count(build(t, p), "--build-arg", "X=1") != 1 {
+					t.Errorf("unrelated build-arg lost: %q", build(t, p))
 				}
-				if strings.Contains(strings.Join(ut, ""), "mode=max") && count(p.Args, "--cache-to", "type=registry,ref=r.example/c:1,mode=max") != 1 {
-					t.Errorf("unrelated cache-to lost: %q", p.Args)
+				if strings.Contains(strings.Join(ut, ""), "mode=max") && count(build(t, p), "--cache-to", "type=registry,ref=r.example/c:1,mode=max") != 1 {
+					t.Errorf("unrelated cache-to lost: %q", build(t, p))
 				}
 			}
 		}
@@ -208,8 +311,8 @@ func TestCacheFromEveryPushedTagOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"type=registry,ref=r.example/a:1", "type=registry,ref=r.example/a:2", "type=local,src=/c"} {
-		if n := count(p.Args, "--cache-from", want); n != 1 {
-			t.Errorf("--cache-from %s appears %d times, want once: %q", want, n, p.Args)
+		if n := count(build(t, p), "--cache-from", want); n != 1 {
+			t.Errorf("--cache-from %s appears %d times, want once: %q", want, n, build(t, p))
 		}
 	}
 
@@ -218,8 +321,8 @@ func TestCacheFromEveryPushedTagOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := count(p.Args, "--cache-from", "type=registry,ref=r.example/a:2"); n != 0 {
-		t.Errorf("unpushed tag used as cache source: %q", p.Args)
+	if n := count(build(t, p), "--cache-from", "type=registry,ref=r.example/a:2"); n != 0 {
+		t.Errorf("unpushed tag used as cache source: %q", build(t, p))
 	}
 }
 

@@ -1,0 +1,164 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/inlinecache/action/internal/buildflags"
+	"github.com/inlinecache/action/internal/inputs"
+)
+
+// Capability is something a backend may or may not do. Only the inline
+// cache works everywhere.
+type Capability string
+
+// Capabilities. A buildx builder has the first three as its driver allows;
+// docker build without buildx has none.
+const (
+	MultiPlatform Capability = "multi-platform"
+	CacheExport   Capability = "cache export"
+	// Attestations stands for an image store that keeps indexes: the
+	// docker driver has it only with the containerd image store.
+	Attestations Capability = "attestations"
+	// Buildx is everything the buildx CLI adds over docker build: the
+	// --cache-to flag, cache imports other than images, choosing a builder,
+	// outputs, the metadata file, and build-push-action's buildx-only
+	// inputs.
+	Buildx Capability = "buildx"
+	// GitQuery is buildx 0.29 or later, which reads a git context's
+	// ?ref=…&checksum=… query form.
+	GitQuery Capability = "git query"
+)
+
+// Backend is what runs the build: how its commands start and what it can
+// do. Flags are spelled the same everywhere; the capabilities decide which
+// are given and what is refused.
+type Backend struct {
+	// Command starts a build: {"/usr/bin/docker", "buildx"} for the buildx
+	// plugin, {"/usr/local/bin/buildx"}, or {"/usr/bin/docker"} for docker
+	// build; Command[0] alone runs docker push.
+	Command []string
+	// Env is added to the environment of the backend's commands.
+	Env []string
+	// Where names the backend in a refusal, Remedy says what would lift it.
+	Where, Remedy string
+	Caps          map[Capability]bool
+}
+
+// Can reports a capability.
+func (b Backend) Can(c Capability) bool { return b.Caps[c] }
+
+// BuildxBackend is a buildx builder; caps are its driver's (Buildx is
+// added).
+func BuildxBackend(command []string, builder, driver string, caps map[Capability]bool) Backend {
+	all := map[Capability]bool{Buildx: true}
+	for c, ok := range caps {
+		all[c] = ok
+	}
+	return Backend{
+		Command: command,
+		Where:   fmt.Sprintf("builder %q (driver %s)", builder, driver),
+		Remedy:  "use a docker-container or remote builder",
+		Caps:    all,
+	}
+}
+
+// DockerBackend is "docker build" on the engine's own BuildKit, without
+// buildx (the recipe GitLab documents for docker-in-docker), with "docker
+// push" of each tag.
+func DockerBackend(docker string) Backend {
+	return Backend{
+		Command: []string{docker},
+		Env:     []string{"DOCKER_BUILDKIT=1"},
+		Where:   "buildx is not installed, and docker build without it",
+		Remedy:  "install buildx",
+	}
+}
+
+// Check refuses, before anything runs, settings the backend cannot carry
+// out, naming the input: the build would fail later and more obscurely.
+func Check(s inputs.Settings, b Backend) error {
+	var errs []error
+	refuse := func(input, what, instead string) {
+		errs = append(errs, &inputs.Error{Input: input, Msg: fmt.Sprintf("%s cannot %s: %s%s", b.Where, what, instead, b.Remedy)})
+	}
+	if !b.Can(Buildx) {
+		if s.CacheMethod == inputs.MethodCacheTo {
+			refuse(inputs.CacheMethodInput, "request the inline cache with --cache-to", "use cache-method auto or build-arg, or ")
+		}
+		for _, e := range cacheFrom(s) {
+			if !isImage(e) {
+				refuse(inputs.CacheFrom, fmt.Sprintf("import cache from %s, only from images (type=registry,ref=<image>)", e), "")
+			}
+		}
+		if s.Builder != "" {
+			refuse(inputs.Builder, "choose a builder", "")
+		}
+	}
+	if len(s.Platforms) > 1 && !b.Can(MultiPlatform) {
+		refuse(inputs.Platforms, fmt.Sprintf("build several platforms (%s) in one go", strings.Join(s.Platforms, ",")), "build one platform per step, or ")
+	}
+	if !b.Can(CacheExport) {
+		for _, e := range s.CacheTo {
+			if e.Type != "inline" {
+				refuse(inputs.CacheTo, fmt.Sprintf("export cache type=%s, only the inline cache", e.Type), "drop the entry, or ")
+			}
+		}
+	}
+	if !b.Can(Attestations) {
+		const what, instead = "store attestations", "leave it off, or "
+		if wantsAttestation(s.Provenance) {
+			refuse(inputs.Provenance, what, instead)
+		}
+		if wantsAttestation(s.SBOM) {
+			refuse(inputs.SBOM, what, instead)
+		}
+		for _, a := range s.Attests {
+			if !a.Disabled() {
+				refuse(inputs.Attests, what, instead)
+				break
+			}
+		}
+		for _, o := range s.Outputs {
+			if o.Type == "oci" || o.Type == "docker" {
+				refuse(inputs.Outputs, fmt.Sprintf("export type=%s (without the containerd image store it loads into the engine by itself)", o.Type), "drop the output, or ")
+			}
+		}
+	}
+	if !b.Can(Buildx) {
+		for _, u := range []struct {
+			input string
+			set   bool
+		}{
+			{inputs.Allow, len(s.Allow) > 0},
+			{inputs.Annotations, len(s.Annotations) > 0},
+			{inputs.BuildContexts, len(s.BuildContexts) > 0},
+			{inputs.Call, s.Call != ""},
+			{inputs.NoCacheFilters, len(s.NoCacheFilters) > 0},
+			// Without buildx, secrets come only from files.
+			{inputs.SecretEnvs, len(s.SecretEnvs) > 0},
+			// The image must land in the engine for docker push.
+			{inputs.Outputs, len(s.Outputs) > 0},
+		} {
+			if u.set {
+				refuse(u.input, "take this input", "")
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isImage reports a cache import docker build can read: an image.
+func isImage(e buildflags.CacheEntry) bool {
+	_, ok := e.Get("ref")
+	return e.Type == "registry" && ok && len(e.Attrs) == 1
+}
+
+func wantsAttestation(p string) bool {
+	switch strings.ToLower(strings.TrimSpace(p)) {
+	case "", "false", "0", "mode=false":
+		return false
+	}
+	return true
+}

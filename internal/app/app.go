@@ -1,6 +1,7 @@
 // Package app is the inline-cache command: it reads inputs, plans and runs
-// the build, verifies the pushed cache and reports. All I/O comes in through
-// Env so that tests can run it whole.
+// the build, verifies the pushed cache and reports. The commands' I/O comes
+// in through Env (programs, environment, streams, files) so that tests can
+// run it whole; the registry is reached through verify.
 package app
 
 import (
@@ -17,13 +18,6 @@ import (
 	"github.com/inlinecache/action/internal/verify"
 )
 
-// Exit statuses.
-const (
-	ExitOK     = 0
-	ExitFailed = 1 // the build failed or the cache is not verified
-	ExitUsage  = 2 // bad input; nothing was run
-)
-
 // Env is everything the command touches outside itself.
 type Env struct {
 	Getenv func(string) string
@@ -37,6 +31,44 @@ type Env struct {
 	LookPath func(string) (string, error)
 	// VerifyOptions are added to every verifier (tests pass a transport).
 	VerifyOptions []verify.Option
+	// Files is the disk; nil is the real one.
+	Files Files
+}
+
+// Files is what the command does with the disk besides what it runs.
+type Files interface {
+	// MkdirTemp creates a private directory for one run.
+	MkdirTemp(pattern string) (string, error)
+	RemoveAll(path string) error
+	ReadFile(path string) ([]byte, error)
+	// WriteSecret creates path with mode 0600; it never overwrites.
+	WriteSecret(path, value string) error
+}
+
+func (e Env) files() Files {
+	if e.Files == nil {
+		return osFiles{}
+	}
+	return e.Files
+}
+
+// osFiles is the real disk.
+type osFiles struct{}
+
+func (osFiles) MkdirTemp(pattern string) (string, error) { return os.MkdirTemp("", pattern) }
+func (osFiles) RemoveAll(path string) error              { return os.RemoveAll(path) }
+func (osFiles) ReadFile(path string) ([]byte, error)     { return os.ReadFile(path) }
+
+func (osFiles) WriteSecret(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // OSEnv is the Env of the running process.
@@ -53,38 +85,14 @@ func OSEnv() Env {
 	}
 }
 
-// exitError carries an exit status up to Main.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageErr(err error) error  { return &exitError{code: ExitUsage, err: err} }
-func failedErr(err error) error { return &exitError{code: ExitFailed, err: err} }
-
 // Main runs the command line args (without the program name) and returns
-// the exit status.
+// the exit status. Errors are shown here, once.
 func Main(ctx context.Context, args []string, env Env) int {
-	err := run(ctx, args, env)
-	if err == nil {
-		return ExitOK
+	if err := run(ctx, args, env); err != nil {
+		return show(env.Stderr, err)
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil && !errors.Is(ee.err, errReported) {
-			fmt.Fprintf(env.Stderr, "inline-cache: %v\n", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintf(env.Stderr, "inline-cache: %v\n", err)
-	return ExitFailed
+	return ExitOK
 }
-
-// errReported marks an error already shown to the user in detail.
-var errReported = errors.New("reported")
 
 const usageText = `inline-cache builds container images with BuildKit's inline cache,
 pushes them and proves from the registry that the cache is there.
@@ -128,7 +136,7 @@ func run(ctx context.Context, args []string, env Env) error {
 func readInputs(env Env, fs *flag.FlagSet, args []string, names ...string) (inputs.Values, []string, error) {
 	vals, pos, err := inputs.Read(env.Getenv, fs, args, specsOf(names))
 	if errors.Is(err, flag.ErrHelp) {
-		return vals, nil, &exitError{code: ExitOK, err: errReported}
+		return vals, nil, errHelp
 	}
 	if err != nil {
 		return vals, nil, usageErr(err)

@@ -1,13 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -27,7 +28,7 @@ var buildInputs = []string{
 	inputs.Context, inputs.File, inputs.Tags, inputs.Push, inputs.Load,
 	inputs.BuildArgs, inputs.Labels, inputs.Platforms, inputs.Target,
 	inputs.Builder, inputs.CacheFrom, inputs.CacheTo, inputs.NoCache,
-	// build-push-action's other inputs (secrets.go)
+	// build-push-action's other inputs
 	inputs.AddHosts, inputs.Allow, inputs.Annotations, inputs.Attests,
 	inputs.BuildContexts, inputs.Call, inputs.CgroupParent, inputs.Network,
 	inputs.NoCacheFilters, inputs.Outputs, inputs.SBOM, inputs.Secrets,
@@ -40,8 +41,9 @@ var buildInputs = []string{
 // tailLines is how much of the build log is repeated when it fails.
 const tailLines = 25
 
+// runBuild loads the settings, finds the backend, plans and runs the plan.
 func runBuild(ctx context.Context, args []string, env Env) error {
-	sink := report.ForEnv(env.Getenv, env.Stdout)
+	log := report.ForEnv(env.Getenv, env.Stdout)
 
 	fs := flag.NewFlagSet("inline-cache build", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -51,86 +53,243 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintln(fs.Output(), "  --dotenv FILE\n      also write IMAGEID, DIGEST and CACHE_VERIFIED to FILE (GitLab artifacts:reports:dotenv)")
 		inputs.Usage(fs.Output(), specsOf(buildInputs))
 	}
-	vals, pos, err := readInputs(env, fs, args, buildInputs...)
-	maskSecrets(sink, vals, env) // before anything else is printed
+	s, err := loadSettings(env, fs, args, log)
 	if err != nil {
-		return reportInputErr(sink, err)
+		return inputErr(log, err)
 	}
-	sink = report.WithDotenv(sink, *dotenv)
-	ciNotes := gitlabDefaults(vals, env)
-	s, err := vals.Settings()
-	switch {
-	case len(pos) > 1:
-		err = errors.Join(err, &inputs.Error{Input: inputs.Context, Msg: fmt.Sprintf("one build context expected, got %d: %q", len(pos), pos)})
-	case len(pos) == 1:
-		s.Context = pos[0]
-	}
-	err = errors.Join(err, prepareDropIn(&s, env))
-	if s.Context != "" {
-		err = errors.Join(err, inputs.CheckFiles(s, env.Dir))
-	}
-	v, caErr := newVerifier(s, env)
-	if err = errors.Join(err, caErr); err != nil {
-		return reportInputErr(sink, err)
+	outputs := report.WithDotenv(log, *dotenv)
+	v, err := newVerifier(s, env)
+	if err != nil {
+		return inputErr(log, err)
 	}
 
 	bx, err := builder.Detect(ctx, env.LookPath, env.Exec, env.Environ, s.Builder)
 	if err != nil {
-		sink.Error(err.Error())
-		return failedErr(errReported)
+		return titled(log, ExitFailed, "", err)
 	}
-	if bx.Kind == builder.Legacy {
-		return runLegacy(ctx, env, sink, v, s, bx, ciNotes)
-	}
-	if err := plan.CheckDriver(s, bx.Inspection.PlanDriver()); err != nil {
-		return reportInputErr(sink, err)
-	}
-
-	tmp, err := os.MkdirTemp("", "inline-cache-")
+	tmp, err := env.files().MkdirTemp("inline-cache-")
 	if err != nil {
 		return failedErr(fmt.Errorf("create temp dir: %w", err))
 	}
-	defer os.RemoveAll(tmp)
+	defer env.files().RemoveAll(tmp)
 
-	p, err := plan.New(s, bx.Builder, tmp)
+	p, err := plan.New(s, backend(bx), tmp)
 	if err != nil {
-		return reportInputErr(sink, err)
+		return inputErr(log, err)
 	}
-	if err := prepareRun(sink, env, p.TempSecrets); err != nil {
-		return err
-	}
-
-	logPlan(sink, bx, p.CacheMethod, [][]string{slices.Concat([]string{p.Path}, p.Args)}, ciNotes, p.Notes)
-
-	rec, err := runBuildCommand(ctx, env, sink, p.Path, p.Args, nil)
-	if err != nil {
-		return buildFailed(sink, rec, err)
-	}
-
-	meta, err := readMetadata(p.MetadataFile)
-	if err != nil {
-		sink.Warning(err.Error())
-	}
-	return finishBuild(ctx, sink, v, s, rec, readTrim(p.IIDFile), meta)
+	r := &buildRun{env: env, log: log, out: outputs, s: s, v: v, bx: bx, plan: p}
+	return r.run(ctx)
 }
 
-// verifyBuild reads what the build pushed (through push or an output that
-// pushes) back from the registry; a build only evaluated (call) has nothing
-// to verify.
-func verifyBuild(ctx context.Context, v *verify.Verifier, s inputs.Settings, meta metadata) report.Result {
-	switch {
-	case s.Verify == inputs.VerifyOff:
-		return report.Result{Verdict: report.Skipped, Reason: "verify is off"}
-	case s.Evaluates():
-		return report.Result{Verdict: report.Skipped, Reason: fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)}
-	case !s.Pushes():
-		return report.Result{Verdict: report.Skipped, Reason: skipReason(s)}
+// backend is the detected installation as the planner sees it.
+func backend(bx builder.Info) plan.Backend {
+	if bx.Kind == builder.Legacy {
+		return plan.DockerBackend(bx.Docker.Path)
 	}
-	refs, err := pushedRefs(s, meta)
+	in := bx.Inspection
+	v, ok := bx.BuildxVersion()
+	return plan.BuildxBackend(bx.Command, in.Name, in.Driver, map[plan.Capability]bool{
+		plan.MultiPlatform: in.Has(builder.FeatureMultiPlatform),
+		plan.CacheExport:   in.Has(builder.FeatureCacheExport),
+		plan.Attestations:  in.Has(builder.FeatureOCIExporter),
+		plan.GitQuery:      ok && v.AtLeast(0, 29),
+	})
+}
+
+// buildRun is one build: its settings, plan and what its steps found.
+type buildRun struct {
+	env  Env
+	log  report.Log     // the job's log
+	out  report.Outputs // step outputs and summary, plus a dotenv file
+	s    inputs.Settings
+	v    *verify.Verifier
+	bx   builder.Info
+	plan plan.Plan
+
+	rec     *buildlog.Recorder
+	digest  string // from docker push, when there is no metadata file
+	res     report.Result
+	outErrs []error // outputs that could not be written
+}
+
+// run prepares the run, shows the plan and runs its steps in order, each
+// kind of step in its own log group.
+func (r *buildRun) run(ctx context.Context) error {
+	if err := r.prepare(); err != nil {
+		return err
+	}
+	r.logPlan()
+	kind, end := plan.Kind(""), func() {}
+	defer func() { end() }()
+	for _, st := range r.plan.Steps {
+		if st.Kind != kind {
+			end()
+			kind, end = st.Kind, r.log.Group("inline-cache: "+string(st.Kind))
+		}
+		var err error
+		switch st.Kind {
+		case plan.Build:
+			err = r.build(ctx, st)
+		case plan.Push:
+			err = r.push(ctx, st)
+		case plan.Verify:
+			r.verify(ctx, st)
+		default:
+			err = fmt.Errorf("plan step %q has no runner", st.Kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	end()
+	end = func() {}
+	return r.finish()
+}
+
+// prepare does what must happen between planning and building: check the
+// step's output files can be written (before minutes of building), log in
+// to the GitLab registry, and write the secret files.
+func (r *buildRun) prepare() error {
+	if err := r.out.Preflight(); err != nil {
+		return titled(r.log, ExitFailed, "Step outputs cannot be written", err)
+	}
+	if err := gitlabLogin(r.log, r.env); err != nil {
+		return titled(r.log, ExitFailed, "Registry login failed", err)
+	}
+	return writeTempSecrets(r.env.files(), r.plan.TempSecrets)
+}
+
+// logPlan shows, in the plan group, the builder, the inline cache method,
+// the commands in the order they run and the CI defaults applied; the
+// planner's notes follow as warnings.
+func (r *buildRun) logPlan() {
+	end := r.log.Group("inline-cache: plan")
+	r.log.Infof("builder: %s", describeBuilder(r.bx))
+	r.log.Infof("inline cache method: %s", r.plan.CacheMethod)
+	for i, c := range r.plan.Commands() {
+		label := "command:"
+		if i > 0 {
+			label = "then:   "
+		}
+		r.log.Infof("%s %s", label, quoteArgs(c))
+	}
+	for _, n := range r.s.Defaults {
+		r.log.Infof("default %s", n)
+	}
+	end()
+	for _, n := range r.plan.Notes {
+		r.log.Warning(n)
+	}
+}
+
+// build runs the build, streaming its output and recording it for the
+// step summary and the failure tail.
+func (r *buildRun) build(ctx context.Context, st plan.Step) error {
+	r.rec = buildlog.NewRecorder(tailLines)
+	err := r.exec(ctx, st, io.MultiWriter(r.env.Stdout, r.rec.Writer()), io.MultiWriter(r.env.Stderr, r.rec.Writer()))
+	if err == nil {
+		return nil
+	}
+	_ = r.out.SetOutput(report.OutputCacheVerified, report.NotVerified)
+	msg := fmt.Sprintf("build failed: %v", err)
+	if tail := r.rec.Tail(); len(tail) > 0 {
+		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
+	}
+	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: r.rec.Steps()}.Markdown())
+	return titled(r.log, ExitFailed, "Build failed", errors.New(msg))
+}
+
+// pushDigestRE finds the manifest digest in "docker push" output
+// ("main: digest: sha256:… size: 1234").
+var pushDigestRE = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
+
+// push runs docker push of one tag and keeps the first digest it prints.
+func (r *buildRun) push(ctx context.Context, st plan.Step) error {
+	var out bytes.Buffer
+	if err := r.exec(ctx, st, io.MultiWriter(r.env.Stdout, &out), r.env.Stderr); err != nil {
+		_ = r.out.SetOutput(report.OutputCacheVerified, report.NotVerified)
+		return titled(r.log, ExitFailed, "Push failed", fmt.Errorf("%s failed: %w", quoteArgs(append([]string{st.Path}, st.Args...)), err))
+	}
+	if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && r.digest == "" {
+		r.digest = m[1]
+	}
+	return nil
+}
+
+func (r *buildRun) exec(ctx context.Context, st plan.Step, stdout, stderr io.Writer) error {
+	return r.env.Exec(ctx, command.Cmd{
+		Path:   st.Path,
+		Args:   st.Args,
+		Env:    append(slices.Clip(r.env.Environ), st.Env...),
+		Dir:    r.env.Dir,
+		Stdout: stdout,
+		Stderr: stderr,
+	})
+}
+
+// verify sets the outputs, verifies what was pushed and shows the result.
+func (r *buildRun) verify(ctx context.Context, st plan.Step) {
+	meta, metaErr := r.metadata()
+	if metaErr != nil {
+		r.log.Warning(metaErr.Error())
+	}
+	imageID := r.readTrim(r.plan.IIDFile)
+	r.setOutput(report.OutputImageID, imageID)
+	r.setOutput(report.OutputDigest, meta.Digest)
+	r.setOutput(report.OutputMetadata, string(meta.Raw))
+
+	r.res = r.verifyPushed(ctx, st, meta)
+	r.res.Steps = r.rec.Steps()
+	r.res.Imports = r.rec.Imports()
+	r.setOutput(report.OutputCacheVerified, r.res.Verdict)
+	r.setOutput(report.OutputCacheReport, r.res.JSON())
+
+	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))
+	if imageID != "" {
+		r.log.Infof("imageid: %s", imageID)
+	}
+	if meta.Digest != "" {
+		r.log.Infof("digest:  %s", meta.Digest)
+	}
+}
+
+func (r *buildRun) setOutput(k, v string) {
+	if err := r.out.SetOutput(k, v); err != nil {
+		r.outErrs = append(r.outErrs, err)
+	}
+}
+
+// finish writes the step summary and turns the verdict into the exit
+// status.
+func (r *buildRun) finish() error {
+	if err := r.out.Summary(r.res.Markdown()); err != nil {
+		r.log.Warning(err.Error())
+	}
+	if len(r.outErrs) > 0 {
+		return titled(r.log, ExitFailed, "Step outputs cannot be written", errors.Join(r.outErrs...))
+	}
+	if r.res.Verdict == report.NotVerified {
+		msg := "inline cache not verified: " + r.res.Reason
+		if r.s.Verify == inputs.VerifyWarn {
+			r.log.WarningTitle("Inline cache not verified", msg+" (verify: warn, so the step passes)")
+			return nil
+		}
+		return titled(r.log, ExitFailed, "Inline cache not verified", errors.New(msg))
+	}
+	return nil
+}
+
+// verifyPushed reads the pushed image back from every repository it went
+// to: the first in full, the others for presence.
+func (r *buildRun) verifyPushed(ctx context.Context, st plan.Step, meta metadata) report.Result {
+	if st.Skip != "" {
+		return report.Result{Verdict: report.Skipped, Reason: st.Skip}
+	}
+	refs, err := pushedRefs(st.Tags, meta.Digest)
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
 	}
-	rep, err := v.Verify(ctx, refs[0])
+	rep, err := r.v.Verify(ctx, refs[0])
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
 	}
@@ -139,8 +298,8 @@ func verifyBuild(ctx context.Context, v *verify.Verifier, s inputs.Settings, met
 	if !rep.Verified() {
 		problems = append(problems, rep.Failures()...)
 	}
-	for _, r := range refs[1:] {
-		if err := v.Exists(ctx, r); err != nil {
+	for _, ref := range refs[1:] {
+		if err := r.v.Exists(ctx, ref); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -152,41 +311,53 @@ func verifyBuild(ctx context.Context, v *verify.Verifier, s inputs.Settings, met
 }
 
 // pushedRefs names the pushed image by digest in every repository it was
-// pushed to. Without a digest in the metadata (old buildx) the tags are used.
-func pushedRefs(s inputs.Settings, meta metadata) ([]string, error) {
+// pushed to. Without a digest (old buildx) the first tag is used.
+func pushedRefs(tags []inputs.Tag, digest string) ([]string, error) {
 	var repos []name.Repository
 	seen := map[string]bool{}
-	tags := s.PushedTags()
 	for _, t := range tags {
-		if r := t.Ref.Context(); !seen[r.String()] {
-			seen[r.String()] = true
-			repos = append(repos, r)
+		if repo := t.Ref.Context(); !seen[repo.String()] {
+			seen[repo.String()] = true
+			repos = append(repos, repo)
 		}
 	}
 	if len(repos) == 0 {
 		return nil, errors.New("no tag was pushed")
 	}
-	var refs []string
-	for i, r := range repos {
-		if meta.Digest != "" {
-			refs = append(refs, r.Digest(meta.Digest).String())
-			continue
-		}
-		if i == 0 {
-			refs = append(refs, tags[0].Ref.String())
-		}
+	if digest == "" {
+		return []string{tags[0].Ref.String()}, nil
+	}
+	refs := make([]string, len(repos))
+	for i, repo := range repos {
+		refs[i] = repo.Digest(digest).String()
 	}
 	return refs, nil
 }
 
-// metadata is what buildx wrote to --metadata-file.
+// metadata is what the build reports about itself: buildx's metadata file,
+// or for docker build the same keys from what its push printed.
 type metadata struct {
 	Raw    json.RawMessage
 	Digest string
 }
 
-func readMetadata(path string) (metadata, error) {
-	raw, err := os.ReadFile(path)
+func (r *buildRun) metadata() (metadata, error) {
+	if r.plan.MetadataFile == "" {
+		m := map[string]string{}
+		if r.digest != "" {
+			m["containerimage.digest"] = r.digest
+		}
+		var names []string
+		for _, t := range r.s.Tags {
+			names = append(names, t.Raw)
+		}
+		if len(names) > 0 {
+			m["image.name"] = strings.Join(names, ",")
+		}
+		raw, _ := json.Marshal(m) // a map of strings always marshals
+		return metadata{Raw: raw, Digest: r.digest}, nil
+	}
+	raw, err := r.env.files().ReadFile(r.plan.MetadataFile)
 	if err != nil {
 		return metadata{}, fmt.Errorf("buildx wrote no metadata file: %w", err)
 	}
@@ -199,37 +370,12 @@ func readMetadata(path string) (metadata, error) {
 	return metadata{Raw: raw, Digest: m.Digest}, nil
 }
 
-func readTrim(path string) string {
-	b, err := os.ReadFile(path)
+func (r *buildRun) readTrim(path string) string {
+	b, err := r.env.files().ReadFile(path)
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-func reportInputErr(sink report.Sink, err error) error {
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.code == ExitOK {
-			return nil
-		}
-		err = ee.err
-	}
-	for _, e := range flatten(err) {
-		sink.ErrorTitle("Invalid input", e.Error())
-	}
-	return usageErr(errReported)
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 func specsOf(names []string) []inputs.Spec {
@@ -244,42 +390,25 @@ func specsOf(names []string) []inputs.Spec {
 	return out
 }
 
-// runBuildCommand runs the build in its log group, streaming its output and
-// recording it for the step summary and the failure tail.
-func runBuildCommand(ctx context.Context, env Env, sink report.Sink, path string, args, extraEnv []string) (*buildlog.Recorder, error) {
-	rec := buildlog.NewRecorder(tailLines)
-	end := sink.Group("inline-cache: build")
-	defer end()
-	err := env.Exec(ctx, command.Cmd{
-		Path:   path,
-		Args:   args,
-		Env:    append(slices.Clip(env.Environ), extraEnv...),
-		Dir:    env.Dir,
-		Stdout: io.MultiWriter(env.Stdout, rec.Writer()),
-		Stderr: io.MultiWriter(env.Stderr, rec.Writer()),
-	})
-	return rec, err
-}
-
-// logPlan shows, in the plan group, the builder, the inline cache method,
-// the commands in the order they run and the CI defaults applied; the
-// planner's notes follow as warnings.
-func logPlan(sink report.Sink, bx builder.Info, method inputs.CacheMethod, cmds [][]string, ciNotes, notes []string) {
-	end := sink.Group("inline-cache: plan")
-	sink.Infof("builder: %s", describeBuilder(bx))
-	sink.Infof("inline cache method: %s", method)
-	for i, c := range cmds {
-		label := "command:"
-		if i > 0 {
-			label = "then:   "
+// describeBuilder is the one log line that says what the build runs on.
+func describeBuilder(bx builder.Info) string {
+	if bx.Kind == builder.Legacy {
+		return fmt.Sprintf("%s: docker CLI %s, engine %s", bx.Kind, bx.Docker.ClientVersion, bx.Docker.ServerVersion)
+	}
+	in := bx.Inspection
+	var nodes []string
+	for _, n := range in.Nodes {
+		s := n.Name
+		if n.BuildKit != "" {
+			s += " BuildKit " + n.BuildKit
+			if v, err := builder.ParseVersion(n.BuildKit); err == nil && v.Unknown {
+				s += " (a local build: its features are unknown)"
+			}
 		}
-		sink.Infof("%s %s", label, quoteArgs(c))
+		if len(n.Platforms) > 0 {
+			s += " [" + strings.Join(n.Platforms, ",") + "]"
+		}
+		nodes = append(nodes, s)
 	}
-	for _, n := range ciNotes {
-		sink.Infof("default %s", n)
-	}
-	end()
-	for _, n := range notes {
-		sink.Warning(n)
-	}
+	return fmt.Sprintf("%s (%s), builder %q, driver %s, nodes: %s", bx.Kind, bx.Version, in.Name, in.Driver, strings.Join(nodes, "; "))
 }

@@ -67,7 +67,7 @@ func refSlug(ref string) string {
 // yet, or only an earlier job's token of the same user, so that buildx can
 // push and the verifier can read. The password is
 // never printed or put on a command line.
-func gitlabLogin(sink report.Sink, env Env) error {
+func gitlabLogin(sink report.Log, env Env) error {
 	if !onGitLab(env) {
 		return nil
 	}

@@ -50,7 +50,7 @@ func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings,
 	}
 	vals, refs, err := readInputs(env, fs, args, names...)
 	if err != nil {
-		return s, nil, nil, false, reportInputErr(sink, err)
+		return s, nil, nil, false, inputErr(sink, err)
 	}
 	s, err = vals.Settings()
 	switch {
@@ -70,7 +70,7 @@ func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings,
 		}
 	}
 	if err = errors.Join(err, caErr); err != nil {
-		return s, nil, nil, false, reportInputErr(sink, err)
+		return s, nil, nil, false, inputErr(sink, err)
 	}
 	return s, v, refs, *j, nil
 }
@@ -113,8 +113,7 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 		sink.Warning(msg + " (verify: " + string(s.Verify) + ")")
 		return nil
 	}
-	sink.Error(msg)
-	return failedErr(errReported)
+	return titled(sink, ExitFailed, "", errors.New(msg))
 }
 
 func verifyOne(ctx context.Context, v *verify.Verifier, ref string) imageResult {

@@ -40,26 +40,26 @@ var DotenvNames = map[string]string{
 	OutputCacheVerified: "CACHE_VERIFIED",
 }
 
-// Dotenv wraps a sink and also writes the outputs named in DotenvNames to a
+// Dotenv wraps outputs and also writes the outputs named in DotenvNames to a
 // dotenv file (GitLab's artifacts:reports:dotenv, or any CI that reads
 // KEY=VALUE files). The file is rewritten whole on every output, through a
 // temporary file and a rename, so a failed run leaves what it had.
 type Dotenv struct {
-	Sink
+	Outputs
 	path   string
 	values map[string]string
 }
 
-// WithDotenv adds a dotenv file to sink; an empty path returns sink.
-func WithDotenv(sink Sink, path string) Sink {
+// WithDotenv adds a dotenv file to outputs; an empty path returns outputs.
+func WithDotenv(outputs Outputs, path string) Outputs {
 	if path == "" {
-		return sink
+		return outputs
 	}
-	return &Dotenv{Sink: sink, path: path, values: map[string]string{}}
+	return &Dotenv{Outputs: outputs, path: path, values: map[string]string{}}
 }
 
 func (d *Dotenv) SetOutput(name, value string) error {
-	err := d.Sink.SetOutput(name, value)
+	err := d.Outputs.SetOutput(name, value)
 	key, ok := DotenvNames[name]
 	if !ok {
 		return err
@@ -75,10 +75,8 @@ func (d *Dotenv) SetOutput(name, value string) error {
 
 // Preflight checks that the dotenv file's directory exists and can take it.
 func (d *Dotenv) Preflight() error {
-	if p, ok := d.Sink.(interface{ Preflight() error }); ok {
-		if err := p.Preflight(); err != nil {
-			return err
-		}
+	if err := d.Outputs.Preflight(); err != nil {
+		return err
 	}
 	return d.write()
 }
@@ -132,14 +130,6 @@ func ReadDotenv(path string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
-}
-
-// Preflight runs the sink's own checks, if it has any.
-func Preflight(s Sink) error {
-	if p, ok := s.(interface{ Preflight() error }); ok {
-		return p.Preflight()
-	}
-	return nil
 }
 
 func joinErr(a, b error) error {

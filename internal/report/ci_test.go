@@ -12,7 +12,7 @@ func TestDotenvRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "build.env")
 	var log strings.Builder
 	s := WithDotenv(&Plain{w: &log}, path)
-	if err := Preflight(s); err != nil {
+	if err := s.Preflight(); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := ReadDotenv(path); err != nil || len(got) != 0 {
@@ -56,14 +56,14 @@ func TestDotenvRoundTrip(t *testing.T) {
 func TestDotenvUnwritable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no-such-dir", "build.env")
 	s := WithDotenv(&Plain{w: &strings.Builder{}}, path)
-	if err := Preflight(s); err == nil || !strings.Contains(err.Error(), path) {
+	if err := s.Preflight(); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("preflight: %v", err)
 	}
 	if err := s.SetOutput(OutputDigest, "sha256:1"); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("set: %v", err)
 	}
 	p := &Plain{}
-	if WithDotenv(p, "") != Sink(p) {
+	if WithDotenv(p, "") != Outputs(p) {
 		t.Errorf("an empty path wraps the sink")
 	}
 }
@@ -94,7 +94,7 @@ func TestGitHubFileErrors(t *testing.T) {
 	s := ForEnv(func(k string) string { return env[k] }, &b)
 
 	// Unset: named, no panic.
-	if err := Preflight(s); err == nil || !strings.Contains(err.Error(), "GITHUB_OUTPUT is not set") {
+	if err := s.Preflight(); err == nil || !strings.Contains(err.Error(), "GITHUB_OUTPUT is not set") {
 		t.Errorf("unset GITHUB_OUTPUT: %v", err)
 	}
 	if err := s.Summary("x"); err == nil || !strings.Contains(err.Error(), "GITHUB_STEP_SUMMARY is not set") {
@@ -103,7 +103,7 @@ func TestGitHubFileErrors(t *testing.T) {
 	// Unwritable (a directory, a missing parent): the file is named.
 	for _, p := range []string{dir, filepath.Join(dir, "missing", "out")} {
 		env["GITHUB_OUTPUT"], env["GITHUB_STEP_SUMMARY"] = p, p
-		if err := Preflight(s); err == nil || !strings.Contains(err.Error(), "GITHUB_OUTPUT file "+p) {
+		if err := s.Preflight(); err == nil || !strings.Contains(err.Error(), "GITHUB_OUTPUT file "+p) {
 			t.Errorf("%s: preflight %v", p, err)
 		}
 		if err := s.SetOutput("digest", "x"); err == nil || !strings.Contains(err.Error(), "GITHUB_OUTPUT file "+p) {

@@ -14,8 +14,8 @@ type OutputSpec struct {
 	Name, Description string
 }
 
-// Outputs lists every output the build sets.
-var Outputs = []OutputSpec{
+// OutputSpecs lists every output the build sets.
+var OutputSpecs = []OutputSpec{
 	{OutputImageID, "Image ID (as build-push-action: the content of buildx --iidfile)."},
 	{OutputDigest, "Image digest (containerimage.digest of the build metadata)."},
 	{OutputMetadata, "Build result metadata (the JSON buildx writes with --metadata-file)."},

@@ -10,8 +10,8 @@ import (
 	"github.com/sethvargo/go-githubactions"
 )
 
-// Sink is where a run reports to.
-type Sink interface {
+// Log is the job's log: groups, lines, annotations and masks.
+type Log interface {
 	// Group starts a collapsible log section; call the result to end it.
 	Group(title string) (end func())
 	Infof(format string, a ...any)
@@ -25,8 +25,21 @@ type Sink interface {
 	// only: elsewhere nothing would honour a mask, so we just never print
 	// secrets).
 	Mask(value string)
+}
+
+// Outputs are the step's results for what runs after it: step outputs and
+// the job summary.
+type Outputs interface {
+	// Preflight checks, before the build, that the outputs can be written.
+	Preflight() error
 	SetOutput(name, value string) error
 	Summary(markdown string) error
+}
+
+// Sink is both, as each CI provides them.
+type Sink interface {
+	Log
+	Outputs
 }
 
 // ForEnv picks the GitHub Actions sink when GITHUB_ACTIONS=true (as GitHub
@@ -161,3 +174,6 @@ func (p *Plain) Mask(string) {}
 func (p *Plain) SetOutput(string, string) error { return nil }
 
 func (p *Plain) Summary(string) error { return nil }
+
+// Preflight has nothing to check.
+func (p *Plain) Preflight() error { return nil }

@@ -36,7 +36,7 @@ inputs:
 		}
 	}
 	b.WriteString("\noutputs:\n")
-	for _, o := range report.Outputs {
+	for _, o := range report.OutputSpecs {
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n", o.Name, q(o.Description))
 	}
 	b.WriteString(`
@@ -83,7 +83,7 @@ func InputsTable() string {
 func OutputsTable() string {
 	var b strings.Builder
 	b.WriteString("| Output | Description |\n|---|---|\n")
-	for _, o := range report.Outputs {
+	for _, o := range report.OutputSpecs {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", o.Name, o.Description)
 	}
 	return b.String()

@@ -45,7 +45,7 @@ func TestEveryInputAndOutputDeclared(t *testing.T) {
 			t.Errorf("action.yml does not give input %s its default %q", s.Name, s.Default)
 		}
 	}
-	for _, o := range report.Outputs {
+	for _, o := range report.OutputSpecs {
 		if !strings.Contains(y, "\n  "+o.Name+":\n    description: ") {
 			t.Errorf("action.yml does not declare output %s", o.Name)
 		}

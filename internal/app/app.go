@@ -7,9 +7,9 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 
@@ -37,27 +37,31 @@ type Env struct {
 
 // Files is what the command does with the disk besides what it runs.
 type Files interface {
+	// FS reads the disk from its root.
+	fs.FS
 	// MkdirTemp creates a private directory for one run.
 	MkdirTemp(pattern string) (string, error)
 	RemoveAll(path string) error
-	ReadFile(path string) ([]byte, error)
 	// WriteSecret creates path with mode 0600; it never overwrites.
 	WriteSecret(path, value string) error
 }
 
 func (e Env) files() Files {
 	if e.Files == nil {
-		return osFiles{}
+		return osFiles{os.DirFS("/")}
 	}
 	return e.Files
 }
 
+// disk reads the paths users give: relative ones from the working
+// directory.
+func (e Env) disk() inputs.Disk { return inputs.Disk{FS: e.files(), Dir: e.Dir} }
+
 // osFiles is the real disk.
-type osFiles struct{}
+type osFiles struct{ fs.FS }
 
 func (osFiles) MkdirTemp(pattern string) (string, error) { return os.MkdirTemp("", pattern) }
 func (osFiles) RemoveAll(path string) error              { return os.RemoveAll(path) }
-func (osFiles) ReadFile(path string) ([]byte, error)     { return os.ReadFile(path) }
 
 func (osFiles) WriteSecret(path, value string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -129,17 +133,4 @@ func run(ctx context.Context, args []string, env Env) error {
 	}
 	fmt.Fprint(env.Stderr, usageText)
 	return usageErr(fmt.Errorf("unknown command %q", args[0]))
-}
-
-// readInputs parses flags and INPUT_* for the given inputs; fs may carry
-// extra command-only flags.
-func readInputs(env Env, fs *flag.FlagSet, args []string, names ...string) (inputs.Values, []string, error) {
-	vals, pos, err := inputs.Read(env.Getenv, fs, args, specsOf(names))
-	if errors.Is(err, flag.ErrHelp) {
-		return vals, nil, errHelp
-	}
-	if err != nil {
-		return vals, nil, usageErr(err)
-	}
-	return vals, pos, nil
 }

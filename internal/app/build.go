@@ -51,17 +51,13 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: inline-cache build [flags] [CONTEXT]")
 		fmt.Fprintln(fs.Output(), "  --dotenv FILE\n      also write IMAGEID, DIGEST and CACHE_VERIFIED to FILE (GitLab artifacts:reports:dotenv)")
-		inputs.Usage(fs.Output(), specsOf(buildInputs))
+		inputs.Usage(fs.Output(), inputs.SpecsOf(buildInputs))
 	}
-	s, err := loadSettings(env, fs, args, log)
+	s, err := loadSettings(env, log, fs, args, buildInputs, true)
 	if err != nil {
 		return inputErr(log, err)
 	}
 	outputs := report.WithDotenv(log, *dotenv)
-	v, err := newVerifier(s, env)
-	if err != nil {
-		return inputErr(log, err)
-	}
 
 	bx, err := builder.Detect(ctx, env.LookPath, env.Exec, env.Environ, s.Builder)
 	if err != nil {
@@ -73,11 +69,11 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	}
 	defer env.files().RemoveAll(tmp)
 
-	p, err := plan.New(s, backend(bx), tmp)
+	p, err := plan.New(s.Settings, backend(bx), tmp)
 	if err != nil {
 		return inputErr(log, err)
 	}
-	r := &buildRun{env: env, log: log, out: outputs, s: s, v: v, bx: bx, plan: p}
+	r := &buildRun{env: env, log: log, out: outputs, s: s, v: newVerifier(s, env), bx: bx, plan: p}
 	return r.run(ctx)
 }
 
@@ -101,7 +97,7 @@ type buildRun struct {
 	env  Env
 	log  report.Log     // the job's log
 	out  report.Outputs // step outputs and summary, plus a dotenv file
-	s    inputs.Settings
+	s    settings
 	v    *verify.Verifier
 	bx   builder.Info
 	plan plan.Plan
@@ -153,7 +149,7 @@ func (r *buildRun) prepare() error {
 	if err := r.out.Preflight(); err != nil {
 		return titled(r.log, ExitFailed, "Step outputs cannot be written", err)
 	}
-	if err := gitlabLogin(r.log, r.env); err != nil {
+	if err := gitlabLogin(r.log, r.env, r.s.Job.GitLab); err != nil {
 		return titled(r.log, ExitFailed, "Registry login failed", err)
 	}
 	return writeTempSecrets(r.env.files(), r.plan.TempSecrets)
@@ -357,7 +353,7 @@ func (r *buildRun) metadata() (metadata, error) {
 		raw, _ := json.Marshal(m) // a map of strings always marshals
 		return metadata{Raw: raw, Digest: r.digest}, nil
 	}
-	raw, err := r.env.files().ReadFile(r.plan.MetadataFile)
+	raw, err := r.env.disk().ReadFile(r.plan.MetadataFile)
 	if err != nil {
 		return metadata{}, fmt.Errorf("buildx wrote no metadata file: %w", err)
 	}
@@ -371,23 +367,11 @@ func (r *buildRun) metadata() (metadata, error) {
 }
 
 func (r *buildRun) readTrim(path string) string {
-	b, err := r.env.files().ReadFile(path)
+	b, err := r.env.disk().ReadFile(path)
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-func specsOf(names []string) []inputs.Spec {
-	var out []inputs.Spec
-	for _, n := range names {
-		s, ok := inputs.Lookup(n)
-		if !ok {
-			panic("unknown input " + n) // a programming error, caught by any test
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 // describeBuilder is the one log line that says what the build runs on.

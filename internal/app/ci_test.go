@@ -146,18 +146,6 @@ func TestOutputFileProblems(t *testing.T) {
 	}
 }
 
-func TestRefSlug(t *testing.T) {
-	for in, want := range map[string]string{
-		"main": "main", "Feature/Add_Thing": "feature-add-thing", "--x--": "x",
-		"release//1.0": "release--1-0", "Üb__er": "b--er",
-		strings.Repeat("a", 70): strings.Repeat("a", 63), strings.Repeat("a", 62) + "/b": strings.Repeat("a", 62),
-	} {
-		if got := refSlug(in); got != want {
-			t.Errorf("refSlug(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestGitLabJob runs a GitLab CI job: default tags and cache sources from
 // CI_*, registry login into an empty docker config, outputs in a dotenv
 // file, and no GitHub workflow command anywhere.

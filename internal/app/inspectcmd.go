@@ -13,11 +13,11 @@ import (
 // the image, whatever the cache holds (verify is the command that judges),
 // 1 when it could not, 2 on usage errors.
 func runInspect(ctx context.Context, args []string, env Env) error {
-	_, v, refs, asJSON, err := refCommand(env, "inspect", "inspect [flags] REF", args)
+	s, v, asJSON, err := refCommand(env, "inspect", "inspect [flags] REF", args)
 	if err != nil {
 		return err
 	}
-	res := verifyOne(ctx, v, refs[0])
+	res := verifyOne(ctx, v, s.Args[0])
 	if asJSON {
 		if err := writeJSON(env.Stdout, res); err != nil {
 			return failedErr(err)

@@ -1,37 +1,50 @@
 package app
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
-	"fmt"
 
+	"github.com/inlinecache/action/internal/ci"
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/report"
 )
 
-// loadSettings reads the build's settings once: flags and INPUT_*, the CI
-// job's defaults, the positional context, {{defaultContext}}, validation
-// and the checks that read the disk. Secrets are masked in log before
-// anything else is printed, even an input error.
-func loadSettings(env Env, fs *flag.FlagSet, args []string, log report.Log) (inputs.Settings, error) {
-	vals, pos, err := readInputs(env, fs, args, buildInputs...)
-	maskSecrets(log, vals, env)
+// settings are a command's validated settings and what the checks that
+// read the disk found.
+type settings struct {
+	inputs.Settings
+	Job ci.Job
+	// Args are the positional arguments that are not the build context.
+	Args []string
+	// CA is the registry-ca pool (nil: the system roots).
+	CA *x509.CertPool
+}
+
+// loadSettings reads a command's settings once (inputs.LoadSettings) from
+// the environment, the arguments and the CI job, masking every secret in
+// log before anything else is printed, even an input error. For a build,
+// the checks that read the disk run in the same step (inputs.Preflight).
+func loadSettings(env Env, log report.Log, fs *flag.FlagSet, args, names []string, build bool) (settings, error) {
+	job, jobErr := ci.Detect(env.Getenv, env.disk().ReadFile)
+	s, pos, err := inputs.LoadSettings(inputs.Source{
+		Getenv: env.Getenv, Flags: fs, Args: args, Inputs: names, ContextArg: build, Job: job,
+	})
+	for _, m := range s.Masks {
+		log.Mask(m)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return settings{}, errHelp
+	}
+	out := settings{Settings: s, Job: job, Args: pos}
 	if err != nil {
-		return inputs.Settings{}, err
+		return out, errors.Join(err, jobErr)
 	}
-	defaults := gitlabDefaults(vals, env)
-	s, err := vals.Settings()
-	s.Defaults = defaults
-	switch {
-	case len(pos) > 1:
-		err = errors.Join(err, &inputs.Error{Input: inputs.Context, Msg: fmt.Sprintf("one build context expected, got %d: %q", len(pos), pos)})
-	case len(pos) == 1:
-		s.Context = pos[0]
+	var diskErr error
+	if build {
+		out.CA, diskErr = inputs.Preflight(s, env.disk())
+	} else {
+		out.CA, diskErr = inputs.ReadRegistryCA(s, env.disk())
 	}
-	gh, ghErr := inputs.GitHubFromEnv(env.Getenv, env.files().ReadFile)
-	err = errors.Join(err, ghErr, s.UseGitHub(gh), inputs.CheckSecretFiles(s, env.Dir))
-	if s.Context != "" {
-		err = errors.Join(err, inputs.CheckFiles(s, env.Dir))
-	}
-	return s, err
+	return out, errors.Join(jobErr, diskErr)
 }

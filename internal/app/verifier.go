@@ -1,21 +1,15 @@
 package app
 
 import (
-	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/verify"
 )
 
 // newVerifier builds the verifier the settings ask for: insecure
 // registries, extra CAs, then whatever the Env adds (tests: a transport).
-// Its error is an *inputs.Error about registry-ca.
-func newVerifier(s inputs.Settings, env Env) (*verify.Verifier, error) {
-	pool, err := inputs.ReadRegistryCA(s, env.Dir)
-	if err != nil {
-		return nil, err
-	}
+func newVerifier(s settings, env Env) *verify.Verifier {
 	opts := []verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}
-	if pool != nil {
-		opts = append(opts, verify.WithRootCAs(pool))
+	if s.CA != nil {
+		opts = append(opts, verify.WithRootCAs(s.CA))
 	}
-	return verify.New(append(opts, env.VerifyOptions...)...), nil
+	return verify.New(append(opts, env.VerifyOptions...)...)
 }

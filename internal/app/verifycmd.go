@@ -33,10 +33,10 @@ type verifyOutput struct {
 
 // refCommand parses the flags and REFs of verify and inspect; usage errors
 // name the input that is wrong.
-func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings, v *verify.Verifier, refs []string, asJSON bool, err error) {
+func refCommand(env Env, cmd, summary string, args []string) (s settings, v *verify.Verifier, asJSON bool, err error) {
 	// Usage errors go to stderr, with the flag package's own: stdout is
 	// for the table or the --json document only.
-	sink := report.ForEnv(env.Getenv, env.Stderr)
+	log := report.ForEnv(env.Getenv, env.Stderr)
 	names := []string{inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA}
 	if cmd == "inspect" {
 		names = names[1:]
@@ -46,40 +46,38 @@ func refCommand(env Env, cmd, summary string, args []string) (s inputs.Settings,
 	j := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: inline-cache %s\n  --json\n      print JSON instead of a table\n", summary)
-		inputs.Usage(fs.Output(), specsOf(names))
+		inputs.Usage(fs.Output(), inputs.SpecsOf(names))
 	}
-	vals, refs, err := readInputs(env, fs, args, names...)
-	if err != nil {
-		return s, nil, nil, false, inputErr(sink, err)
+	s, err = loadSettings(env, log, fs, args, names, false)
+	var e *Error
+	if errors.As(err, &e) {
+		return s, nil, false, err // -h
 	}
-	s, err = vals.Settings()
-	switch {
-	case err != nil:
+	switch refs := s.Args; {
 	case len(refs) == 0:
-		err = &inputs.Error{Input: "REF", Msg: "no image reference given"}
+		err = errors.Join(err, &inputs.Error{Input: "REF", Msg: "no image reference given"})
 	case cmd == "inspect" && len(refs) > 1:
-		err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("inspect takes one image reference, got %d", len(refs))}
+		err = errors.Join(err, &inputs.Error{Input: "REF", Msg: fmt.Sprintf("inspect takes one image reference, got %d", len(refs))})
 	}
-	v, caErr := newVerifier(s, env)
-	if caErr != nil {
-		v = verify.New() // only to check the REFs below
-	}
-	for _, r := range refs {
-		if _, perr := v.ParseReference(r); perr != nil && err == nil {
-			err = &inputs.Error{Input: "REF", Msg: fmt.Sprintf("%q is not a valid image reference: %v", r, perr)}
+	v = newVerifier(s, env)
+	for _, r := range s.Args {
+		if _, perr := v.ParseReference(r); perr != nil {
+			err = errors.Join(err, &inputs.Error{Input: "REF", Msg: fmt.Sprintf("%q is not a valid image reference: %v", r, perr)})
+			break
 		}
 	}
-	if err = errors.Join(err, caErr); err != nil {
-		return s, nil, nil, false, inputErr(sink, err)
+	if err != nil {
+		return s, nil, false, inputErr(log, err)
 	}
-	return s, v, refs, *j, nil
+	return s, v, *j, nil
 }
 
 func runVerify(ctx context.Context, args []string, env Env) error {
-	s, v, refs, asJSON, err := refCommand(env, "verify", "verify [flags] REF...", args)
+	s, v, asJSON, err := refCommand(env, "verify", "verify [flags] REF...", args)
 	if err != nil {
 		return err
 	}
+	refs := s.Args
 	// With --json, stdout carries the JSON document alone: the verdict
 	// message goes to stderr (GitHub reads workflow commands there too).
 	msgs := env.Stdout

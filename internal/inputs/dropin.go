@@ -1,12 +1,8 @@
 package inputs
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -14,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/inlinecache/action/internal/buildflags"
+	"github.com/inlinecache/action/internal/ci"
 )
 
 // Secret is a secret given by value: it reaches buildx through a private
@@ -57,8 +54,8 @@ type DropIn struct {
 	Ulimits        []string
 	GitHubToken    string
 
-	// GitHub is the workflow run, when there is one (see UseGitHub).
-	GitHub GitHubContext
+	// GitHub is the workflow run, when there is one.
+	GitHub ci.GitHub
 }
 
 // inputEnv is the variable GitHub sets for an input.
@@ -248,157 +245,14 @@ func (d DropIn) Evaluates() bool {
 	return name != "" && name != "build"
 }
 
-// GitHubContext is what build-push-action reads from the workflow run.
-type GitHubContext struct {
-	ServerURL  string
-	Repository string
-	SHA        string
-	Ref        string
-	RunID      string
-	RunAttempt string
-	// PRHeadSHA is the pull request's head commit, set only when
-	// DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true asks to build it rather
-	// than the merge commit.
-	PRHeadSHA string
-	// GitQuery is BUILDX_SEND_GIT_QUERY_AS_INPUT=true: buildx 0.29 and
-	// later take the git context as ?ref=…&checksum=….
-	GitQuery bool
-}
-
-// GitHubFromEnv reads the run from the runner's variables and, for a pull
-// request's head commit, the event payload (readFile reads
-// GITHUB_EVENT_PATH); outside GitHub Actions it is empty.
-func GitHubFromEnv(getenv Getenv, readFile func(string) ([]byte, error)) (GitHubContext, error) {
-	if getenv("GITHUB_ACTIONS") != "true" {
-		return GitHubContext{}, nil
-	}
-	server := strings.TrimRight(getenv("GITHUB_SERVER_URL"), "/")
-	if server == "" {
-		server = "https://github.com"
-	}
-	g := GitHubContext{
-		ServerURL:  server,
-		Repository: getenv("GITHUB_REPOSITORY"),
-		SHA:        getenv("GITHUB_SHA"),
-		Ref:        getenv("GITHUB_REF"),
-		RunID:      getenv("GITHUB_RUN_ID"),
-		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
-		GitQuery:   getenv("BUILDX_SEND_GIT_QUERY_AS_INPUT") == "true",
-	}
-	if getenv("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF") == "true" && strings.HasPrefix(g.Ref, "refs/pull/") {
-		path := getenv("GITHUB_EVENT_PATH")
-		if path == "" {
-			return g, errors.New("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true needs the event payload, but GITHUB_EVENT_PATH is not set")
-		}
-		raw, err := readFile(path)
-		if err != nil {
-			return g, fmt.Errorf("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true: read the event payload: %w", err)
-		}
-		var ev struct {
-			PullRequest struct {
-				Head struct {
-					SHA string `json:"sha"`
-				} `json:"head"`
-			} `json:"pull_request"`
-		}
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return g, fmt.Errorf("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true: read the event payload %s: %w", path, err)
-		}
-		g.PRHeadSHA = ev.PullRequest.Head.SHA
-	}
-	return g, nil
-}
-
-// repoURL is the workflow repository's git URL.
-func (g GitHubContext) repoURL() string {
-	return fmt.Sprintf("%s/%s.git", g.ServerURL, g.Repository)
-}
-
-// commit is the commit the default context builds: the pull request's head
-// when asked for, else the workflow's commit.
-func (g GitHubContext) commit() string {
-	if g.PRHeadSHA != "" {
-		return g.PRHeadSHA
-	}
-	return g.SHA
-}
-
-// DefaultContext is build-push-action's git context of the workflow's
-// commit (what {{defaultContext}} stands for) in buildx's fragment form
-// (url#commit), or "" outside a run.
-func (g GitHubContext) DefaultContext() string {
-	if g.Repository == "" {
-		return ""
-	}
-	pinned := g.commit()
-	if pinned == "" {
-		pinned = g.fullRef()
-	}
-	return g.repoURL() + "#" + pinned
-}
-
-func (g GitHubContext) fullRef() string {
-	if g.Ref != "" && !strings.HasPrefix(g.Ref, "refs/") {
-		return "refs/heads/" + g.Ref
-	}
-	return g.Ref
-}
-
-// QueryContext rewrites a context that starts with the default context
-// (fragment form, perhaps with ":subdir") into buildx's query form
-// (url?ref=…&checksum=…[&subdir=…]), as build-push-action sends it with
-// BUILDX_SEND_GIT_QUERY_AS_INPUT on buildx 0.29 and later. Other contexts
-// are returned as they are.
-func (g GitHubContext) QueryContext(ctx string) string {
-	def := g.DefaultContext()
-	if def == "" || !strings.HasPrefix(ctx, def) {
-		return ctx
-	}
-	sub, hasSub := strings.CutPrefix(ctx[len(def):], ":")
-	if ctx != def && !hasSub {
-		return ctx
-	}
-	out := g.repoURL() + "?ref="
-	if ref := g.fullRef(); ref == "" || strings.HasPrefix(ref, "refs/pull/") {
-		// A pull request's merge ref moves: only the commit is stable.
-		out += g.commit()
-	} else if out += ref; g.commit() != "" {
-		out += "&checksum=" + g.commit()
-	}
-	if hasSub && sub != "" && sub != "." {
-		out += "&subdir=" + sub
-	}
-	return out
-}
-
-// RunURL identifies the run as a provenance builder-id, as
-// build-push-action sets it; "" outside a run.
-func (g GitHubContext) RunURL() string {
-	if g.Repository == "" || g.RunID == "" {
-		return ""
-	}
-	u := fmt.Sprintf("%s/%s/actions/runs/%s", g.ServerURL, g.Repository, g.RunID)
-	if g.RunAttempt != "" {
-		u += "/attempts/" + g.RunAttempt
-	}
-	return u
-}
-
-// Host is the GitHub server's host name (for GIT_AUTH_TOKEN.<host>).
-func (g GitHubContext) Host() string {
-	h := strings.TrimPrefix(strings.TrimPrefix(g.ServerURL, "https://"), "http://")
-	h, _, _ = strings.Cut(h, "/")
-	return h
-}
-
 // defaultContextRE matches the handlebars placeholder build-push-action
 // expands in context and build-contexts.
 var defaultContextTokens = []string{"{{defaultContext}}", "{{ defaultContext }}"}
 
-// UseGitHub records the run and expands {{defaultContext}} in context and
+// useGitHub records the run and expands {{defaultContext}} in context and
 // build-contexts as build-push-action does. Using the placeholder outside a
 // GitHub Actions run is an input error.
-func (s *Settings) UseGitHub(g GitHubContext) error {
+func (s *Settings) useGitHub(g ci.GitHub) error {
 	s.GitHub = g
 	def := g.DefaultContext()
 	expand := func(input, v string) (string, error) {
@@ -418,28 +272,6 @@ func (s *Settings) UseGitHub(g GitHubContext) error {
 	for i, c := range s.BuildContexts {
 		if s.BuildContexts[i], err = expand(BuildContexts, c); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// CheckSecretFiles makes sure every secret file can be read, so a typo
-// fails before the build with the input's name. Relative paths are taken
-// from dir, as buildx takes them.
-func CheckSecretFiles(s Settings, dir string) error {
-	for _, f := range s.SecretFiles {
-		p := f.Path
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		fh, err := os.Open(p)
-		if err != nil {
-			return &Error{Input: SecretFiles, Msg: fmt.Sprintf("secret %q: cannot read %q: %v", f.ID, f.Path, unwrapPath(err))}
-		}
-		fi, err := fh.Stat()
-		fh.Close()
-		if err == nil && fi.IsDir() {
-			return &Error{Input: SecretFiles, Msg: fmt.Sprintf("secret %q: %q is a directory", f.ID, f.Path)}
 		}
 	}
 	return nil
@@ -471,14 +303,4 @@ func (v Values) SecretValues() []string {
 	}
 	add(v.Text(GitHubToken))
 	return out
-}
-
-// DefaultList sets a list input that neither an input nor a flag set, and
-// reports whether it did (CI-provided defaults).
-func (v Values) DefaultList(name string, items []string) bool {
-	if len(v.lists[name]) > 0 || len(items) == 0 {
-		return false
-	}
-	v.lists[name] = items
-	return true
 }

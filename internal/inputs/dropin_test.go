@@ -2,12 +2,16 @@ package inputs
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/inlinecache/action/internal/ci"
 )
 
 // TestBuildPushActionListRules reads each input as GitHub passes it and
@@ -114,102 +118,48 @@ func TestSecretValuesToMask(t *testing.T) {
 	}
 }
 
-func TestDefaultList(t *testing.T) {
-	v := Values{text: map[string]string{}, lists: map[string][]string{Tags: {"mine:1"}}}
-	if v.DefaultList(Tags, []string{"ci:1"}) || !slices.Equal(v.List(Tags), []string{"mine:1"}) {
-		t.Errorf("a default replaced the user's tags")
+// LoadSettings applies the GitLab job's defaults only where the user gave
+// nothing, and says what it set.
+func TestLoadGitLabDefaults(t *testing.T) {
+	job := ci.Job{GitLab: ci.GitLab{On: true, RegistryImage: "r.example/g/app", RefSlug: "feat-x", DefaultBranch: "main"}}
+	load := func(env map[string]string) Settings {
+		t.Helper()
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		s, _, err := LoadSettings(Source{
+			Getenv: func(k string) string { return env[strings.TrimPrefix(k, "INPUT_")] },
+			Flags:  fs, Args: []string{"."}, ContextArg: true,
+			Inputs: []string{Context, Tags, CacheFrom, Outputs, Push}, Job: job,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	if !v.DefaultList(CacheFrom, []string{"ci:1"}) || !slices.Equal(v.List(CacheFrom), []string{"ci:1"}) {
-		t.Errorf("default not set")
+	s := load(map[string]string{"TAGS": "mine:1"})
+	if len(s.Tags) != 1 || s.Tags[0].Raw != "mine:1" || len(s.Defaults) != 1 || !strings.HasPrefix(s.Defaults[0], "cache-from: r.example/g/app:feat-x, r.example/g/app:main") {
+		t.Errorf("tags %v defaults %q", s.Tags, s.Defaults)
+	}
+	s = load(map[string]string{})
+	if len(s.Tags) != 1 || s.Tags[0].Raw != "r.example/g/app:feat-x" || len(s.CacheFrom) != 2 || len(s.Defaults) != 2 || s.Context != "." {
+		t.Errorf("tags %v cache-from %v defaults %q context %q", s.Tags, s.CacheFrom, s.Defaults, s.Context)
 	}
 }
 
 func TestUseGitHubDefaultContext(t *testing.T) {
-	g := GitHubContext{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc123", RunID: "9", RunAttempt: "3"}
+	g := ci.GitHub{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc123", RunID: "9", RunAttempt: "3"}
 	s := Settings{Context: "{{defaultContext}}:docker"}
 	s.BuildContexts = []string{"src={{ defaultContext }}"}
-	if err := s.UseGitHub(g); err != nil {
+	if err := s.useGitHub(g); err != nil {
 		t.Fatal(err)
 	}
 	if s.Context != "https://github.com/acme/app.git#abc123:docker" || s.BuildContexts[0] != "src=https://github.com/acme/app.git#abc123" {
 		t.Errorf("context %q build-contexts %q", s.Context, s.BuildContexts)
 	}
-	if g.RunURL() != "https://github.com/acme/app/actions/runs/9/attempts/3" || g.Host() != "github.com" {
-		t.Errorf("run URL %q host %q", g.RunURL(), g.Host())
-	}
-
 	s = Settings{Context: "{{defaultContext}}"}
 	var ie *Error
-	if err := s.UseGitHub(GitHubContext{}); !errors.As(err, &ie) || ie.Input != Context {
+	if err := s.useGitHub(ci.GitHub{}); !errors.As(err, &ie) || ie.Input != Context {
 		t.Errorf("placeholder outside GitHub: %v", err)
-	}
-	if got, err := GitHubFromEnv(func(string) string { return "" }, os.ReadFile); err != nil || got != (GitHubContext{}) {
-		t.Errorf("outside GitHub: %+v, %v", got, err)
-	}
-}
-
-// The default git context as actions-toolkit's gitContext tables give it:
-// the pull request's head commit with DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF,
-// and the query form with BUILDX_SEND_GIT_QUERY_AS_INPUT.
-func TestDefaultGitContextForms(t *testing.T) {
-	const sha, head = "860c1904a1ce19322e91ac35af1ab07466440c37", "f11797113e5a9b86bd976329c5dbb8a8bfdfadfa"
-	event := filepath.Join(t.TempDir(), "event.json")
-	if err := os.WriteFile(event, []byte(`{"pull_request":{"number":15,"head":{"sha":"`+head+`"}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	const repo = "https://github.com/docker/actions-toolkit.git"
-	tests := []struct {
-		ref          string
-		prHead, sent bool
-		ctx          string // the context as written, {{defaultContext}} expanded
-		fragment     string
-		query        string
-	}{
-		{"refs/heads/master", false, false, "", repo + "#" + sha, repo + "?ref=refs/heads/master&checksum=" + sha},
-		{"master", false, false, "", repo + "#" + sha, repo + "?ref=refs/heads/master&checksum=" + sha},
-		{"refs/tags/v1.0.0", false, false, "", repo + "#" + sha, repo + "?ref=refs/tags/v1.0.0&checksum=" + sha},
-		{"refs/pull/15/merge", false, false, "", repo + "#" + sha, repo + "?ref=" + sha},
-		{"refs/pull/15/merge", true, false, "", repo + "#" + head, repo + "?ref=" + head},
-		{"refs/pull/15/merge", true, false, ":subdir", repo + "#" + head + ":subdir", repo + "?ref=" + head + "&subdir=subdir"},
-		{"refs/heads/master", false, true, ":subdir", repo + "#" + sha + ":subdir", repo + "?ref=refs/heads/master&checksum=" + sha + "&subdir=subdir"},
-	}
-	for _, tt := range tests {
-		env := map[string]string{
-			"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "docker/actions-toolkit",
-			"GITHUB_SHA": sha, "GITHUB_REF": tt.ref, "GITHUB_EVENT_PATH": event,
-		}
-		if tt.prHead {
-			env["DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF"] = "true"
-		}
-		if tt.sent {
-			env["BUILDX_SEND_GIT_QUERY_AS_INPUT"] = "true"
-		}
-		g, err := GitHubFromEnv(func(k string) string { return env[k] }, os.ReadFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if g.GitQuery != tt.sent {
-			t.Errorf("GitQuery = %v", g.GitQuery)
-		}
-		s := Settings{Context: "{{defaultContext}}" + tt.ctx}
-		if err := s.UseGitHub(g); err != nil {
-			t.Fatal(err)
-		}
-		if s.Context != tt.fragment {
-			t.Errorf("%s pr-head=%v: context %q, want %q", tt.ref, tt.prHead, s.Context, tt.fragment)
-		}
-		if got := g.QueryContext(s.Context); got != tt.query {
-			t.Errorf("%s pr-head=%v: query form %q, want %q", tt.ref, tt.prHead, got, tt.query)
-		}
-	}
-	if got := (GitHubContext{ServerURL: "https://github.com", Repository: "a/b", SHA: sha}).QueryContext("https://other.example/x.git#main"); got != "https://other.example/x.git#main" {
-		t.Errorf("another repository's context rewritten: %q", got)
-	}
-	_, err := GitHubFromEnv(func(k string) string {
-		return map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/pull/1/merge", "DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF": "true", "GITHUB_EVENT_PATH": event + ".missing"}[k]
-	}, os.ReadFile)
-	if err == nil || !strings.Contains(err.Error(), "DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF") {
-		t.Errorf("unreadable event payload: %v", err)
 	}
 }
 
@@ -220,14 +170,14 @@ func TestCheckSecretFiles(t *testing.T) {
 	}
 	ok := Settings{}
 	ok.SecretFiles = []SecretFile{{"k", "k"}, {"abs", filepath.Join(dir, "k")}}
-	if err := CheckSecretFiles(ok, dir); err != nil {
+	if err := checkSecretFiles(ok, OSDisk(dir)); err != nil {
 		t.Errorf("readable files: %v", err)
 	}
 	for _, p := range []string{"missing", "."} {
 		bad := Settings{}
 		bad.SecretFiles = []SecretFile{{"k", p}}
 		var ie *Error
-		if err := CheckSecretFiles(bad, dir); !errors.As(err, &ie) || ie.Input != SecretFiles {
+		if err := checkSecretFiles(bad, OSDisk(dir)); !errors.As(err, &ie) || ie.Input != SecretFiles {
 			t.Errorf("%q: %v", p, err)
 		}
 	}

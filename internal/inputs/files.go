@@ -1,9 +1,11 @@
 package inputs
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,31 +25,64 @@ func IsRemoteContext(ctx string) bool {
 	return false
 }
 
-// CheckFiles makes sure a local context is a readable directory and the
+// Disk is where the settings' paths are read: FS is the file system from
+// its root, and relative paths are taken from Dir, as buildx takes them from
+// its working directory.
+type Disk struct {
+	FS  fs.FS
+	Dir string
+}
+
+// OSDisk is the real disk, relative paths from dir.
+func OSDisk(dir string) Disk { return Disk{FS: os.DirFS("/"), Dir: dir} }
+
+// name is p as a path of d.FS.
+func (d Disk) name(p string) string {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(d.Dir, p)
+	}
+	if p = strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "/"); p == "" {
+		return "."
+	}
+	return p
+}
+
+// ReadFile reads a file the user named.
+func (d Disk) ReadFile(p string) ([]byte, error) { return fs.ReadFile(d.FS, d.name(p)) }
+
+// Preflight runs every check of the settings that reads the disk, in one
+// step before anything runs: the context and Dockerfile, the secret files,
+// and the registry-ca files, whose pool it returns (nil for the system
+// roots). Every problem is an *Error naming its input.
+func Preflight(s Settings, d Disk) (*x509.CertPool, error) {
+	var errs []error
+	if s.Context != "" {
+		errs = append(errs, checkFiles(s, d))
+	}
+	errs = append(errs, checkSecretFiles(s, d))
+	pool, err := ReadRegistryCA(s, d)
+	return pool, errors.Join(append(errs, err)...)
+}
+
+// checkFiles makes sure a local context is a readable directory and the
 // Dockerfile exists, so that a typo fails in a second with the input's name
-// instead of minutes later inside buildx. Relative paths are taken from dir,
-// as buildx takes them from its working directory.
-func CheckFiles(s Settings, dir string) error {
+// instead of minutes later inside buildx.
+func checkFiles(s Settings, d Disk) error {
 	if IsRemoteContext(s.Context) {
 		return nil
 	}
-	abs := func(p string) string {
-		if filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(dir, p)
-	}
-	ctx := abs(s.Context)
-	fi, err := os.Stat(ctx)
+	fi, err := fs.Stat(d.FS, d.name(s.Context))
 	if err != nil {
 		return &Error{Input: Context, Msg: fmt.Sprintf("cannot read build context %q: %v", s.Context, unwrapPath(err))}
 	}
 	if !fi.IsDir() {
 		return &Error{Input: Context, Msg: fmt.Sprintf("build context %q is not a directory", s.Context)}
 	}
-	f, err := os.Open(ctx)
+	f, err := d.FS.Open(d.name(s.Context))
 	if err == nil {
-		_, err = f.Readdirnames(1)
+		if dir, ok := f.(fs.ReadDirFile); ok {
+			_, err = dir.ReadDir(1)
+		}
 		f.Close()
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -61,12 +96,29 @@ func CheckFiles(s Settings, dir string) error {
 	case "":
 		input, file = Context, filepath.Join(s.Context, "Dockerfile")
 	}
-	fi, err = os.Stat(abs(file))
+	fi, err = fs.Stat(d.FS, d.name(file))
 	switch {
 	case err != nil:
 		return &Error{Input: input, Msg: fmt.Sprintf("cannot read Dockerfile %q: %v", file, unwrapPath(err))}
 	case fi.IsDir():
 		return &Error{Input: input, Msg: fmt.Sprintf("Dockerfile %q is a directory", file)}
+	}
+	return nil
+}
+
+// checkSecretFiles makes sure every secret file can be read, so a typo
+// fails before the build with the input's name.
+func checkSecretFiles(s Settings, d Disk) error {
+	for _, f := range s.SecretFiles {
+		fh, err := d.FS.Open(d.name(f.Path))
+		if err != nil {
+			return &Error{Input: SecretFiles, Msg: fmt.Sprintf("secret %q: cannot read %q: %v", f.ID, f.Path, unwrapPath(err))}
+		}
+		fi, err := fh.Stat()
+		fh.Close()
+		if err == nil && fi.IsDir() {
+			return &Error{Input: SecretFiles, Msg: fmt.Sprintf("secret %q: %q is a directory", f.ID, f.Path)}
+		}
 	}
 	return nil
 }

@@ -8,10 +8,97 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/inlinecache/action/internal/ci"
 )
 
 // Getenv reads an environment variable.
 type Getenv func(string) string
+
+// Source is everything the settings are read from.
+type Source struct {
+	Getenv Getenv
+	// Flags parses Args; it may hold flags of the command's own.
+	Flags *flag.FlagSet
+	Args  []string
+	// Inputs name the inputs the command reads.
+	Inputs []string
+	// ContextArg makes a positional argument the build context (at most
+	// one); otherwise positional arguments are returned.
+	ContextArg bool
+	// Job is the CI job: its defaults and the workflow run.
+	Job ci.Job
+}
+
+// LoadSettings reads the settings once, in one pass: flags and INPUT_*, the CI
+// job's defaults where the user gave nothing, the positional context,
+// {{defaultContext}}, and validation. Nothing changes them afterwards.
+// Every problem is reported, each an *Error; flag.ErrHelp for -h.
+// Settings.Masks is set even when an error is returned, so secrets can be
+// masked before the error is shown.
+func LoadSettings(src Source) (Settings, []string, error) {
+	vals, pos, err := Read(src.Getenv, src.Flags, src.Args, SpecsOf(src.Inputs))
+	masks := vals.SecretValues()
+	for _, item := range vals.List(SecretEnvs) {
+		if _, name, ok := strings.Cut(item, "="); ok {
+			if v := src.Getenv(name); v != "" {
+				masks = append(masks, v)
+			}
+		}
+	}
+	if err != nil {
+		return Settings{Masks: masks}, nil, err
+	}
+	defaults := vals.gitlabDefaults(src.Job.GitLab)
+	s, err := vals.Settings()
+	s.Masks, s.Defaults = masks, defaults
+	if src.ContextArg {
+		switch {
+		case len(pos) > 1:
+			err = errors.Join(err, &Error{Input: Context, Msg: fmt.Sprintf("one build context expected, got %d: %q", len(pos), pos)})
+		case len(pos) == 1:
+			s.Context = pos[0]
+		}
+		pos = nil
+	}
+	return s, pos, errors.Join(err, s.useGitHub(src.Job.GitHub))
+}
+
+// gitlabDefaults fills tags and cache-from from the GitLab job when the
+// user gave none: the branch's tag in the project registry, and as cache
+// sources that tag plus the default branch's. It says what it set.
+func (v Values) gitlabDefaults(g ci.GitLab) []string {
+	branch := g.BranchImage()
+	if !g.On || branch == "" {
+		return nil
+	}
+	var notes []string
+	// An output that names its image is the user's choice of where to
+	// push: a default tag would replace that name (buildx gives tags
+	// precedence over name=).
+	if len(OutputNames(v.List(Outputs))) == 0 && len(v.List(Tags)) == 0 {
+		v.lists[Tags] = []string{branch}
+		notes = append(notes, fmt.Sprintf("tags: %s (GitLab: CI_REGISTRY_IMAGE:CI_COMMIT_REF_SLUG)", branch))
+	}
+	if from := g.CacheImages(); len(v.List(CacheFrom)) == 0 {
+		v.lists[CacheFrom] = from
+		notes = append(notes, fmt.Sprintf("cache-from: %s (GitLab: this branch, then the default branch)", strings.Join(from, ", ")))
+	}
+	return notes
+}
+
+// SpecsOf returns the specs of the named inputs.
+func SpecsOf(names []string) []Spec {
+	var out []Spec
+	for _, n := range names {
+		s, ok := Lookup(n)
+		if !ok {
+			panic("unknown input " + n) // a programming error, caught by any test
+		}
+		out = append(out, s)
+	}
+	return out
+}
 
 // Read gathers the values of the inputs in specs: INPUT_* variables first,
 // then command-line flags, which replace the input of the same name. Positional arguments are

@@ -4,16 +4,14 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"os"
-	"path/filepath"
 )
 
-// ReadRegistryCA reads the registry-ca files (relative paths from dir) into
+// ReadRegistryCA reads the registry-ca files from d into
 // a pool of the system roots plus their certificates. It returns nil when
 // none are given, so the system roots are used as they are. A file that
 // cannot be read or holds no certificate is an *Error, reported before
 // anything runs.
-func ReadRegistryCA(s Settings, dir string) (*x509.CertPool, error) {
+func ReadRegistryCA(s Settings, d Disk) (*x509.CertPool, error) {
 	if len(s.RegistryCA) == 0 {
 		return nil, nil
 	}
@@ -23,11 +21,7 @@ func ReadRegistryCA(s Settings, dir string) (*x509.CertPool, error) {
 		pool = x509.NewCertPool()
 	}
 	for _, f := range s.RegistryCA {
-		path := f
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
-		b, err := os.ReadFile(path)
+		b, err := d.ReadFile(f)
 		if err != nil {
 			return nil, &Error{Input: RegistryCA, Msg: fmt.Sprintf("cannot read CA file %q: %v", f, unwrapPath(err))}
 		}

@@ -53,12 +53,12 @@ func TestReadRegistryCA(t *testing.T) {
 	write("key-only.pem", []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"))
 	write("broken.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}))
 
-	if pool, err := ReadRegistryCA(Settings{}, dir); pool != nil || err != nil {
+	if pool, err := ReadRegistryCA(Settings{}, OSDisk(dir)); pool != nil || err != nil {
 		t.Errorf("no registry-ca: pool %v err %v, want nil, nil (system roots)", pool, err)
 	}
 
 	// Relative to dir, as the workflow's working directory.
-	pool, err := ReadRegistryCA(Settings{RegistryCA: []string{"both.pem"}}, dir)
+	pool, err := ReadRegistryCA(Settings{RegistryCA: []string{"both.pem"}}, OSDisk(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestReadRegistryCA(t *testing.T) {
 		{"broken.pem", `CA file "broken.pem": certificate 1: x509:`},
 		{"missing.pem", `cannot read CA file "missing.pem": no such file or directory`},
 	} {
-		_, err := ReadRegistryCA(Settings{RegistryCA: []string{"both.pem", tt.file}}, dir)
+		_, err := ReadRegistryCA(Settings{RegistryCA: []string{"both.pem", tt.file}}, OSDisk(dir))
 		var ie *Error
 		if !errors.As(err, &ie) || ie.Input != RegistryCA || !strings.Contains(ie.Msg, tt.want) {
 			t.Errorf("%s: err = %v, want input %q: %q", tt.file, err, RegistryCA, tt.want)

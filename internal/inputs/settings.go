@@ -74,6 +74,8 @@ type Settings struct {
 	// Defaults are the CI job's defaults applied where the user gave
 	// nothing ("tags: … (GitLab: …)").
 	Defaults []string
+	// Masks are the secret values to hide in the log.
+	Masks []string
 }
 
 // Error is a problem with one input. Errors are reported before anything

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // read parses env (INPUT_* without the prefix) and args with every input.
@@ -176,10 +177,10 @@ func TestCheckFiles(t *testing.T) {
 		{Settings{Context: "ctx", File: "nope/Dockerfile"}, File},
 	}
 	for _, tt := range tests {
-		err := CheckFiles(tt.s, dir)
+		err := checkFiles(tt.s, OSDisk(dir))
 		var ie *Error
 		if !errors.As(err, &ie) || ie.Input != tt.input {
-			t.Errorf("CheckFiles(%+v) = %v, want an error for input %q", tt.s, err, tt.input)
+			t.Errorf("checkFiles(%+v) = %v, want an error for input %q", tt.s, err, tt.input)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
@@ -192,8 +193,53 @@ func TestCheckFiles(t *testing.T) {
 		{Context: "https://github.com/acme/app.git#main"},
 		{Context: "git@github.com:acme/app.git"},
 	} {
-		if err := CheckFiles(s, dir); err != nil {
-			t.Errorf("CheckFiles(%+v) = %v", s, err)
+		if err := checkFiles(s, OSDisk(dir)); err != nil {
+			t.Errorf("checkFiles(%+v) = %v", s, err)
 		}
 	}
+}
+
+// Preflight reads only through the Disk it is given, and reports every
+// problem at once.
+func TestPreflightOnAFileSystem(t *testing.T) {
+	fsys := fstest.MapFS{
+		"work/app/Dockerfile": {Data: []byte("FROM scratch\n")},
+		"work/key.pem":        {Data: []byte("k")},
+		"etc/ca.pem":          {Data: []byte("not a certificate")},
+	}
+	d := Disk{FS: fsys, Dir: "/work"}
+	s := Settings{Context: "app"}
+	s.SecretFiles = []SecretFile{{ID: "k", Path: "key.pem"}}
+	if pool, err := Preflight(s, d); err != nil || pool != nil {
+		t.Errorf("Preflight = %v, %v", pool, err)
+	}
+	s.Context = "missing"
+	s.SecretFiles = []SecretFile{{ID: "k", Path: "/work/nokey.pem"}}
+	s.RegistryCA = []string{"/etc/ca.pem"}
+	var got []string
+	_, err := Preflight(s, d)
+	for _, e := range flat(err) {
+		var ie *Error
+		if !errors.As(e, &ie) {
+			t.Fatalf("%v names no input", e)
+		}
+		got = append(got, ie.Input)
+	}
+	if strings.Join(got, ",") != "context,secret-files,registry-ca" {
+		t.Errorf("Preflight errors for %q (%v)", got, err)
+	}
+}
+
+func flat(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flat(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlinecache/action/internal/ci"
 	"github.com/inlinecache/action/internal/inputs"
 )
 
@@ -32,7 +33,7 @@ func dropInSettings(t *testing.T) func(*inputs.Settings) {
 		s.SSH = []string{"default", "deploy=/keys/id"}
 		s.Ulimits = []string{"nofile=1024:2048"}
 		s.GitHubToken = "ghs_token"
-		s.GitHub = inputs.GitHubContext{ServerURL: "https://github.com", Repository: "acme/app", SHA: "0123abc", RunID: "42", RunAttempt: "2"}
+		s.GitHub = ci.GitHub{ServerURL: "https://github.com", Repository: "acme/app", SHA: "0123abc", RunID: "42", RunAttempt: "2"}
 	}
 }
 
@@ -40,7 +41,7 @@ func dropInSettings(t *testing.T) func(*inputs.Settings) {
 // github-token as GIT_AUTH_TOKEN.<host>.
 func gitContextSettings(t *testing.T) func(*inputs.Settings) {
 	return func(s *inputs.Settings) {
-		s.GitHub = inputs.GitHubContext{ServerURL: "https://github.example.com", Repository: "acme/app", SHA: "0123abc", RunID: "42"}
+		s.GitHub = ci.GitHub{ServerURL: "https://github.example.com", Repository: "acme/app", SHA: "0123abc", RunID: "42"}
 		s.Context = s.GitHub.DefaultContext() + ":sub"
 		s.GitHubToken = "ghs_token"
 		s.Provenance = "mode=max"
@@ -80,7 +81,7 @@ func TestSecretValuesNeverInArgs(t *testing.T) {
 }
 
 func TestGitHubTokenRules(t *testing.T) {
-	gh := inputs.GitHubContext{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc"}
+	gh := ci.GitHub{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc"}
 	for _, tt := range []struct {
 		name    string
 		context string
@@ -131,7 +132,7 @@ func TestAttestPrecedence(t *testing.T) {
 	} {
 		s := inputs.Settings{Provenance: tt.provenance}
 		s.SBOM, s.Attests = tt.sbom, attestsOf(t, tt.attests...)
-		s.GitHub = inputs.GitHubContext{ServerURL: "https://github.com", Repository: "acme/app", RunID: "7", RunAttempt: "1"}
+		s.GitHub = ci.GitHub{ServerURL: "https://github.com", Repository: "acme/app", RunID: "7", RunAttempt: "1"}
 		if got := strs(attests(s)); !slices.Equal(got, tt.want) {
 			t.Errorf("provenance %q sbom %q attests %q: %q, want %q", tt.provenance, tt.sbom, tt.attests, got, tt.want)
 		}

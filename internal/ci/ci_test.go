@@ -105,4 +105,3 @@ func TestDefaultGitContextForms(t *testing.T) {
 		t.Errorf("unreadable event payload: %v", err)
 	}
 }
-

@@ -35,6 +35,8 @@ type fakeBuildx struct {
 	// docker, if set, answers every call instead: a docker CLI without
 	// buildx (see legacy_test.go).
 	docker *fakeDocker
+	// lost are tags the fake registry loses after the push.
+	lost map[string]bool
 }
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
@@ -90,12 +92,18 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 	fmt.Fprintln(c.Stderr, "#6 DONE 0.1s")
 	meta := map[string]any{"buildx.build.ref": "fake/ref"}
 	if f.image != nil && slices.Contains(c.Args, "--push") {
-		tag := flagValue("--tag")
-		ref := registrytest.Push(f.t, tag, f.image)
+		var tags []string
+		for i, a := range c.Args {
+			if a == "--tag" && i+1 < len(c.Args) {
+				tags = append(tags, c.Args[i+1])
+				if !f.lost[c.Args[i+1]] {
+					registrytest.Push(f.t, c.Args[i+1], f.image)
+				}
+			}
+		}
 		d, _ := f.image.Digest()
 		meta["containerimage.digest"] = d.String()
-		meta["image.name"] = tag
-		_ = ref
+		meta["image.name"] = strings.Join(tags, ",")
 	}
 	b, _ := json.Marshal(meta)
 	if err := os.WriteFile(flagValue("--metadata-file"), b, 0o644); err != nil {
@@ -118,6 +126,7 @@ func (f *fakeBuildx) builds() int {
 }
 
 type result struct {
+	dir     string // the run's working directory
 	code    int
 	stdout  string
 	stderr  string
@@ -164,7 +173,7 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 		},
 		VerifyOptions: []verify.Option{verify.WithKeychain(authn.NewMultiKeychain())},
 	}
-	r := result{code: Main(context.Background(), append([]string{"build"}, args...), e), stdout: stdout.String(), stderr: stderr.String()}
+	r := result{dir: dir, code: Main(context.Background(), append([]string{"build"}, args...), e), stdout: stdout.String(), stderr: stderr.String()}
 	outputs, err := report.ReadFileCommands(env["GITHUB_OUTPUT"])
 	if err != nil {
 		t.Fatalf("GITHUB_OUTPUT: %v", err)
@@ -177,6 +186,7 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 }
 
 func TestBuildPushVerify(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	f := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 3, registrytest.Valid)}
 	r := runApp(t, f, map[string]string{"tags": reg + "/app:main", "push": "true"}, nil)
@@ -228,6 +238,7 @@ func TestBuildPushVerify(t *testing.T) {
 }
 
 func TestVerifyStrictAndWarn(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	img := registrytest.Image(t, "linux/amd64", 2, registrytest.None)
 
@@ -246,6 +257,7 @@ func TestVerifyStrictAndWarn(t *testing.T) {
 }
 
 func TestNothingPushedIsSkipped(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t}
 	r := runApp(t, f, map[string]string{"tags": "app:dev", "load": "true"}, nil)
 	if r.code != 0 || r.outputs["cache-verified"] != "skipped" || !strings.Contains(r.stdout, "nothing was pushed") {
@@ -254,6 +266,7 @@ func TestNothingPushedIsSkipped(t *testing.T) {
 }
 
 func TestBadInputRunsNothing(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in    map[string]string
 		wrong string
@@ -279,6 +292,7 @@ func TestBadInputRunsNothing(t *testing.T) {
 }
 
 func TestBuildFailureShowsTail(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t, exitCode: 1}
 	r := runApp(t, f, map[string]string{"tags": "r.example/app:1"}, nil)
 	if r.code != ExitFailed {
@@ -293,6 +307,7 @@ func TestBuildFailureShowsTail(t *testing.T) {
 }
 
 func TestStandaloneBuildx(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t}
 	r := runApp(t, f, nil, map[string]bool{"buildx": true})
 	if r.code != 0 {
@@ -310,6 +325,7 @@ func TestStandaloneBuildx(t *testing.T) {
 }
 
 func TestFlagsOutsideGitHub(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	f := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
 	dir := t.TempDir()
@@ -339,6 +355,7 @@ func TestFlagsOutsideGitHub(t *testing.T) {
 }
 
 func TestVerifyCommand(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	good := registrytest.Push(t, reg+"/app:good", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
 	bad := registrytest.Push(t, reg+"/app:bad", registrytest.Image(t, "linux/amd64", 2, registrytest.None))

@@ -54,6 +54,7 @@ func runHooked(t *testing.T, f *fakeBuildx, onBuild func(command.Cmd), in map[st
 }
 
 func TestSecretsThroughPrivateTempFiles(t *testing.T) {
+	t.Parallel()
 	const value = "  s3cr3t with spaces  "
 	var path string
 	r := runHooked(t, &fakeBuildx{t: t}, func(c command.Cmd) {
@@ -103,6 +104,7 @@ func TestSecretsThroughPrivateTempFiles(t *testing.T) {
 }
 
 func TestMalformedSecretIsNotPrinted(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t}
 	r := runApp(t, f, map[string]string{"secrets": "tokenwithoutid"}, nil)
 	if r.code != ExitUsage || f.builds() != 0 {
@@ -119,6 +121,7 @@ func TestMalformedSecretIsNotPrinted(t *testing.T) {
 // TestOutputFileProblems: a runner without a writable GITHUB_OUTPUT gets a
 // clear error naming the file before any build, never a panic.
 func TestOutputFileProblems(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, path := range map[string]string{"unset": "", "directory": dir, "missing dir": filepath.Join(dir, "no", "out")} {
 		f := &fakeBuildx{t: t}
@@ -150,6 +153,7 @@ func TestOutputFileProblems(t *testing.T) {
 // CI_*, registry login into an empty docker config, outputs in a dotenv
 // file, and no GitHub workflow command anywhere.
 func TestGitLabJob(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	dir := t.TempDir()
 	ctxDir := filepath.Join(dir, "ctx")
@@ -264,6 +268,7 @@ func pairs(args []string) [][2]string {
 // TestGitLabJobWithoutBuildx is GitLab's dind recipe: a docker CLI without
 // buildx. The CI_* defaults, the login and the dotenv file hold there too.
 func TestGitLabJobWithoutBuildx(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "ctx"), 0o755); err != nil {

@@ -78,6 +78,7 @@ func goldenFile(t *testing.T, name, got string) {
 // TestVerifyAndInspectFixtures runs both commands on what real builders
 // pushed, served byte for byte from a test registry.
 func TestVerifyAndInspectFixtures(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		fixture string
 		code    int
@@ -112,6 +113,7 @@ func TestVerifyAndInspectFixtures(t *testing.T) {
 }
 
 func TestVerifyInspectUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		args []string
 		says string
@@ -131,6 +133,7 @@ func TestVerifyInspectUsageErrors(t *testing.T) {
 }
 
 func TestInspectUnreadableImageFails(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	code, out, _ := runCmd(t, "inspect", reg+"/nope@sha256:"+strings.Repeat("a", 64))
 	if code != ExitFailed || !strings.Contains(out, "cannot read") {
@@ -142,6 +145,7 @@ func TestInspectUnreadableImageFails(t *testing.T) {
 // payload changed to point a result past the last layer and two records at
 // each other: both commands must say so, and verify must exit 1.
 func TestVerifyAndInspectBrokenCache(t *testing.T) {
+	t.Parallel()
 	f, err := fixtures.Load(filepath.Join("..", "..", "testdata", "cachemeta", "dockerd-20.10", "docker-build"))
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +208,7 @@ func TestVerifyAndInspectBrokenCache(t *testing.T) {
 // TestStepShortenedOnCharacters: a long step is cut to 72 characters, never
 // inside a multi-byte character.
 func TestStepShortenedOnCharacters(t *testing.T) {
+	t.Parallel()
 	long := "RUN /bin/sh -c echo " + strings.Repeat("é", 100) + " # buildkit"
 	got := step(long)
 	if !utf8.ValidString(got) {
@@ -221,6 +226,7 @@ func TestStepShortenedOnCharacters(t *testing.T) {
 // document and nothing else, whatever the verdict; the verdict message
 // goes to stderr, so `verify --json REF | jq` works when the cache is bad.
 func TestVerifyJSONStdoutIsJSONOnly(t *testing.T) {
+	t.Parallel()
 	ref, _ := pushFixture(t, "buildkit-v0.34.2/registry-cache")
 	for _, args := range [][]string{{"verify", "--json", ref}, {"verify", "--json", "--verify", "warn", ref}} {
 		code, out, errOut := runCmd(t, args...)
@@ -245,6 +251,7 @@ func TestVerifyJSONStdoutIsJSONOnly(t *testing.T) {
 // reported on stderr, like the flag package's, so that a --json reader
 // never finds a message where it expects the document.
 func TestUsageErrorsLeaveStdoutEmpty(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"verify", "--json", "UPPER/case:tag"},
 		{"inspect", "--json", "a:1", "b:2"},

@@ -64,6 +64,7 @@ func (f *fakeDocker) exec(c command.Cmd, args []string) error {
 }
 
 func TestLegacyBuildPushVerify(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Serve(t)
 	d := &fakeDocker{t: t, image: registrytest.Image(t, "linux/amd64", 3, registrytest.Valid)}
 	f := &fakeBuildx{t: t, docker: d}
@@ -97,6 +98,7 @@ func TestLegacyBuildPushVerify(t *testing.T) {
 }
 
 func TestLegacyRefusedBeforeBuilding(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		client string
@@ -124,6 +126,7 @@ func TestLegacyRefusedBeforeBuilding(t *testing.T) {
 }
 
 func TestDockerDriverRefusal(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t, inspect: "inspect-docker.txt"}
 	r := runApp(t, f, map[string]string{"platforms": "linux/amd64,linux/386"}, nil)
 	if r.code != ExitUsage || !strings.Contains(r.stdout, `input "platforms": builder "inline-cache-dockerd" (driver docker) cannot build several platforms`) {
@@ -135,6 +138,7 @@ func TestDockerDriverRefusal(t *testing.T) {
 }
 
 func TestLoadOnlySkipReason(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t, inspect: "inspect-docker.txt"}
 	r := runApp(t, f, map[string]string{"tags": "app:pr", "load": "true"}, nil)
 	if r.code != 0 || r.outputs["cache-verified"] != "skipped" || !strings.Contains(r.stdout, "nothing was pushed (load only") {
@@ -143,6 +147,7 @@ func TestLoadOnlySkipReason(t *testing.T) {
 }
 
 func TestLocallyBuiltBuildKitIsNamed(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t, inspect: "inspect-remote-unknown-version.txt"}
 	r := runApp(t, f, nil, nil)
 	if r.code != 0 || !strings.Contains(r.stdout, `builder "local", driver remote, nodes: local0 BuildKit v0.0.0+unknown (a local build: its features are unknown)`) {

@@ -15,6 +15,7 @@ import (
 )
 
 func TestRegistryCAIsCheckedBeforeTheBuild(t *testing.T) {
+	t.Parallel()
 	f := &fakeBuildx{t: t}
 	missing := filepath.Join(t.TempDir(), "missing.pem")
 	r := runApp(t, f, map[string]string{"tags": "127.0.0.1:1/app:1", "push": "true", "registry-ca": missing}, nil)
@@ -59,6 +60,7 @@ func (s *sentURLs) plain() []string {
 // non-loopback registry. 10.0.0.1 is private, so go-containerregistry alone
 // would try plain HTTP; the fake transport shows what would be sent.
 func TestInsecureRegistriesReachVerification(t *testing.T) {
+	t.Parallel()
 	const ref = "10.0.0.1:5000/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"
 	run := func(getenv map[string]string, args ...string) (*sentURLs, int, string) {
 		tr := &sentURLs{}

@@ -11,6 +11,7 @@ import (
 )
 
 func TestReadBuildInfo(t *testing.T) {
+	t.Parallel()
 	bi := &debug.BuildInfo{
 		GoVersion: "go1.99",
 		Main:      debug.Module{Version: "v1.4.0"},
@@ -38,6 +39,7 @@ func TestReadBuildInfo(t *testing.T) {
 }
 
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	Version, Commit = "v3.1.0", "0ff1ce"
 	t.Cleanup(func() { Version, Commit = "", "" })
 	var out, errb bytes.Buffer

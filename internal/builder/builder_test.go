@@ -25,6 +25,7 @@ func testdata(t *testing.T, name string) string {
 // The testdata files are real "buildx inspect" outputs (buildx v0.38.2),
 // captured from the test environment's builders; see the README there.
 func TestParseInspect(t *testing.T) {
+	t.Parallel()
 	amd64 := []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4"}
 	tests := []struct {
 		file   string
@@ -85,6 +86,7 @@ func TestParseInspect(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
+	t.Parallel()
 	all := []string{FeatureMultiPlatform, FeatureCacheExport, FeatureOCIExporter}
 	docker, _ := ParseInspect(testdata(t, "inspect-docker.txt"))
 	for _, f := range all {
@@ -114,6 +116,7 @@ func TestFeatures(t *testing.T) {
 }
 
 func TestBuildxVersion(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]bool{
 		"github.com/docker/buildx v0.29.0 abc": true, "github.com/docker/buildx v0.38.2 fake": true,
 		"github.com/docker/buildx v0.28.1 abc": false, "buildx": false, "github.com/docker/buildx v1.0.0": true,
@@ -126,6 +129,7 @@ func TestBuildxVersion(t *testing.T) {
 }
 
 func TestParseInspectRejectsOtherOutput(t *testing.T) {
+	t.Parallel()
 	for _, out := range []string{"", "ERROR: no builder \"nosuch\" found\n", "github.com/docker/buildx v0.38.2\n"} {
 		if _, err := ParseInspect(out); err == nil {
 			t.Errorf("ParseInspect(%q) accepted", out)
@@ -134,6 +138,7 @@ func TestParseInspectRejectsOtherOutput(t *testing.T) {
 }
 
 func TestParseVersion(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want Version
@@ -219,6 +224,7 @@ const (
 )
 
 func TestDetect(t *testing.T) {
+	t.Parallel()
 	inspect := func(args []string, file string) call {
 		return call{args: args, env: "DEBUG=1", stdout: testdata(t, file)}
 	}

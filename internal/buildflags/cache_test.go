@@ -6,6 +6,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want []string
@@ -35,6 +36,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	for in, says := range map[string]string{
 		"":                             "empty",
 		"mode=max":                     "no type=",
@@ -52,6 +54,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
+	t.Parallel()
 	es, err := ParseCache("type=registry,ref=r.example/a:1,mode=max")
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +68,7 @@ func TestGet(t *testing.T) {
 }
 
 func TestOutputs(t *testing.T) {
+	t.Parallel()
 	for o, want := range map[string]string{"type=local,dest=x": "local", "out": "local", "type=registry": "registry", `"type=image",push=true`: "image", "TYPE=image": "image"} {
 		got, err := ParseOutput(o)
 		if err != nil || got.Type != want || got.String() != o {
@@ -90,6 +94,7 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestAttest(t *testing.T) {
+	t.Parallel()
 	a, err := ParseAttest("TYPE=provenance,Mode=max,true")
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestGitHubRun(t *testing.T) {
+	t.Parallel()
 	g := GitHub{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc123", RunID: "9", RunAttempt: "3"}
 	if g.RunURL() != "https://github.com/acme/app/actions/runs/9/attempts/3" || g.Host() != "github.com" {
 		t.Errorf("run URL %q host %q", g.RunURL(), g.Host())
@@ -18,6 +19,7 @@ func TestGitHubRun(t *testing.T) {
 }
 
 func TestRefSlug(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"main": "main", "Feature/Add_Thing": "feature-add-thing", "--x--": "x",
 		"release//1.0": "release--1-0", "Üb__er": "b--er",
@@ -30,6 +32,7 @@ func TestRefSlug(t *testing.T) {
 }
 
 func TestGitLabImages(t *testing.T) {
+	t.Parallel()
 	g := GitLab{On: true, RegistryImage: "r.example/g/app", RefSlug: "feat-x", DefaultBranch: "Main"}
 	if g.BranchImage() != "r.example/g/app:feat-x" || strings.Join(g.CacheImages(), " ") != "r.example/g/app:feat-x r.example/g/app:main" {
 		t.Errorf("images %q %q", g.BranchImage(), g.CacheImages())
@@ -47,6 +50,7 @@ func TestGitLabImages(t *testing.T) {
 // the pull request's head commit with DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF,
 // and the query form with BUILDX_SEND_GIT_QUERY_AS_INPUT.
 func TestDefaultGitContextForms(t *testing.T) {
+	t.Parallel()
 	const sha, head = "860c1904a1ce19322e91ac35af1ab07466440c37", "f11797113e5a9b86bd976329c5dbb8a8bfdfadfa"
 	event := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(event, []byte(`{"pull_request":{"number":15,"head":{"sha":"`+head+`"}}}`), 0o600); err != nil {

@@ -17,6 +17,7 @@ import (
 // TestBuildPushActionListRules reads each input as GitHub passes it and
 // checks the items build-push-action would get (context.ts getInputs).
 func TestBuildPushActionListRules(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"add-hosts":        "docker:10.180.0.1,db:10.0.0.2\ncache=10.0.0.3",
 		"allow":            "network.host,security.insecure",
@@ -81,6 +82,7 @@ func TestBuildPushActionListRules(t *testing.T) {
 }
 
 func TestBuildPushActionInputErrors(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		env   map[string]string
 		input string
@@ -111,6 +113,7 @@ func TestBuildPushActionInputErrors(t *testing.T) {
 }
 
 func TestSecretValuesToMask(t *testing.T) {
+	t.Parallel()
 	v := Values{text: map[string]string{GitHubToken: "ghs_t"}, lists: map[string][]string{Secrets: {"a=one", "b=line1\nline2", "bare"}}}
 	want := []string{"one", "line1\nline2", "line1", "line2", "bare", "ghs_t"}
 	if got := v.SecretValues(); !slices.Equal(got, want) {
@@ -121,6 +124,7 @@ func TestSecretValuesToMask(t *testing.T) {
 // LoadSettings applies the GitLab job's defaults only where the user gave
 // nothing, and says what it set.
 func TestLoadGitLabDefaults(t *testing.T) {
+	t.Parallel()
 	job := ci.Job{GitLab: ci.GitLab{On: true, RegistryImage: "r.example/g/app", RefSlug: "feat-x", DefaultBranch: "main"}}
 	load := func(env map[string]string) Settings {
 		t.Helper()
@@ -147,6 +151,7 @@ func TestLoadGitLabDefaults(t *testing.T) {
 }
 
 func TestUseGitHubDefaultContext(t *testing.T) {
+	t.Parallel()
 	g := ci.GitHub{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc123", RunID: "9", RunAttempt: "3"}
 	s := Settings{Context: "{{defaultContext}}:docker"}
 	s.BuildContexts = []string{"src={{ defaultContext }}"}
@@ -164,6 +169,7 @@ func TestUseGitHubDefaultContext(t *testing.T) {
 }
 
 func TestCheckSecretFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "k"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
@@ -192,6 +198,7 @@ func strs[T fmt.Stringer](vs []T) []string {
 }
 
 func TestPushedTagsFromOutputs(t *testing.T) {
+	t.Parallel()
 	s, _, err := read(t, map[string]string{
 		"tags":    "r.example/a:1",
 		"outputs": "type=image,\"name=r.example/a:1,r.example/b:2\",push=true\ntype=local,dest=out,name=r.example/ignored:1",

@@ -8,6 +8,7 @@ import (
 // The expectations follow actions-toolkit's Util.getList, which
 // build-push-action uses for every list input.
 func TestParseList(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		in         string
@@ -45,6 +46,7 @@ func TestParseList(t *testing.T) {
 }
 
 func TestParseBool(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"true", "True", "TRUE", " true "} {
 		if b, err := ParseBool(s); err != nil || !b {
 			t.Errorf("ParseBool(%q) = %v, %v; want true", s, b, err)

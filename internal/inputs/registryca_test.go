@@ -39,6 +39,7 @@ func selfSigned(t *testing.T, cn string) (*x509.Certificate, []byte) {
 }
 
 func TestReadRegistryCA(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name string, b []byte) {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
@@ -87,6 +88,7 @@ func TestReadRegistryCA(t *testing.T) {
 }
 
 func TestRegistryCAFlagsAndInput(t *testing.T) {
+	t.Parallel()
 	s, _, err := read(t, map[string]string{"registry-ca": "a.pem\nb.pem\n"})
 	if err != nil {
 		t.Fatal(err)

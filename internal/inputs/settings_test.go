@@ -32,6 +32,7 @@ func read(t *testing.T, env map[string]string, args ...string) (Settings, []stri
 }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	s, pos, err := read(t, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +49,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestInputsAndFlags(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"tags":       "ghcr.io/acme/app:main\nghcr.io/acme/app:sha-1,docker.io/acme/app:main",
 		"push":       "true",
@@ -103,6 +105,7 @@ func TestInputsAndFlags(t *testing.T) {
 }
 
 func TestDoubleDashEndsFlags(t *testing.T) {
+	t.Parallel()
 	_, pos, err := read(t, nil, "--push=false", "--", "--weird-dir")
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +116,7 @@ func TestDoubleDashEndsFlags(t *testing.T) {
 }
 
 func TestBadInputsNameTheInput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		env   map[string]string
 		input string
@@ -149,6 +153,7 @@ func TestBadInputsNameTheInput(t *testing.T) {
 }
 
 func TestEveryProblemReported(t *testing.T) {
+	t.Parallel()
 	_, _, err := read(t, map[string]string{"tags": "Bad Tag", "verify": "x", "load": "nope"})
 	for _, in := range []string{`"tags"`, `"verify"`, `"load"`} {
 		if err == nil || !strings.Contains(err.Error(), in) {
@@ -158,6 +163,7 @@ func TestEveryProblemReported(t *testing.T) {
 }
 
 func TestCheckFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := filepath.Join(dir, "ctx")
 	if err := os.MkdirAll(ctx, 0o755); err != nil {
@@ -202,6 +208,7 @@ func TestCheckFiles(t *testing.T) {
 // Preflight reads only through the Disk it is given, and reports every
 // problem at once.
 func TestPreflightOnAFileSystem(t *testing.T) {
+	t.Parallel()
 	fsys := fstest.MapFS{
 		"work/app/Dockerfile": {Data: []byte("FROM scratch\n")},
 		"work/key.pem":        {Data: []byte("k")},

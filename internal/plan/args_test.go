@@ -49,6 +49,7 @@ func gitContextSettings(t *testing.T) func(*inputs.Settings) {
 }
 
 func TestSecretValuesNeverInArgs(t *testing.T) {
+	t.Parallel()
 	s := inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto}
 	dropInSettings(t)(&s)
 	s.Call = ""
@@ -81,6 +82,7 @@ func TestSecretValuesNeverInArgs(t *testing.T) {
 }
 
 func TestGitHubTokenRules(t *testing.T) {
+	t.Parallel()
 	gh := ci.GitHub{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc"}
 	for _, tt := range []struct {
 		name    string
@@ -110,6 +112,7 @@ func TestGitHubTokenRules(t *testing.T) {
 }
 
 func TestAttestPrecedence(t *testing.T) {
+	t.Parallel()
 	run := "https://github.com/acme/app/actions/runs/7/attempts/1"
 	for _, tt := range []struct {
 		provenance, sbom string
@@ -144,6 +147,7 @@ func TestAttestPrecedence(t *testing.T) {
 }
 
 func TestOutputsDecidePushAndImageID(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		outputs []string
 		push    bool

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCheckBuildxDrivers(t *testing.T) {
+	t.Parallel()
 	cmd := []string{"/usr/bin/docker", "buildx"}
 	dockerDriver := BuildxBackend(cmd, "default", "docker", nil)
 	// The docker driver with the containerd image store.
@@ -74,6 +75,7 @@ func TestCheckBuildxDrivers(t *testing.T) {
 
 // Without buildx, what docker build cannot do is refused by the same check.
 func TestCheckDockerBuild(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		mod   func(*inputs.Settings)

@@ -99,6 +99,7 @@ func writeStep(b *strings.Builder, st Step) {
 
 // TestGolden checks the whole command line of representative builds.
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	base := func() inputs.Settings {
 		return inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, Verify: inputs.VerifyStrict}
 	}
@@ -245,6 +246,7 @@ func countPrefix(args []string, flagName, prefix string) int {
 // TestExactlyOneInlineMechanism covers every combination of method and what
 // the user already put in build-args and cache-to.
 func TestExactlyOneInlineMechanism(t *testing.T) {
+	t.Parallel()
 	methods := []inputs.CacheMethod{inputs.MethodAuto, inputs.MethodCacheTo, inputs.MethodBuildArg}
 	userArgs := [][]string{nil, {"BUILDKIT_INLINE_CACHE=1"}, {"BUILDKIT_INLINE_CACHE=1", "BUILDKIT_INLINE_CACHE=true"}, {"BUILDKIT_INLINE_CACHE"}}
 	userTo := [][]string{nil, {"type=inline"}, {"inline"}, {"type=inline", "type=inline"}, {"type=registry,ref=r.example/c:1,mode=max"}}
@@ -301,6 +303,7 @@ func hasInline(ss []string) bool {
 }
 
 func TestCacheFromEveryPushedTagOnce(t *testing.T) {
+	t.Parallel()
 	s := inputs.Settings{
 		Context: ".", CacheMethod: inputs.MethodAuto, Push: true,
 		Tags:      tags(t, "r.example/a:1", "r.example/a:2"),
@@ -327,6 +330,7 @@ func TestCacheFromEveryPushedTagOnce(t *testing.T) {
 }
 
 func TestModeMaxNote(t *testing.T) {
+	t.Parallel()
 	s := inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, CacheTo: entries(t, "type=inline,mode=max", "type=registry,ref=r.example/c:1,mode=max")}
 	p, err := New(s, docker, "/tmp")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestDotenvRoundTrip(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "build.env")
 	var log strings.Builder
 	s := WithDotenv(&Plain{w: &log}, path)
@@ -54,6 +55,7 @@ func TestDotenvRoundTrip(t *testing.T) {
 }
 
 func TestDotenvUnwritable(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "no-such-dir", "build.env")
 	s := WithDotenv(&Plain{w: &strings.Builder{}}, path)
 	if err := s.Preflight(); err == nil || !strings.Contains(err.Error(), path) {
@@ -69,6 +71,7 @@ func TestDotenvUnwritable(t *testing.T) {
 }
 
 func TestGitLabSections(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	s := ForEnv(func(k string) string { return map[string]string{"GITLAB_CI": "true"}[k] }, &b)
 	g, ok := s.(*GitLab)
@@ -88,6 +91,7 @@ func TestGitLabSections(t *testing.T) {
 }
 
 func TestGitHubFileErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var b strings.Builder
 	env := map[string]string{"GITHUB_ACTIONS": "true"}

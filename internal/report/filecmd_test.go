@@ -8,6 +8,7 @@ import (
 )
 
 func TestFileCommandRoundTrip(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "output")
 	values := map[string]string{
 		"plain":     "sha256:abc",
@@ -34,6 +35,7 @@ func TestFileCommandRoundTrip(t *testing.T) {
 // A value must not be able to forge another output, whatever it contains:
 // the fixed delimiter of go-githubactions and old @actions/core allowed it.
 func TestFileCommandInjection(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "output")
 	evil := "x\n_GitHubActionsFileCommandDelimeter_\ncache-verified<<EOF\ntrue\nEOF\nghadelimiter_\nforged=1"
 	if err := FileCommand(path, "metadata", evil); err != nil {
@@ -46,6 +48,7 @@ func TestFileCommandInjection(t *testing.T) {
 }
 
 func TestFileCommandRefusesDelimiter(t *testing.T) {
+	t.Parallel()
 	if _, err := formatFileCommand("k", "a\nDELIM\nb", "DELIM"); err == nil {
 		t.Error("a value containing the delimiter was accepted")
 	}
@@ -60,6 +63,7 @@ func TestFileCommandRefusesDelimiter(t *testing.T) {
 }
 
 func TestFileCommandErrors(t *testing.T) {
+	t.Parallel()
 	if err := FileCommand("", "k", "v"); err == nil {
 		t.Error("no error for an unset path")
 	}
@@ -69,6 +73,7 @@ func TestFileCommandErrors(t *testing.T) {
 }
 
 func TestSinkForEnv(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	dir := t.TempDir()
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "sum")}

@@ -52,6 +52,7 @@ func results() map[string]Result {
 }
 
 func TestResultRendering(t *testing.T) {
+	t.Parallel()
 	for name, r := range results() {
 		t.Run(name, func(t *testing.T) {
 			golden(t, name+".txt", r.Text())

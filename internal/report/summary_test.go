@@ -12,6 +12,7 @@ import (
 // TestSummaryCachedStepsPerPlatform: a multi-platform build names steps
 // by platform, and each row counts its own.
 func TestSummaryCachedStepsPerPlatform(t *testing.T) {
+	t.Parallel()
 	r := Result{
 		Verdict: Verified,
 		Report: &verify.Report{Ref: "r.example/a@sha256:1", Platforms: []verify.Platform{

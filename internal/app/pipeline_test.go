@@ -1,0 +1,120 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/inlinecache/action/internal/registrytest"
+)
+
+
+var (
+	addrRE   = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+	tmpRE    = regexp.MustCompile(`/[^ "]*/inline-cache-\d+`)
+)
+
+// normalise replaces what changes from run to run: the registry's address,
+// digests and the run's temp dir.
+func normalise(s, dir string) string {
+	s = strings.ReplaceAll(s, dir, "$DIR")
+	s = addrRE.ReplaceAllLiteralString(s, "$REGISTRY")
+	s = digestRE.ReplaceAllLiteralString(s, "sha256:$DIGEST")
+	return tmpRE.ReplaceAllLiteralString(s, "$TMP")
+}
+
+// checkGolden compares got with testdata/<name>.golden, or rewrites it with
+// -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".golden")
+	if *updateGolden {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/app -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
+	}
+}
+
+// wholeRun is everything a run shows: the log, stderr, the outputs and the
+// step summary.
+func wholeRun(r result, dir string) string {
+	var b strings.Builder
+	b.WriteString("--- stdout\n" + r.stdout + "--- stderr\n" + r.stderr + "--- outputs\n")
+	keys := make([]string, 0, len(r.outputs))
+	for k := range r.outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(k + "=" + r.outputs[k] + "\n")
+	}
+	b.WriteString("--- summary\n" + r.summary)
+	return normalise(b.String(), dir)
+}
+
+// TestBuildLogGolden pins the whole log of a build that pushes to two
+// repositories and verifies both: the plan, the build's own output, the
+// verify group with its result block, the outputs and the summary.
+func TestBuildLogGolden(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.Serve(t)
+	f := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 3, registrytest.Valid)}
+	r := runApp(t, f, map[string]string{
+		"tags":       reg + "/app:main\n" + reg + "/mirror/app:main",
+		"push":       "true",
+		"build-args": "VERSION=1.2.3",
+	}, nil)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	checkGolden(t, "build-log", wholeRun(r, r.dir))
+}
+
+// A push to two repositories is verified in both: in full in the first,
+// the same digest's presence in the second. An image missing from the
+// second fails verification, naming it.
+func TestPushToTwoRepositoriesVerifiesBoth(t *testing.T) {
+	t.Parallel()
+	img := registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)
+	tags := func(reg string) string { return reg + "/one/app:v1\n" + reg + "/two/app:v1\n" + reg + "/one/app:latest" }
+
+	reg := registrytest.Serve(t)
+	r := runApp(t, &fakeBuildx{t: t, image: img}, map[string]string{"tags": tags(reg), "push": "true"}, nil)
+	if r.code != 0 || r.outputs["cache-verified"] != "true" {
+		t.Fatalf("both pushed: exit %d, cache-verified %q\n%s", r.code, r.outputs["cache-verified"], r.stdout)
+	}
+
+	reg = registrytest.Serve(t)
+	lost := &fakeBuildx{t: t, image: img, lost: map[string]bool{reg + "/two/app:v1": true}}
+	r = runApp(t, lost, map[string]string{"tags": tags(reg), "push": "true"}, nil)
+	if r.code != ExitFailed || r.outputs["cache-verified"] != "false" {
+		t.Fatalf("second repository missing: exit %d, cache-verified %q\n%s", r.code, r.outputs["cache-verified"], r.stdout)
+	}
+	if !strings.Contains(r.stdout, reg+"/two/app@sha256:") {
+		t.Errorf("the failure does not name the missing image in the second repository:\n%s", r.stdout)
+	}
+}
+
+// TestDockerBuildLogGolden pins the whole log of a build without buildx:
+// the same plan, build and verify groups, with the push group between.
+func TestDockerBuildLogGolden(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.Serve(t)
+	d := &fakeDocker{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
+	r := runApp(t, &fakeBuildx{t: t, docker: d}, map[string]string{"tags": reg + "/app:main\n" + reg + "/mirror/app:main", "push": "true"}, map[string]bool{"docker": true})
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	checkGolden(t, "docker-build-log", wholeRun(r, r.dir))
+}

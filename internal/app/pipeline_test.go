@@ -11,7 +11,6 @@ import (
 	"github.com/inlinecache/action/internal/registrytest"
 )
 
-
 var (
 	addrRE   = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 	digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
@@ -87,7 +86,9 @@ func TestBuildLogGolden(t *testing.T) {
 func TestPushToTwoRepositoriesVerifiesBoth(t *testing.T) {
 	t.Parallel()
 	img := registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)
-	tags := func(reg string) string { return reg + "/one/app:v1\n" + reg + "/two/app:v1\n" + reg + "/one/app:latest" }
+	tags := func(reg string) string {
+		return reg + "/one/app:v1\n" + reg + "/two/app:v1\n" + reg + "/one/app:latest"
+	}
 
 	reg := registrytest.Serve(t)
 	r := runApp(t, &fakeBuildx{t: t, image: img}, map[string]string{"tags": tags(reg), "push": "true"}, nil)

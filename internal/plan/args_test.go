@@ -178,3 +178,35 @@ func TestOutputsDecidePushAndImageID(t *testing.T) {
 		}
 	}
 }
+
+// The workflow's git context goes to buildx in the query form only when
+// BUILDX_SEND_GIT_QUERY_AS_INPUT asks and buildx reads it (0.29+); the
+// github-token follows it either way.
+func TestGitQueryContext(t *testing.T) {
+	t.Parallel()
+	gh := ci.GitHub{ServerURL: "https://github.com", Repository: "acme/app", SHA: "abc", Ref: "refs/heads/main", GitQuery: true}
+	s := inputs.Settings{Context: gh.DefaultContext() + ":docker", CacheMethod: inputs.MethodAuto}
+	s.GitHub, s.GitHubToken = gh, "t"
+	s.BuildContexts = []string{"src=" + gh.DefaultContext()}
+	withQuery := docker
+	withQuery.Caps = map[Capability]bool{Buildx: true, GitQuery: true}
+	for _, tt := range []struct {
+		backend Backend
+		want    string
+	}{
+		{docker, "https://github.com/acme/app.git#abc:docker"},
+		{withQuery, "https://github.com/acme/app.git?ref=refs/heads/main&checksum=abc&subdir=docker"},
+	} {
+		p, err := New(s, tt.backend, "/tmp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := build(t, p)
+		if got := args[len(args)-1]; got != tt.want {
+			t.Errorf("context %q, want %q", got, tt.want)
+		}
+		if !slices.ContainsFunc(p.TempSecrets, func(ts TempSecret) bool { return ts.ID == "GIT_AUTH_TOKEN.github.com" }) {
+			t.Errorf("%q: no GIT_AUTH_TOKEN for the workflow's own repository", tt.want)
+		}
+	}
+}

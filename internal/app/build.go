@@ -186,7 +186,7 @@ func (r *buildRun) build(ctx context.Context, st plan.Step) error {
 	if err == nil {
 		return nil
 	}
-	_ = r.out.SetOutput(report.OutputCacheVerified, report.NotVerified)
+	_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
 	msg := fmt.Sprintf("build failed: %v", err)
 	if tail := r.rec.Tail(); len(tail) > 0 {
 		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
@@ -203,7 +203,7 @@ var pushDigestRE = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
 func (r *buildRun) push(ctx context.Context, st plan.Step) error {
 	var out bytes.Buffer
 	if err := r.exec(ctx, st, io.MultiWriter(r.env.Stdout, &out), r.env.Stderr); err != nil {
-		_ = r.out.SetOutput(report.OutputCacheVerified, report.NotVerified)
+		_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
 		return titled(r.log, ExitFailed, "Push failed", fmt.Errorf("%s failed: %w", quoteArgs(append([]string{st.Path}, st.Args...)), err))
 	}
 	if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && r.digest == "" {
@@ -237,7 +237,7 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	r.res = r.verifyPushed(ctx, st, meta)
 	r.res.Steps = r.rec.Steps()
 	r.res.Imports = r.rec.Imports()
-	r.setOutput(report.OutputCacheVerified, r.res.Verdict)
+	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
 	r.setOutput(report.OutputCacheReport, r.res.JSON())
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,6 +20,7 @@ import (
 	"github.com/inlinecache/action/internal/cachemeta"
 	"github.com/inlinecache/action/internal/fixtures"
 	"github.com/inlinecache/action/internal/registrytest"
+	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -205,23 +205,6 @@ func TestVerifyAndInspectBrokenCache(t *testing.T) {
 	}
 }
 
-// TestStepShortenedOnCharacters: a long step is cut to 72 characters, never
-// inside a multi-byte character.
-func TestStepShortenedOnCharacters(t *testing.T) {
-	t.Parallel()
-	long := "RUN /bin/sh -c echo " + strings.Repeat("é", 100) + " # buildkit"
-	got := step(long)
-	if !utf8.ValidString(got) {
-		t.Errorf("step(%q) = %q: not valid UTF-8", long, got)
-	}
-	if n := utf8.RuneCountInString(got); n != 72 || !strings.HasSuffix(got, "...") || !strings.HasPrefix(got, "RUN echo éé") {
-		t.Errorf("step(%q) = %q (%d characters), want the first 69 characters and ...", long, got, n)
-	}
-	if short := "RUN echo é"; step(short) != short {
-		t.Errorf("step(%q) = %q, want it unchanged", short, step(short))
-	}
-}
-
 // TestVerifyJSONStdoutIsJSONOnly: with --json, stdout holds one JSON
 // document and nothing else, whatever the verdict; the verdict message
 // goes to stderr, so `verify --json REF | jq` works when the cache is bad.
@@ -231,7 +214,7 @@ func TestVerifyJSONStdoutIsJSONOnly(t *testing.T) {
 	for _, args := range [][]string{{"verify", "--json", ref}, {"verify", "--json", "--verify", "warn", ref}} {
 		code, out, errOut := runCmd(t, args...)
 		dec := json.NewDecoder(strings.NewReader(out))
-		var doc verifyOutput
+		var doc report.VerifyOutput
 		if err := dec.Decode(&doc); err != nil {
 			t.Fatalf("%q: stdout is not JSON: %v\n%s", args, err, out)
 		}

@@ -2,34 +2,14 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/verify"
 )
-
-// imageResult is the machine-readable verdict on one REF (verify --json
-// lists them; inspect --json prints one). Field names are a stable schema.
-type imageResult struct {
-	Ref      string `json:"ref"`
-	Verified bool   `json:"verified"`
-	// Error says why the image could not be read at all.
-	Error  string         `json:"error,omitempty"`
-	Report *verify.Report `json:"report,omitempty"`
-}
-
-// verifyOutput is what verify --json prints.
-type verifyOutput struct {
-	Verified bool          `json:"verified"`
-	Images   []imageResult `json:"images"`
-}
 
 // refCommand parses the flags and REFs of verify and inspect; usage errors
 // name the input that is wrong.
@@ -85,7 +65,7 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 		msgs = env.Stderr
 	}
 	sink := report.ForEnv(env.Getenv, msgs)
-	out := verifyOutput{Verified: true}
+	out := report.VerifyOutput{Verified: true}
 	failed := 0
 	for _, ref := range refs {
 		res := verifyOne(ctx, v, ref)
@@ -95,11 +75,11 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 		}
 		out.Images = append(out.Images, res)
 		if !asJSON {
-			writeVerifyText(env.Stdout, res)
+			report.WriteVerifyText(env.Stdout, res)
 		}
 	}
 	if asJSON {
-		if err := writeJSON(env.Stdout, out); err != nil {
+		if err := report.WriteJSON(env.Stdout, out); err != nil {
 			return failedErr(err)
 		}
 	}
@@ -114,83 +94,10 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 	return titled(sink, ExitFailed, "", errors.New(msg))
 }
 
-func verifyOne(ctx context.Context, v *verify.Verifier, ref string) imageResult {
+func verifyOne(ctx context.Context, v *verify.Verifier, ref string) report.ImageResult {
 	rep, err := v.Verify(ctx, ref)
 	if err != nil {
-		return imageResult{Ref: ref, Error: err.Error()}
+		return report.ImageResult{Ref: ref, Error: err.Error()}
 	}
-	return imageResult{Ref: rep.Ref, Verified: rep.Verified(), Report: &rep}
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // steps hold shell: keep > and & readable
-	return enc.Encode(v)
-}
-
-// writeVerifyText prints one REF's verdict as a table, one row per platform.
-func writeVerifyText(w io.Writer, res imageResult) {
-	rep := res.Report
-	if rep == nil {
-		fmt.Fprintf(w, "%s: NOT VERIFIED\n  error: %s\n\n", res.Ref, res.Error)
-		return
-	}
-	verdict := "VERIFIED"
-	if !res.Verified {
-		verdict = "NOT VERIFIED"
-	}
-	fmt.Fprintf(w, "%s: %s\n", rep.Ref, verdict)
-	if rep.RegistryCache {
-		fmt.Fprintf(w, "  %s\n\n", rep.Explanation)
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PLATFORM\tRECORDS\tLAYERS COVERED\tCACHED STEPS\tVERDICT")
-	for _, p := range rep.Platforms {
-		fmt.Fprintf(tw, "  %s\t%d\t%d/%d\t%s\t%s\n", p.Platform, p.Records, p.LayersCovered, p.LayersTotal, cachedSteps(p), platformVerdict(p))
-	}
-	tw.Flush()
-	for _, f := range rep.Failures() {
-		fmt.Fprintf(w, "  problem: %s\n", f)
-	}
-	fmt.Fprintln(w)
-}
-
-// cachedSteps is "cached/total" over the layer-making steps the history
-// names, or "-" when the history does not line up with the layers.
-func cachedSteps(p verify.Platform) string {
-	named, cached := 0, 0
-	for _, l := range p.Layers {
-		if l.Step != "" {
-			named++
-			if l.Cached {
-				cached++
-			}
-		}
-	}
-	if named == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%d/%d", cached, named)
-}
-
-func platformVerdict(p verify.Platform) string {
-	if p.Verified {
-		return "verified"
-	}
-	return "NOT VERIFIED"
-}
-
-// step shortens a history created_by for a table: BuildKit's " # buildkit"
-// marker and the shell wrapper say nothing the user wrote.
-func step(s string) string {
-	s = strings.TrimSuffix(s, " # buildkit")
-	s = strings.Replace(s, "/bin/sh -c ", "", 1)
-	// Count runes, not bytes: a cut inside a multi-byte character would
-	// print invalid UTF-8 (steps often echo non-ASCII text).
-	if r := []rune(s); len(r) > 72 {
-		s = string(r[:69]) + "..."
-	}
-	return s
+	return report.ImageResult{Ref: rep.Ref, Verified: rep.Verified(), Report: &rep}
 }

@@ -2,24 +2,26 @@ package report
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/inlinecache/action/internal/buildlog"
 	"github.com/inlinecache/action/internal/verify"
 )
 
-// Verdict values of the cache-verified output.
+// Verdict is a build's verification outcome, as the cache-verified output
+// says it.
+type Verdict string
+
+// Verdicts.
 const (
-	Verified    = "true"
-	NotVerified = "false"
-	Skipped     = "skipped"
+	Verified    Verdict = "true"
+	NotVerified Verdict = "false"
+	Skipped     Verdict = "skipped"
 )
 
 // Result is the outcome of a build's verification.
 type Result struct {
-	Verdict string `json:"verified"`
+	Verdict Verdict `json:"verified"`
 	// Reason explains a skipped or failed verification in one sentence.
 	Reason string         `json:"reason,omitempty"`
 	Report *verify.Report `json:"report,omitempty"`
@@ -35,9 +37,24 @@ type stepCounts struct {
 	Items  []buildlog.Step `json:"items"`
 }
 
-func (r Result) counts() stepCounts {
-	c := stepCounts{Total: len(r.Steps), Items: r.Steps}
+// counts counts the build's steps, all of them ("") or one platform's: a
+// multi-platform build names them "[linux/arm64 2/6] RUN …"; in a
+// single-platform build every step is that platform's. Every count of
+// cached build steps comes from here.
+func (r Result) counts(platform string) stepCounts {
+	prefixed := false
 	for _, s := range r.Steps {
+		if platform != "" && strings.HasPrefix(s.Name, "["+platform+" ") {
+			prefixed = true
+			break
+		}
+	}
+	c := stepCounts{Items: r.Steps}
+	for _, s := range r.Steps {
+		if prefixed && !strings.HasPrefix(s.Name, "["+platform+" ") {
+			continue
+		}
+		c.Total++
 		if s.Cached {
 			c.Cached++
 		}
@@ -52,86 +69,9 @@ func (r Result) JSON() string {
 		Steps *stepCounts `json:"steps,omitempty"`
 	}{Result: r}
 	if len(r.Steps) > 0 {
-		c := r.counts()
+		c := r.counts("")
 		v.Steps = &c
 	}
 	b, _ := json.Marshal(v) // plain structs of strings and ints always marshal
 	return string(b)
-}
-
-// Text is the readable result block for the log.
-func (r Result) Text() string {
-	var b strings.Builder
-	switch r.Verdict {
-	case Verified:
-		fmt.Fprintln(&b, "inline cache: VERIFIED")
-	case Skipped:
-		fmt.Fprintf(&b, "inline cache: verification skipped (%s)\n", r.Reason)
-	default:
-		fmt.Fprintln(&b, "inline cache: NOT VERIFIED")
-		if r.Reason != "" {
-			fmt.Fprintf(&b, "  %s\n", r.Reason)
-		}
-	}
-	if rep := r.Report; rep != nil {
-		fmt.Fprintf(&b, "image:  %s\n", rep.Ref)
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLATFORM\tRECORDS\tWITH LAYERS\tLAYERS COVERED\tVERIFIED")
-		for _, p := range rep.Platforms {
-			ok := "yes"
-			if !p.Verified {
-				ok = "NO"
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d\t%s\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, ok)
-		}
-		tw.Flush()
-		for _, f := range rep.Failures() {
-			fmt.Fprintf(&b, "  problem: %s\n", f)
-		}
-	}
-	for _, imp := range r.Imports {
-		switch {
-		case strings.HasSuffix(imp.Error, "not found"):
-			fmt.Fprintf(&b, "cache source: not imported  %s (not found: expected until a first push there)\n", imp.Ref)
-		case imp.Error != "":
-			fmt.Fprintf(&b, "cache source: not imported  %s (%s)\n", imp.Ref, imp.Error)
-		default:
-			fmt.Fprintf(&b, "cache source: imported      %s\n", imp.Ref)
-		}
-	}
-	if len(r.Steps) > 0 {
-		c := r.counts()
-		fmt.Fprintf(&b, "build steps: %d of %d CACHED\n", c.Cached, c.Total)
-		for _, s := range r.Steps {
-			mark := "ran   "
-			switch {
-			case s.Cached:
-				mark = "CACHED"
-			case s.Error:
-				mark = "FAILED"
-			}
-			fmt.Fprintf(&b, "  %s %s\n", mark, s.Name)
-		}
-	}
-	return b.String()
-}
-
-// Markdown is the job summary section.
-func (r Result) Markdown() string {
-	var b strings.Builder
-	fmt.Fprintln(&b, "### Inline cache")
-	switch r.Verdict {
-	case Verified:
-		fmt.Fprintln(&b, "\n:white_check_mark: Every pushed platform image carries valid inline cache metadata.")
-	case Skipped:
-		fmt.Fprintf(&b, "\n:information_source: Verification skipped: %s\n", mdEscape(r.Reason))
-	default:
-		fmt.Fprintf(&b, "\n:x: Inline cache not verified: %s\n", mdEscape(r.Reason))
-	}
-	writeMarkdownDetails(&b, r)
-	return b.String()
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(strings.TrimSpace(s))
 }

@@ -61,7 +61,7 @@ func TestResultRendering(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.JSON()), &v); err != nil {
 				t.Fatalf("cache-report is not JSON: %v", err)
 			}
-			if v["verified"] != r.Verdict {
+			if v["verified"] != string(r.Verdict) {
 				t.Errorf("cache-report verified = %v", v["verified"])
 			}
 			golden(t, name+".json", r.JSON()+"\n")

@@ -1,0 +1,277 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/inlinecache/action/internal/verify"
+)
+
+// This file is the one renderer: every result the commands show — a
+// build's result block and job summary, verify's table, inspect's layers,
+// and the JSON documents — is drawn here.
+
+// ImageResult is the machine-readable verdict on one REF (verify --json
+// lists them; inspect --json prints one). Field names are a stable schema.
+type ImageResult struct {
+	Ref      string `json:"ref"`
+	Verified bool   `json:"verified"`
+	// Error says why the image could not be read at all.
+	Error  string         `json:"error,omitempty"`
+	Report *verify.Report `json:"report,omitempty"`
+}
+
+// VerifyOutput is what verify --json prints.
+type VerifyOutput struct {
+	Verified bool          `json:"verified"`
+	Images   []ImageResult `json:"images"`
+}
+
+// WriteJSON writes v indented, as the --json flags print it.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // steps hold shell: keep > and & readable
+	return enc.Encode(v)
+}
+
+// WriteVerifyText prints one REF's verdict as a table, one row per platform.
+func WriteVerifyText(w io.Writer, res ImageResult) {
+	rep := res.Report
+	if rep == nil {
+		fmt.Fprintf(w, "%s: NOT VERIFIED\n  error: %s\n\n", res.Ref, res.Error)
+		return
+	}
+	verdict := "VERIFIED"
+	if !res.Verified {
+		verdict = "NOT VERIFIED"
+	}
+	fmt.Fprintf(w, "%s: %s\n", rep.Ref, verdict)
+	if rep.RegistryCache {
+		fmt.Fprintf(w, "  %s\n\n", rep.Explanation)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PLATFORM\tRECORDS\tLAYERS COVERED\tCACHED STEPS\tVERDICT")
+	for _, p := range rep.Platforms {
+		fmt.Fprintf(tw, "  %s\t%d\t%d/%d\t%s\t%s\n", p.Platform, p.Records, p.LayersCovered, p.LayersTotal, cachedSteps(p), platformVerdict(p))
+	}
+	tw.Flush()
+	for _, f := range rep.Failures() {
+		fmt.Fprintf(w, "  problem: %s\n", f)
+	}
+	fmt.Fprintln(w)
+}
+
+// cachedSteps is "cached/total" over the layer-making steps the history
+// names, or "-" when the history does not line up with the layers.
+func cachedSteps(p verify.Platform) string {
+	named, cached := 0, 0
+	for _, l := range p.Layers {
+		if l.Step != "" {
+			named++
+			if l.Cached {
+				cached++
+			}
+		}
+	}
+	if named == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", cached, named)
+}
+
+func platformVerdict(p verify.Platform) string {
+	if p.Verified {
+		return "verified"
+	}
+	return "NOT VERIFIED"
+}
+
+// step shortens a history created_by for a table: BuildKit's " # buildkit"
+// marker and the shell wrapper say nothing the user wrote.
+func step(s string) string {
+	s = strings.TrimSuffix(s, " # buildkit")
+	s = strings.Replace(s, "/bin/sh -c ", "", 1)
+	// Count runes, not bytes: a cut inside a multi-byte character would
+	// print invalid UTF-8 (steps often echo non-ASCII text).
+	if r := []rune(s); len(r) > 72 {
+		s = string(r[:69]) + "..."
+	}
+	return s
+}
+
+// WriteInspectText shows what an image's inline cache holds, per layer.
+func WriteInspectText(w io.Writer, res ImageResult) {
+	rep := res.Report
+	if rep == nil {
+		fmt.Fprintf(w, "%s: cannot read: %s\n", res.Ref, res.Error)
+		return
+	}
+	fmt.Fprintf(w, "image:      %s\nmedia type: %s\n", rep.Ref, rep.MediaType)
+	if rep.RegistryCache {
+		fmt.Fprintf(w, "kind:       registry cache (not an image)\n  %s\n", rep.Explanation)
+		return
+	}
+	for _, p := range rep.Platforms {
+		fmt.Fprintf(w, "\nplatform %s  %s\n", p.Platform, p.Digest)
+		if p.Error != "" {
+			fmt.Fprintf(w, "  no usable cache: %s\n", p.Error)
+			continue
+		}
+		fmt.Fprintf(w, "  cache: %d records, %d with layers; %d of %d layers reachable (bottom %d in one piece)\n",
+			p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, p.CoveredPrefix)
+		if g := p.Graph; g != nil {
+			fmt.Fprintf(w, "  graph: %d roots, max depth %d, %d chains, %d links\n", g.Roots, g.MaxDepth, g.Chains, g.Links)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  LAYER\tCACHED\tRESULTS\tSTEP")
+		for _, l := range p.Layers {
+			cached := "no"
+			if l.Cached {
+				cached = "yes"
+			}
+			st := step(l.Step)
+			if st == "" {
+				st = "(unknown)"
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\n", l.Index, cached, l.Results, st)
+		}
+		tw.Flush()
+		for _, n := range p.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		for _, pr := range p.Problems {
+			fmt.Fprintf(w, "  problem: %s\n", pr)
+		}
+		verdict := "valid"
+		if !p.Verified {
+			verdict = "NOT valid"
+		}
+		if len(p.Problems) > 0 {
+			// BuildKit's importer rejects the whole payload on any of these.
+			verdict += ": BuildKit imports none of this cache, whatever the layers above say"
+		}
+		fmt.Fprintf(w, "  verdict: %s\n", verdict)
+	}
+	if len(rep.Platforms) == 0 {
+		fmt.Fprintln(w, "no platform images")
+	}
+}
+
+// Text is the readable result block for the log.
+func (r Result) Text() string {
+	var b strings.Builder
+	switch r.Verdict {
+	case Verified:
+		fmt.Fprintln(&b, "inline cache: VERIFIED")
+	case Skipped:
+		fmt.Fprintf(&b, "inline cache: verification skipped (%s)\n", r.Reason)
+	default:
+		fmt.Fprintln(&b, "inline cache: NOT VERIFIED")
+		if r.Reason != "" {
+			fmt.Fprintf(&b, "  %s\n", r.Reason)
+		}
+	}
+	if rep := r.Report; rep != nil {
+		fmt.Fprintf(&b, "image:  %s\n", rep.Ref)
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PLATFORM\tRECORDS\tWITH LAYERS\tLAYERS COVERED\tVERIFIED")
+		for _, p := range rep.Platforms {
+			ok := "yes"
+			if !p.Verified {
+				ok = "NO"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d\t%s\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, ok)
+		}
+		tw.Flush()
+		for _, f := range rep.Failures() {
+			fmt.Fprintf(&b, "  problem: %s\n", f)
+		}
+	}
+	for _, imp := range r.Imports {
+		switch {
+		case strings.HasSuffix(imp.Error, "not found"):
+			fmt.Fprintf(&b, "cache source: not imported  %s (not found: expected until a first push there)\n", imp.Ref)
+		case imp.Error != "":
+			fmt.Fprintf(&b, "cache source: not imported  %s (%s)\n", imp.Ref, imp.Error)
+		default:
+			fmt.Fprintf(&b, "cache source: imported      %s\n", imp.Ref)
+		}
+	}
+	if len(r.Steps) > 0 {
+		c := r.counts("")
+		fmt.Fprintf(&b, "build steps: %d of %d CACHED\n", c.Cached, c.Total)
+		for _, s := range r.Steps {
+			mark := "ran   "
+			switch {
+			case s.Cached:
+				mark = "CACHED"
+			case s.Error:
+				mark = "FAILED"
+			}
+			fmt.Fprintf(&b, "  %s %s\n", mark, s.Name)
+		}
+	}
+	return b.String()
+}
+
+// Markdown is the job summary section.
+func (r Result) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintln(&b, "### Inline cache")
+	switch r.Verdict {
+	case Verified:
+		fmt.Fprintln(&b, "\n:white_check_mark: Every pushed platform image carries valid inline cache metadata.")
+	case Skipped:
+		fmt.Fprintf(&b, "\n:information_source: Verification skipped: %s\n", mdEscape(r.Reason))
+	default:
+		fmt.Fprintf(&b, "\n:x: Inline cache not verified: %s\n", mdEscape(r.Reason))
+	}
+	writeMarkdownDetails(&b, r)
+	return b.String()
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(strings.TrimSpace(s))
+}
+
+// writeMarkdownDetails is the job summary's per-platform table and the
+// build's steps: what a reviewer opens the summary for.
+func writeMarkdownDetails(b *strings.Builder, r Result) {
+	if rep := r.Report; rep != nil {
+		fmt.Fprintf(b, "\nImage: `%s`\n\n| Platform | Records | With layers | Layers covered | Cached steps | Verified |\n|---|---|---|---|---|---|\n", rep.Ref)
+		for _, p := range rep.Platforms {
+			ok := ":white_check_mark:"
+			if !p.Verified {
+				why := append([]string{p.Error}, p.Problems...)
+				ok = ":x: " + mdEscape(strings.Join(why, " "))
+			}
+			steps := "unknown"
+			if c := r.counts(p.Platform); c.Total > 0 {
+				steps = fmt.Sprintf("%d/%d", c.Cached, c.Total)
+			}
+			fmt.Fprintf(b, "| %s | %d | %d | %d/%d | %s | %s |\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, steps, ok)
+		}
+	}
+	if len(r.Steps) == 0 {
+		return
+	}
+	c := r.counts("")
+	fmt.Fprintf(b, "\nBuild steps: %d of %d cached.\n", c.Cached, c.Total)
+	b.WriteString("\n<details><summary>Build steps</summary>\n\n| Step | Result |\n|---|---|\n")
+	for _, s := range r.Steps {
+		res := "ran"
+		switch {
+		case s.Cached:
+			res = "CACHED"
+		case s.Error:
+			res = "failed"
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", mdEscape(s.Name), res)
+	}
+	b.WriteString("\n</details>\n")
+}

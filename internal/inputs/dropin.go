@@ -134,6 +134,11 @@ func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
 		d.Ulimits = append(d.Ulimits, u)
 	}
 
+	v.secrets(d, fail)
+}
+
+// secrets reads the three secret inputs.
+func (v Values) secrets(d *DropIn, fail func(input, format string, a ...any)) {
 	// Secret values never appear in a message: a malformed line may be the
 	// secret itself.
 	for i, sec := range v.List(Secrets) {

@@ -128,21 +128,7 @@ func (v Values) Settings() (Settings, error) {
 		Labels:     v.List(Labels),
 	}
 
-	for _, t := range v.List(Tags) {
-		ref, err := name.NewTag(t)
-		if err != nil {
-			fail(Tags, "%q is not a valid image tag: %v", t, err)
-			continue
-		}
-		s.Tags = append(s.Tags, Tag{Raw: t, Ref: ref})
-	}
-	named := len(v.List(Tags)) > 0 || len(OutputNames(v.List(Outputs))) > 0
-	if s.Push && !named {
-		fail(Tags, "push is true but no tag is given: there is nothing to push to")
-	} else if !named && slices.ContainsFunc(v.List(Outputs), outputPushes) {
-		// buildx would stop only after starting: "tag is needed when pushing to registry".
-		fail(Tags, "an output pushes (type=registry or push=true) but neither tags nor the output's name= say where to")
-	}
+	s.Tags = v.tags(s.Push, fail)
 
 	for _, a := range v.List(BuildArgs) {
 		k, val, hasValue := strings.Cut(a, "=")
@@ -171,30 +157,7 @@ func (v Values) Settings() (Settings, error) {
 		s.Platforms = append(s.Platforms, p)
 	}
 
-	for _, item := range v.List(CacheFrom) {
-		es, err := buildflags.ParseCache(item)
-		if err != nil {
-			fail(CacheFrom, "%v", err)
-			continue
-		}
-		s.CacheFrom = append(s.CacheFrom, es...)
-	}
-	for _, item := range v.List(CacheTo) {
-		es, err := buildflags.ParseCache(item)
-		if err != nil {
-			fail(CacheTo, "%v", err)
-			continue
-		}
-		for _, e := range es {
-			// buildx#837: a bare "inline" is read as the registry ref
-			// docker.io/library/inline and fails with 401.
-			if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
-				e = buildflags.CacheEntry{Type: "inline"}
-				s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
-			}
-			s.CacheTo = append(s.CacheTo, e)
-		}
-	}
+	v.cacheEntries(&s, fail)
 
 	switch m := CacheMethod(v.Text(CacheMethodInput)); m {
 	case MethodAuto, MethodCacheTo, MethodBuildArg:
@@ -224,6 +187,57 @@ func (v Values) Settings() (Settings, error) {
 		fail(Context, "must not be empty")
 	}
 	return s, errors.Join(errs...)
+}
+
+// tags parses the tags and makes sure a push says where to.
+func (v Values) tags(push bool, fail func(input, format string, a ...any)) []Tag {
+	var out []Tag
+	for _, t := range v.List(Tags) {
+		ref, err := name.NewTag(t)
+		if err != nil {
+			fail(Tags, "%q is not a valid image tag: %v", t, err)
+			continue
+		}
+		out = append(out, Tag{Raw: t, Ref: ref})
+	}
+	named := len(v.List(Tags)) > 0 || len(OutputNames(v.List(Outputs))) > 0
+	if push && !named {
+		fail(Tags, "push is true but no tag is given: there is nothing to push to")
+	} else if !named && slices.ContainsFunc(v.List(Outputs), outputPushes) {
+		// buildx would stop only after starting: "tag is needed when pushing to registry".
+		fail(Tags, "an output pushes (type=registry or push=true) but neither tags nor the output's name= say where to")
+	}
+
+	return out
+}
+
+// cacheEntries reads cache-from and cache-to.
+func (v Values) cacheEntries(s *Settings, fail func(input, format string, a ...any)) {
+	for _, item := range v.List(CacheFrom) {
+		es, err := buildflags.ParseCache(item)
+		if err != nil {
+			fail(CacheFrom, "%v", err)
+			continue
+		}
+		s.CacheFrom = append(s.CacheFrom, es...)
+	}
+	for _, item := range v.List(CacheTo) {
+		es, err := buildflags.ParseCache(item)
+		if err != nil {
+			fail(CacheTo, "%v", err)
+			continue
+		}
+		for _, e := range es {
+			// buildx#837: a bare "inline" is read as the registry ref
+			// docker.io/library/inline and fails with 401.
+			if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
+				e = buildflags.CacheEntry{Type: "inline"}
+				s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
+			}
+			s.CacheTo = append(s.CacheTo, e)
+		}
+	}
+
 }
 
 func outputPushes(o string) bool {

@@ -127,26 +127,32 @@ func Check(s inputs.Settings, b Backend) error {
 		}
 	}
 	if !b.Can(Buildx) {
-		for _, u := range []struct {
-			input string
-			set   bool
-		}{
-			{inputs.Allow, len(s.Allow) > 0},
-			{inputs.Annotations, len(s.Annotations) > 0},
-			{inputs.BuildContexts, len(s.BuildContexts) > 0},
-			{inputs.Call, s.Call != ""},
-			{inputs.NoCacheFilters, len(s.NoCacheFilters) > 0},
-			// Without buildx, secrets come only from files.
-			{inputs.SecretEnvs, len(s.SecretEnvs) > 0},
-			// The image must land in the engine for docker push.
-			{inputs.Outputs, len(s.Outputs) > 0},
-		} {
-			if u.set {
-				refuse(u.input, "take this input", "")
-			}
-		}
+		refuseBuildxOnly(s, refuse)
 	}
 	return errors.Join(errs...)
+}
+
+// refuseBuildxOnly refuses build-push-action's inputs that only buildx
+// takes.
+func refuseBuildxOnly(s inputs.Settings, refuse func(input, what, instead string)) {
+	for _, u := range []struct {
+		input string
+		set   bool
+	}{
+		{inputs.Allow, len(s.Allow) > 0},
+		{inputs.Annotations, len(s.Annotations) > 0},
+		{inputs.BuildContexts, len(s.BuildContexts) > 0},
+		{inputs.Call, s.Call != ""},
+		{inputs.NoCacheFilters, len(s.NoCacheFilters) > 0},
+		// Without buildx, secrets come only from files.
+		{inputs.SecretEnvs, len(s.SecretEnvs) > 0},
+		// The image must land in the engine for docker push.
+		{inputs.Outputs, len(s.Outputs) > 0},
+	} {
+		if u.set {
+			refuse(u.input, "take this input", "")
+		}
+	}
 }
 
 // isImage reports a cache import docker build can read: an image.

@@ -86,22 +86,8 @@ func New(s inputs.Settings, b Backend, tmpDir string) (Plan, error) {
 		p.MetadataFile = filepath.Join(tmpDir, "metadata.json")
 	}
 
-	method, cacheToIn := resolveMethod(s), s.CacheTo
-	if !buildx {
-		// Without --cache-to, the inline cache is asked for with the
-		// build-arg, and an inline cache-to entry means just that.
-		method, cacheToIn = inputs.MethodBuildArg, nil
-		if s.CacheMethod == inputs.MethodAuto {
-			p.Notes = append(p.Notes, "cache-method auto: buildx is not installed, so the inline cache is requested with BUILDKIT_INLINE_CACHE=1 on docker build")
-		}
-		for _, e := range s.CacheTo {
-			if mode, ok := e.Get("mode"); ok && mode != "min" {
-				p.Notes = append(p.Notes, fmt.Sprintf("cache-to: inline cache ignores mode=%s: it only ever holds the layers of the final image (mode=min)", mode))
-			}
-		}
-	}
+	method, buildArgs, cacheTo, notes := inlineCache(s, buildx)
 	p.CacheMethod = method
-	buildArgs, cacheTo, notes := applyMethod(method, s.BuildArgs, cacheToIn)
 	p.Notes = append(p.Notes, notes...)
 
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
@@ -164,6 +150,28 @@ func gitContexts(s inputs.Settings, b Backend) inputs.Settings {
 		}
 	}
 	return s
+}
+
+// inlineCache picks the inline mechanism and applies it to the build-args
+// and cache-to entries.
+func inlineCache(s inputs.Settings, buildx bool) (inputs.CacheMethod, []string, []buildflags.CacheEntry, []string) {
+	var notes []string
+	method, cacheToIn := resolveMethod(s), s.CacheTo
+	if !buildx {
+		// Without --cache-to, the inline cache is asked for with the
+		// build-arg, and an inline cache-to entry means just that.
+		method, cacheToIn = inputs.MethodBuildArg, nil
+		if s.CacheMethod == inputs.MethodAuto {
+			notes = append(notes, "cache-method auto: buildx is not installed, so the inline cache is requested with BUILDKIT_INLINE_CACHE=1 on docker build")
+		}
+		for _, e := range s.CacheTo {
+			if mode, ok := e.Get("mode"); ok && mode != "min" {
+				notes = append(notes, fmt.Sprintf("cache-to: inline cache ignores mode=%s: it only ever holds the layers of the final image (mode=min)", mode))
+			}
+		}
+	}
+	buildArgs, cacheTo, applied := applyMethod(method, s.BuildArgs, cacheToIn)
+	return method, buildArgs, cacheTo, append(notes, applied...)
 }
 
 // verifyStep reads back what the build pushed (through push or an output

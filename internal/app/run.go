@@ -1,0 +1,320 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/inlinecache/action/internal/builder"
+	"github.com/inlinecache/action/internal/buildlog"
+	"github.com/inlinecache/action/internal/command"
+	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/plan"
+	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/verify"
+)
+
+// buildRun is one build: its settings, plan and what its steps found.
+type buildRun struct {
+	env  Env
+	log  report.Log     // the job's log
+	out  report.Outputs // step outputs and summary, plus a dotenv file
+	s    settings
+	v    *verify.Verifier
+	bx   builder.Info
+	plan plan.Plan
+
+	rec     *buildlog.Recorder
+	digest  string // from docker push, when there is no metadata file
+	res     report.Result
+	outErrs []error // outputs that could not be written
+}
+
+// run prepares the run, shows the plan and runs its steps in order, each
+// kind of step in its own log group.
+func (r *buildRun) run(ctx context.Context) error {
+	if err := r.prepare(); err != nil {
+		return err
+	}
+	r.logPlan()
+	kind, end := plan.Kind(""), func() {}
+	defer func() { end() }()
+	for _, st := range r.plan.Steps {
+		if st.Kind != kind {
+			end()
+			kind, end = st.Kind, r.log.Group("inline-cache: "+string(st.Kind))
+		}
+		var err error
+		switch st.Kind {
+		case plan.Build:
+			err = r.build(ctx, st)
+		case plan.Push:
+			err = r.push(ctx, st)
+		case plan.Verify:
+			r.verify(ctx, st)
+		default:
+			err = fmt.Errorf("plan step %q has no runner", st.Kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	end()
+	end = func() {}
+	return r.finish()
+}
+
+// prepare does what must happen between planning and building: check the
+// step's output files can be written (before minutes of building), log in
+// to the GitLab registry, and write the secret files.
+func (r *buildRun) prepare() error {
+	if err := r.out.Preflight(); err != nil {
+		return titled(r.log, ExitFailed, "Step outputs cannot be written", err)
+	}
+	if err := gitlabLogin(r.log, r.env, r.s.Job.GitLab); err != nil {
+		return titled(r.log, ExitFailed, "Registry login failed", err)
+	}
+	return writeTempSecrets(r.env.files(), r.plan.TempSecrets)
+}
+
+// logPlan shows, in the plan group, the builder, the inline cache method,
+// the commands in the order they run and the CI defaults applied; the
+// planner's notes follow as warnings.
+func (r *buildRun) logPlan() {
+	end := r.log.Group("inline-cache: plan")
+	r.log.Infof("builder: %s", describeBuilder(r.bx))
+	r.log.Infof("inline cache method: %s", r.plan.CacheMethod)
+	for i, c := range r.plan.Commands() {
+		label := "command:"
+		if i > 0 {
+			label = "then:   "
+		}
+		r.log.Infof("%s %s", label, quoteArgs(c))
+	}
+	for _, n := range r.s.Defaults {
+		r.log.Infof("default %s", n)
+	}
+	end()
+	for _, n := range r.plan.Notes {
+		r.log.Warning(n)
+	}
+}
+
+// build runs the build, streaming its output and recording it for the
+// step summary and the failure tail.
+func (r *buildRun) build(ctx context.Context, st plan.Step) error {
+	r.rec = buildlog.NewRecorder(tailLines)
+	err := r.exec(ctx, st, io.MultiWriter(r.env.Stdout, r.rec.Writer()), io.MultiWriter(r.env.Stderr, r.rec.Writer()))
+	if err == nil {
+		return nil
+	}
+	_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
+	msg := fmt.Sprintf("build failed: %v", err)
+	if tail := r.rec.Tail(); len(tail) > 0 {
+		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
+	}
+	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: r.rec.Steps()}.Markdown())
+	return titled(r.log, ExitFailed, "Build failed", errors.New(msg))
+}
+
+// pushDigestRE finds the manifest digest in "docker push" output
+// ("main: digest: sha256:… size: 1234").
+var pushDigestRE = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
+
+// push runs docker push of one tag and keeps the first digest it prints.
+func (r *buildRun) push(ctx context.Context, st plan.Step) error {
+	var out bytes.Buffer
+	if err := r.exec(ctx, st, io.MultiWriter(r.env.Stdout, &out), r.env.Stderr); err != nil {
+		_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
+		return titled(r.log, ExitFailed, "Push failed", fmt.Errorf("%s failed: %w", quoteArgs(append([]string{st.Path}, st.Args...)), err))
+	}
+	if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && r.digest == "" {
+		r.digest = m[1]
+	}
+	return nil
+}
+
+func (r *buildRun) exec(ctx context.Context, st plan.Step, stdout, stderr io.Writer) error {
+	return r.env.Exec(ctx, command.Cmd{
+		Path:   st.Path,
+		Args:   st.Args,
+		Env:    append(slices.Clip(r.env.Environ), st.Env...),
+		Dir:    r.env.Dir,
+		Stdout: stdout,
+		Stderr: stderr,
+	})
+}
+
+// verify sets the outputs, verifies what was pushed and shows the result.
+func (r *buildRun) verify(ctx context.Context, st plan.Step) {
+	meta, metaErr := r.metadata()
+	if metaErr != nil {
+		r.log.Warning(metaErr.Error())
+	}
+	imageID := r.readTrim(r.plan.IIDFile)
+	r.setOutput(report.OutputImageID, imageID)
+	r.setOutput(report.OutputDigest, meta.Digest)
+	r.setOutput(report.OutputMetadata, string(meta.Raw))
+
+	r.res = r.verifyPushed(ctx, st, meta)
+	r.res.Steps = r.rec.Steps()
+	r.res.Imports = r.rec.Imports()
+	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
+	r.setOutput(report.OutputCacheReport, r.res.JSON())
+
+	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))
+	if imageID != "" {
+		r.log.Infof("imageid: %s", imageID)
+	}
+	if meta.Digest != "" {
+		r.log.Infof("digest:  %s", meta.Digest)
+	}
+}
+
+func (r *buildRun) setOutput(k, v string) {
+	if err := r.out.SetOutput(k, v); err != nil {
+		r.outErrs = append(r.outErrs, err)
+	}
+}
+
+// finish writes the step summary and turns the verdict into the exit
+// status.
+func (r *buildRun) finish() error {
+	if err := r.out.Summary(r.res.Markdown()); err != nil {
+		r.log.Warning(err.Error())
+	}
+	if len(r.outErrs) > 0 {
+		return titled(r.log, ExitFailed, "Step outputs cannot be written", errors.Join(r.outErrs...))
+	}
+	if r.res.Verdict == report.NotVerified {
+		msg := "inline cache not verified: " + r.res.Reason
+		if r.s.Verify == inputs.VerifyWarn {
+			r.log.WarningTitle("Inline cache not verified", msg+" (verify: warn, so the step passes)")
+			return nil
+		}
+		return titled(r.log, ExitFailed, "Inline cache not verified", errors.New(msg))
+	}
+	return nil
+}
+
+// verifyPushed reads the pushed image back from every repository it went
+// to: the first in full, the others for presence.
+func (r *buildRun) verifyPushed(ctx context.Context, st plan.Step, meta metadata) report.Result {
+	if st.Skip != "" {
+		return report.Result{Verdict: report.Skipped, Reason: st.Skip}
+	}
+	refs, err := pushedRefs(st.Tags, meta.Digest)
+	if err != nil {
+		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
+	}
+	rep, err := r.v.Verify(ctx, refs[0])
+	if err != nil {
+		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
+	}
+	res := report.Result{Verdict: report.Verified, Report: &rep}
+	var problems []string
+	if !rep.Verified() {
+		problems = append(problems, rep.Failures()...)
+	}
+	for _, ref := range refs[1:] {
+		if err := r.v.Exists(ctx, ref); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		res.Verdict = report.NotVerified
+		res.Reason = strings.Join(problems, "; ")
+	}
+	return res
+}
+
+// pushedRefs names the pushed image by digest in every repository it was
+// pushed to. Without a digest (old buildx) the first tag is used.
+func pushedRefs(tags []inputs.Tag, digest string) ([]string, error) {
+	var repos []name.Repository
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if repo := t.Ref.Context(); !seen[repo.String()] {
+			seen[repo.String()] = true
+			repos = append(repos, repo)
+		}
+	}
+	if len(repos) == 0 {
+		return nil, errors.New("no tag was pushed")
+	}
+	if digest == "" {
+		return []string{tags[0].Ref.String()}, nil
+	}
+	refs := make([]string, len(repos))
+	for i, repo := range repos {
+		refs[i] = repo.Digest(digest).String()
+	}
+	return refs, nil
+}
+
+// metadata is what the build reports about itself: buildx's metadata file,
+// or for docker build the same keys from what its push printed.
+type metadata struct {
+	Raw    json.RawMessage
+	Digest string
+}
+
+func (r *buildRun) metadata() (metadata, error) {
+	if r.plan.MetadataFile == "" {
+		m := map[string]string{}
+		if r.digest != "" {
+			m["containerimage.digest"] = r.digest
+		}
+		var names []string
+		for _, t := range r.s.Tags {
+			names = append(names, t.Raw)
+		}
+		if len(names) > 0 {
+			m["image.name"] = strings.Join(names, ",")
+		}
+		raw, _ := json.Marshal(m) // a map of strings always marshals
+		return metadata{Raw: raw, Digest: r.digest}, nil
+	}
+	raw, err := r.env.disk().ReadFile(r.plan.MetadataFile)
+	if err != nil {
+		return metadata{}, fmt.Errorf("buildx wrote no metadata file: %w", err)
+	}
+	var m struct {
+		Digest string `json:"containerimage.digest"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return metadata{Raw: raw}, fmt.Errorf("cannot read the buildx metadata file: %w", err)
+	}
+	return metadata{Raw: raw, Digest: m.Digest}, nil
+}
+
+func (r *buildRun) readTrim(path string) string {
+	b, err := r.env.disk().ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// quoteArgs shows a command line the way a shell user would type it. It is
+// for the log only: nothing is ever run through a shell.
+func quoteArgs(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$`|&;<>()*?[]{}#~!") {
+			out[i] = strconv.Quote(a)
+		} else {
+			out[i] = a
+		}
+	}
+	return strings.Join(out, " ")
+}

@@ -27,6 +27,9 @@ type settings struct {
 // the checks that read the disk run in the same step (inputs.Preflight).
 func loadSettings(env Env, log report.Log, fs *flag.FlagSet, args, names []string, build bool) (settings, error) {
 	job, jobErr := ci.Detect(env.Getenv, env.disk().ReadFile)
+	if !build {
+		jobErr = nil // only a build's context depends on the event payload
+	}
 	s, pos, err := inputs.LoadSettings(inputs.Source{
 		Getenv: env.Getenv, Flags: fs, Args: args, Inputs: names, ContextArg: build, Job: job,
 	})

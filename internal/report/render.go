@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/inlinecache/action/internal/buildlog"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -206,14 +207,11 @@ func (r Result) Text() string {
 		c := r.counts("")
 		fmt.Fprintf(&b, "build steps: %d of %d CACHED\n", c.Cached, c.Total)
 		for _, s := range r.Steps {
-			mark := "ran   "
-			switch {
-			case s.Cached:
-				mark = "CACHED"
-			case s.Error:
-				mark = "FAILED"
+			mark := outcome(s)
+			if mark == "failed" {
+				mark = "FAILED" // the log shouts what the summary only says
 			}
-			fmt.Fprintf(&b, "  %s %s\n", mark, s.Name)
+			fmt.Fprintf(&b, "  %-6s %s\n", mark, s.Name)
 		}
 	}
 	return b.String()
@@ -264,14 +262,18 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 	fmt.Fprintf(b, "\nBuild steps: %d of %d cached.\n", c.Cached, c.Total)
 	b.WriteString("\n<details><summary>Build steps</summary>\n\n| Step | Result |\n|---|---|\n")
 	for _, s := range r.Steps {
-		res := "ran"
-		switch {
-		case s.Cached:
-			res = "CACHED"
-		case s.Error:
-			res = "failed"
-		}
-		fmt.Fprintf(b, "| %s | %s |\n", mdEscape(s.Name), res)
+		fmt.Fprintf(b, "| %s | %s |\n", mdEscape(s.Name), outcome(s))
 	}
 	b.WriteString("\n</details>\n")
+}
+
+// outcome is what became of a build step: CACHED, failed or ran.
+func outcome(s buildlog.Step) string {
+	switch {
+	case s.Cached:
+		return "CACHED"
+	case s.Error:
+		return "failed"
+	}
+	return "ran"
 }

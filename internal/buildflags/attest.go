@@ -44,7 +44,7 @@ func (a Attest) Disabled() bool {
 func (a Attest) WithBoolsAsDisabled() Attest {
 	out := Attest{Type: a.Type, Attrs: make(Attrs, 0, len(a.Attrs))}
 	for _, f := range a.Attrs {
-		if b, err := strconv.ParseBool(f.Value); f.Key == "" && err == nil {
+		if b, err := strconv.ParseBool(f.Value); f.Bare && err == nil {
 			f = Attr{Key: "disabled", Value: strconv.FormatBool(!b)}
 		}
 		out.Attrs = append(out.Attrs, f)

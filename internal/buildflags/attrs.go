@@ -13,10 +13,12 @@ import (
 	"strings"
 )
 
-// Attr is one field of a key=value list. A field without "=" (a bare
-// boolean in an attestation) has an empty Key.
+// Attr is one field of a key=value list.
 type Attr struct {
 	Key, Value string
+	// Bare is a field without "=" (a boolean in an attestation): Value
+	// alone, no Key.
+	Bare bool
 }
 
 // Attrs are the fields of one flag value, in the order written, so what is
@@ -44,7 +46,7 @@ func (as Attrs) Has(key string) bool {
 func (as Attrs) String() string {
 	fields := make([]string, len(as))
 	for i, a := range as {
-		if a.Key == "" {
+		if a.Bare {
 			fields[i] = a.Value
 			continue
 		}
@@ -63,8 +65,7 @@ func Join(fields ...string) string {
 }
 
 // ParseAttrs reads one flag value: CSV fields of key=value, keys trimmed and
-// lower-cased as buildx reads them. A field without "=" is kept with an
-// empty key.
+// lower-cased as buildx reads them. A field without "=" is kept as Bare.
 func ParseAttrs(s string) (Attrs, error) {
 	fields, err := splitCSV(s)
 	if err != nil {
@@ -74,7 +75,7 @@ func ParseAttrs(s string) (Attrs, error) {
 	for _, f := range fields {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			out = append(out, Attr{Value: strings.TrimSpace(f)})
+			out = append(out, Attr{Value: strings.TrimSpace(f), Bare: true})
 			continue
 		}
 		out = append(out, Attr{Key: strings.ToLower(strings.TrimSpace(k)), Value: v})

@@ -34,7 +34,10 @@ demo:
 docs:
 	$(GO) run ./internal/docgen
 
-# Registry read speed against buildx imagetools inspect, with the ratio.
+# Whole processes side by side on the real test environment (own overhead on a
+# cached build against bare buildx and, with BPA_DIR set to a checkout of
+# docker/build-push-action, against its overhead; verify against imagetools
+# inspect at 1, 4 and 16 platforms), then the in-process verify benchmarks.
 bench:
 	$(GO) run ./internal/benchreport
 # Release binaries for linux/darwin/windows × amd64/arm64 and SHA256SUMS in

@@ -1,70 +1,210 @@
-// Command benchreport runs the verify benchmarks (make bench) and prints
-// inline-cache's registry read side by side with buildx imagetools inspect,
-// with the ratio. It reports; it asserts nothing about time.
+// Command benchreport runs the benchmarks behind `make bench` and prints
+// them side by side. It reports; it asserts nothing about time.
+//
+//   - Whole processes, as users run them, on the real test environment
+//     (internal/e2e, BenchmarkOverheadCachedBuild and BenchmarkVerifyProcess):
+//     a fully cached build and push by bare `docker buildx build`, by
+//     inline-cache (binary and action entry point) and, when BPA_DIR names a
+//     checkout of docker/build-push-action with its dist, by build-push-action;
+//     and `inline-cache verify` against `buildx imagetools inspect` at 1, 4
+//     and 16 platforms.
+//   - In process (internal/verify): the verifier library against imagetools.
+//
+// Usage: benchreport [-rounds N] [-benchtime D]
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
-var line = regexp.MustCompile(`^Benchmark(Verify|Imagetools)/platforms=(\d+)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
-
 func main() {
-	benchtime := "20x"
-	if len(os.Args) > 1 {
-		benchtime = os.Args[1]
+	if err := realMain(); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
 	}
-	cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^Benchmark(Verify|Imagetools)$", "-benchtime", benchtime, "./internal/verify")
+}
+
+func realMain() error {
+	rounds := flag.Int("rounds", 7, "rounds of each whole-process contender")
+	benchtime := flag.String("benchtime", "20x", "benchtime of the in-process benchmarks")
+	flag.Parse()
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds must be at least 1, got %d", *rounds)
+	}
+
+	procOut, err := goBench("./internal/e2e", "^Benchmark(OverheadCachedBuild|VerifyProcess)$", fmt.Sprintf("%dx", *rounds))
+	if err != nil {
+		return err
+	}
+	libOut, err := goBench("./internal/verify", "^Benchmark(Verify|Imagetools)$", *benchtime)
+	if err != nil {
+		return err
+	}
+	proc := parse(procOut)
+	lib := parse(libOut)
+
+	fmt.Println()
+	if err := overheadTable(os.Stdout, proc["OverheadCachedBuild"], *rounds); err != nil {
+		return err
+	}
+	fmt.Println()
+	if err := verifyTable(os.Stdout, proc, *rounds); err != nil {
+		return err
+	}
+	fmt.Println()
+	return libraryTable(os.Stdout, lib)
+}
+
+// goBench runs one package's benchmarks, streaming their output.
+func goBench(pkg, pattern, benchtime string) ([]byte, error) {
+	cmd := exec.Command("go", "test", "-count=1", "-timeout", "30m", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, pkg)
 	var out bytes.Buffer
 	cmd.Stdout = io.MultiWriter(os.Stdout, &out)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "benchreport: go test -bench:", err)
-		os.Exit(1)
+		return nil, fmt.Errorf("go test -bench %s: %w", pkg, err)
 	}
-	ns := map[string]map[int]float64{"Verify": {}, "Imagetools": {}}
-	sc := bufio.NewScanner(&out)
+	return out.Bytes(), nil
+}
+
+var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+// parse reads `go test -bench` lines into benchmark → unit → value.
+func parse(out []byte) map[string]map[string]float64 {
+	res := map[string]map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
-		if m := line.FindStringSubmatch(sc.Text()); m != nil {
-			n, _ := strconv.Atoi(m[2])
-			v, _ := strconv.ParseFloat(m[3], 64)
-			ns[m[1]][n] = v
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[2])
+		vals := map[string]float64{}
+		for i := 0; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				vals[f[i+1]] = v
+			}
+		}
+		res[m[1]] = vals
+	}
+	return res
+}
+
+// contenders lists the names that reported a median, in a fixed order.
+func contenders(vals map[string]float64, order []string) []string {
+	var out []string
+	for _, c := range order {
+		if _, ok := vals[c+"-median-ms"]; ok {
+			out = append(out, c)
 		}
 	}
-	var widths []int
-	for n := range ns["Verify"] {
-		if _, ok := ns["Imagetools"][n]; ok {
-			widths = append(widths, n)
-		}
+	return out
+}
+
+func overheadTable(w io.Writer, vals map[string]float64, rounds int) error {
+	cs := contenders(vals, []string{"bare", "inline-cache", "inline-cache-action", "build-push-action"})
+	if !slices.Contains(cs, "bare") || !slices.Contains(cs, "inline-cache") {
+		return fmt.Errorf("BenchmarkOverheadCachedBuild reported no results")
 	}
-	if len(widths) == 0 {
-		fmt.Fprintln(os.Stderr, "benchreport: no benchmark results found")
-		os.Exit(1)
-	}
-	sort.Ints(widths)
-	fmt.Println("\nRead an N-platform index (manifests + configs) from an in-memory registry over loopback HTTP:")
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "platforms\tinline-cache verify\tbuildx imagetools inspect\tratio\t")
-	for _, n := range widths {
-		v, it := ns["Verify"][n], ns["Imagetools"][n]
-		fmt.Fprintf(tw, "%d\t%.1f ms\t%.1f ms\t%.1f×\t\n", n, v/1e6, it/1e6, it/v)
+	bare := vals["bare-median-ms"]
+	fmt.Fprintf(w, "Fully cached build and push of testdata/app, whole processes, %d rounds (ms):\n", rounds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "contender\tmin\tmedian\tmax\tCPU median\toverhead (median − bare)\t")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%+.0f\t\n", c,
+			vals[c+"-min-ms"], vals[c+"-median-ms"], vals[c+"-max-ms"], vals[c+"-cpu-median-ms"], vals[c+"-median-ms"]-bare)
 	}
 	tw.Flush()
-	if v, ok := ns["Verify"][16]; ok {
-		r := ns["Imagetools"][16] / v
+	own := vals["inline-cache-action-median-ms"] - bare
+	if !slices.Contains(cs, "inline-cache-action") {
+		own = vals["inline-cache-median-ms"] - bare
+	}
+	if !slices.Contains(cs, "build-push-action") {
+		fmt.Fprintf(w, "build-push-action not compared (set BPA_DIR to a checkout of docker/build-push-action with its dist/): own overhead over bare buildx %.0f ms\n", own)
+		return nil
+	}
+	bpa := vals["build-push-action-median-ms"] - bare
+	ratio := own / bpa
+	verdict := "met"
+	if ratio > 0.1 {
+		verdict = "NOT met"
+	}
+	fmt.Fprintf(w, "target: own overhead ≤ 0.1× build-push-action's: %s (%.0f ms vs %.0f ms, %.2f×)\n", verdict, own, bpa, ratio)
+	return nil
+}
+
+var platformsRE = regexp.MustCompile(`/platforms=(\d+)$`)
+
+func verifyTable(w io.Writer, res map[string]map[string]float64, rounds int) error {
+	type row struct {
+		n    int
+		vals map[string]float64
+	}
+	var rows []row
+	for name, vals := range res {
+		if m := platformsRE.FindStringSubmatch(name); m != nil && strings.HasPrefix(name, "VerifyProcess") {
+			n, _ := strconv.Atoi(m[1])
+			rows = append(rows, row{n, vals})
+		}
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("BenchmarkVerifyProcess reported no results")
+	}
+	slices.SortFunc(rows, func(a, b row) int { return a.n - b.n })
+	fmt.Fprintf(w, "Read an N-platform index from the test registry, whole processes, %d rounds (ms, min/median/max):\n", rounds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "platforms\tinline-cache verify\tbuildx imagetools inspect\tratio of medians\t")
+	mmm := func(v map[string]float64, c string) string {
+		return fmt.Sprintf("%.0f / %.0f / %.0f", v[c+"-min-ms"], v[c+"-median-ms"], v[c+"-max-ms"])
+	}
+	ratios := map[int]float64{}
+	for _, r := range rows {
+		ratios[r.n] = r.vals["imagetools-inspect-median-ms"] / r.vals["inline-cache-verify-median-ms"]
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f×\t\n", r.n, mmm(r.vals, "inline-cache-verify"), mmm(r.vals, "imagetools-inspect"), ratios[r.n])
+	}
+	tw.Flush()
+	if r, ok := ratios[16]; ok {
 		verdict := "met"
 		if r < 5 {
 			verdict = "NOT met"
 		}
-		fmt.Printf("target ≥5× faster at 16 platforms: %s (%.1f×)\n", verdict, r)
+		fmt.Fprintf(w, "target: verify ≥5× faster than imagetools inspect at 16 platforms, whole process: %s (%.1f×)\n", verdict, r)
 	}
+	return nil
+}
+
+func libraryTable(w io.Writer, res map[string]map[string]float64) error {
+	var widths []int
+	for name := range res {
+		if m := platformsRE.FindStringSubmatch(name); m != nil && strings.HasPrefix(name, "Verify/") {
+			n, _ := strconv.Atoi(m[1])
+			if _, ok := res[fmt.Sprintf("Imagetools/platforms=%d", n)]; ok {
+				widths = append(widths, n)
+			}
+		}
+	}
+	if len(widths) == 0 {
+		return fmt.Errorf("the in-process benchmarks reported no results")
+	}
+	slices.Sort(widths)
+	fmt.Fprintln(w, "In process: the verifier library against an imagetools process, in-memory registry over loopback:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "platforms\tverify library\tbuildx imagetools inspect\tratio\t")
+	for _, n := range widths {
+		v := res[fmt.Sprintf("Verify/platforms=%d", n)]["ns/op"]
+		it := res[fmt.Sprintf("Imagetools/platforms=%d", n)]["ns/op"]
+		fmt.Fprintf(tw, "%d\t%.1f ms\t%.1f ms\t%.1f×\t\n", n, v/1e6, it/1e6, it/v)
+	}
+	return tw.Flush()
 }

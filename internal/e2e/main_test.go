@@ -143,7 +143,7 @@ func parseOutputs(t *testing.T, path string) map[string]string {
 }
 
 // project copies a project from testdata with busybox added.
-func project(t *testing.T, name string) string {
+func project(t testing.TB, name string) string {
 	t.Helper()
 	dir, err := env.Project(filepath.Join("..", "..", "testdata", name))
 	if err != nil {

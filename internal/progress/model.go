@@ -388,10 +388,11 @@ func (v *vertex) tail() []string {
 }
 
 // push records a "pushing …" status's span.
-func (t *tracker) push(key string, s *VertexStatus) {
+func (t *tracker) push(s *VertexStatus) {
 	if !strings.HasPrefix(s.ID, "pushing") && !strings.HasPrefix(s.Name, "pushing") {
 		return
 	}
+	key := s.Vertex + "\x00" + s.ID
 	iv, ok := t.pushes[key]
 	if !ok {
 		if len(t.pushes) >= t.maxVerts {

@@ -287,7 +287,7 @@ func (t *tracker) status(st *Status, rd *renderer) {
 		if v != nil && v.p.kind == KindStep && isLayerDigest(s.ID) {
 			v.pulls++
 		}
-		t.push(s.Vertex+"\x00"+s.ID, s)
+		t.push(s)
 		if rd != nil && v != nil && !s.Completed.IsZero() {
 			rd.status(v, s)
 		}

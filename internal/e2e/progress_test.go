@@ -193,7 +193,13 @@ func progressShape(t *testing.T, format string, stream []byte) map[string]any {
 	}
 	var steps, warnings []string
 	for _, s := range b.Steps {
-		steps = append(steps, strings.Join([]string{s.Stage, fmt.Sprint(s.Index, "/", s.Total), s.Text, string(s.State)}, " "))
+		state := string(s.State)
+		if s.State == progress.Canceled {
+			// Whether BuildKit's last word on an interrupted step reaches
+			// buildx before it exits is a race.
+			state = string(progress.Incomplete)
+		}
+		steps = append(steps, strings.Join([]string{s.Stage, fmt.Sprint(s.Index, "/", s.Total), s.Text, state}, " "))
 	}
 	slices.Sort(steps)
 	for _, w := range b.Warnings {
@@ -204,7 +210,7 @@ func progressShape(t *testing.T, format string, stream []byte) map[string]any {
 	shape := map[string]any{
 		"steps": steps, "warnings": warnings, "platforms": platforms,
 		"cached": b.CachedSteps(), "total": b.TotalSteps(), "cache-hit": b.CacheHit(),
-		"complete": b.Complete(), "skipped": b.Skipped,
+		"complete": b.Complete(),
 	}
 	if f := b.Failure; f != nil {
 		step := ""
@@ -214,4 +220,51 @@ func progressShape(t *testing.T, format string, stream []byte) map[string]any {
 		shape["failure"] = fmt.Sprint(f.File, ":", f.Line, " ", step)
 	}
 	return shape
+}
+
+// TestCaptureCanceledProgress interrupts buildx (as a cancelled CI job
+// does) once the long RUN has started, and captures the stream: the
+// steps that ended are counted, the one interrupted is not finished.
+func TestCaptureCanceledProgress(t *testing.T) {
+	dir := filepath.Join(progressRoot, "buildkit-"+testenv.BuildKitVersion)
+	for _, format := range []string{"rawjson", "plain"} {
+		t.Run(format, func(t *testing.T) {
+			prune(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			f := progress.RawJSON
+			if format == "plain" {
+				f = progress.Plain
+			}
+			var raw bytes.Buffer
+			rec := progress.New(f, progress.WithTee(&raw))
+			cmd := exec.CommandContext(ctx, env.Tools.Buildx, "build", "--progress", format, "--tag", repo(t)+":cancel", project(t, "progress/projects/cancel"))
+			cmd.Env = env.Environ()
+			cmd.Stderr = rec
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			started := false
+			for !started && ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+				for _, s := range rec.Build().Steps {
+					started = started || (strings.Contains(s.Text, "sleep") && s.State == progress.Incomplete)
+				}
+			}
+			if !started {
+				t.Fatalf("the RUN never started:\n%s", raw.Bytes())
+			}
+			time.Sleep(time.Second)
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err == nil {
+				t.Fatalf("buildx succeeded after an interrupt:\n%s", raw.Bytes())
+			}
+			if err := rec.Close(); err != nil {
+				t.Fatal(err)
+			}
+			compareProgress(t, format, scrub(raw.Bytes(), env.Registry), filepath.Join(dir, "canceled."+format))
+		})
+	}
 }

@@ -41,6 +41,14 @@
 // (with a platform first on a multi-platform build) and whose instruction
 // is not FROM: the RUN, COPY, ADD and WORKDIR of this build, for each
 // platform. ARG, ENV, CMD and the like make no vertex and are not steps.
+// A step is a vertex, so instructions BuildKit merges into one vertex
+// because they are identical (the same COPY onto scratch in two stages or
+// for two platforms) are one step, as buildx shows them; a vertex that
+// BuildKit announced but never started (not needed, or not reached after
+// a failure) is none (Build.Unstarted counts them). BuildKit names a RUN
+// without its platform; a step takes the platform of the nearest input
+// that has one (its platform's FROM), and has none when that is ambiguous
+// or the stream is plain, which has no inputs.
 // FROM (its image resolved or pulled), load metadata and resolve image
 // config are base image work (KindBase); [internal] and [auth] vertices,
 // cache imports and exporters are not steps either. They are in

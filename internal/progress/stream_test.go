@@ -15,12 +15,7 @@ import (
 // same.
 func TestPrettyPrinted(t *testing.T) {
 	t.Parallel()
-	paths, _ := filepath.Glob(filepath.Join(captures, "*", "*.rawjson"))
-	for _, path := range paths {
-		in, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for path, in := range rawStreams(t) {
 		var pretty bytes.Buffer
 		for _, line := range bytes.Split(in, []byte("\n")) {
 			if len(line) > 0 && line[0] == '{' {
@@ -51,12 +46,7 @@ func TestPrettyPrinted(t *testing.T) {
 // that ended before the cut is lost.
 func TestTruncatedRealStreams(t *testing.T) {
 	t.Parallel()
-	paths, _ := filepath.Glob(filepath.Join(captures, "*", "*.rawjson"))
-	for _, path := range paths {
-		in, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for path, in := range rawStreams(t) {
 		full, _ := Read(bytes.NewReader(in), RawJSON)
 		for cut := 0; cut < len(in); cut += 1 + len(in)/97 {
 			b, err := Read(bytes.NewReader(in[:cut]), RawJSON)
@@ -135,4 +125,22 @@ func TestPlainClock(t *testing.T) {
 	if s := b.Steps[0]; s.Start != t0 || s.Duration != 2900*time.Millisecond || s.State != Ran || s.Vertex != 5 || b.Wall != 3*time.Second {
 		t.Errorf("%+v, wall %s", s, b.Wall)
 	}
+}
+
+// rawStreams returns the captured rawjson streams by path.
+func rawStreams(t *testing.T) map[string][]byte {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(captures, "*", "*.rawjson"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no captured rawjson streams: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p] = b
+	}
+	return out
 }

@@ -59,6 +59,16 @@ func TestCapturedCases(t *testing.T) {
 				t.Errorf("failure %+v, step %+v", f, f.Step)
 			}
 		}},
+		// Interrupted once the RUN had started: BuildKit ends it with
+		// "context canceled" (plain: CANCELED); buildx says why.
+		"canceled": {cached: 0, total: 2, check: func(t *testing.T, b *Build) {
+			if got := stepList(b); !slices.Equal(got, []string{"1/2 COPY busybox /bin/busybox ran", `2/2 RUN ["/bin/busybox", "sleep", "120"] canceled`}) || b.Complete() {
+				t.Errorf("steps %q, complete %v", got, b.Complete())
+			}
+			if f := b.Failure; f == nil || f.Step != nil || !strings.HasSuffix(f.Message, "Canceled: context canceled") {
+				t.Errorf("failure %+v", f)
+			}
+		}},
 		"warning": {cached: 0, total: 3, check: func(t *testing.T, b *Build) {
 			var got []string
 			for _, w := range b.Warnings {

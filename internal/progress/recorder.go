@@ -69,9 +69,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 const maxLineBytes = 16 << 20
 
 // Recorder reads a progress stream written to it: give it to os/exec as
-// the build's Stderr, or copy a reader into it. It is safe for concurrent
-// use. Close flushes a last unterminated line; Build can be called at any
-// time, also while the build runs.
+// the build's Stderr, or copy a reader into it. It reads one stream (give
+// it stdout too only as the same writer, which os/exec then writes to
+// from one goroutine). It is safe for concurrent use: Build can be called
+// at any time, also while the build runs. Close flushes a last
+// unterminated line.
 type Recorder struct {
 	mu      sync.Mutex
 	format  Format

@@ -3,6 +3,7 @@ package progress
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -143,4 +144,27 @@ func rawStreams(t *testing.T) map[string][]byte {
 		out[p] = b
 	}
 	return out
+}
+
+// TestBuildWhileWriting: the model can be read while the build streams
+// (run with -race).
+func TestBuildWhileWriting(t *testing.T) {
+	t.Parallel()
+	r := New(RawJSON, WithRender(io.Discard))
+	stream := encode(t, sample(), false)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, line := range bytes.SplitAfter(stream, []byte("\n")) {
+			r.Write(line)
+		}
+	}()
+	for range 50 {
+		checkConsistent(t, r.Build())
+	}
+	<-done
+	r.Close()
+	if got := r.Build().TotalSteps(); got != 2 {
+		t.Errorf("%d steps", got)
+	}
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // targets are the project's fuzz targets: the inline cache payload
-// decoder, the list and cache-entry (CSV) input parsers, and reference
-// parsing.
+// decoder, the list and cache-entry (CSV) input parsers, reference
+// parsing, and the build progress readers.
 //
 // execs is how many inputs each target tries: about 10 seconds' worth on a
 // 2-core machine, so the suite stays fast; run a target longer by hand
@@ -23,6 +23,7 @@ var targets = []struct{ name, pkg, execs string }{
 	{"FuzzParseList", "./internal/inputs", "100000x"},
 	{"FuzzParseCache", "./internal/buildflags", "200000x"},
 	{"FuzzParseReference", "./internal/verify", "50000x"},
+	{"FuzzRead", "./internal/progress", "20000x"},
 }
 
 // TestFuzzTargets runs each target with go test -fuzz for its execs, one

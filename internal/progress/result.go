@@ -1,0 +1,242 @@
+package progress
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// CachedSteps is how many steps came from the cache.
+func (b *Build) CachedSteps() int { return b.count(Cached) }
+
+// TotalSteps is how many Dockerfile steps the build had (every platform's).
+func (b *Build) TotalSteps() int { return len(b.Steps) }
+
+func (b *Build) count(s State) int {
+	n := 0
+	for _, st := range b.Steps {
+		if st.State == s {
+			n++
+		}
+	}
+	return n
+}
+
+// CacheHit is the cached share of the steps, 0–100, rounded down (100
+// only when every step was cached); 0 for a build without steps.
+func (b *Build) CacheHit() int {
+	if len(b.Steps) == 0 {
+		return 0
+	}
+	return b.CachedSteps() * 100 / len(b.Steps)
+}
+
+// UncachedSeconds is the time spent in steps that executed (ran or
+// failed), one decimal.
+func (b *Build) UncachedSeconds() float64 {
+	var d time.Duration
+	for _, s := range b.Steps {
+		if s.State == Ran || s.State == Failed {
+			d += s.Duration
+		}
+	}
+	return seconds(d)
+}
+
+func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*10) / 10 }
+
+// Executed returns the steps that ran or failed, slowest first.
+func (b *Build) Executed() []Step {
+	var out []Step
+	for _, s := range b.Steps {
+		if s.State == Ran || s.State == Failed {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y Step) int { return cmp.Compare(y.Duration, x.Duration) })
+	return out
+}
+
+// Complete reports whether every step ended (cached, ran or failed):
+// false for a cancelled build or a truncated stream.
+func (b *Build) Complete() bool {
+	for _, s := range b.Steps {
+		if s.State == Incomplete || s.State == Canceled {
+			return false
+		}
+	}
+	return true
+}
+
+// Report is the JSON form of a build's steps, for a cache-report file:
+// times in seconds.
+type Report struct {
+	CachedSteps        int            `json:"cachedSteps"`
+	TotalSteps         int            `json:"totalSteps"`
+	CacheHit           int            `json:"cacheHit"`
+	UncachedSeconds    float64        `json:"uncachedSeconds"`
+	WallSeconds        float64        `json:"wallSeconds"`
+	CacheImportSeconds float64        `json:"cacheImportSeconds"`
+	ExportSeconds      float64        `json:"exportSeconds"`
+	PushSeconds        float64        `json:"pushSeconds"`
+	Complete           bool           `json:"complete"`
+	Stages             []ReportStage  `json:"stages"`
+	Steps              []ReportStep   `json:"steps"`
+	Warnings           []BuildWarning `json:"warnings,omitempty"`
+	Failure            *ReportFailure `json:"failure,omitempty"`
+	Source             string         `json:"source"` // rawjson or plain
+}
+
+// ReportStage is one stage of one platform.
+type ReportStage struct {
+	Platform   string  `json:"platform,omitempty"`
+	Name       string  `json:"name"`
+	Steps      int     `json:"steps"`
+	Cached     int     `json:"cached"`
+	Ran        int     `json:"ran"`
+	Failed     int     `json:"failed,omitempty"`
+	RunSeconds float64 `json:"runSeconds"`
+}
+
+// ReportStep is one step.
+type ReportStep struct {
+	Platform    string  `json:"platform,omitempty"`
+	Stage       string  `json:"stage,omitempty"`
+	Index       int     `json:"index"`
+	Instruction string  `json:"instruction"`
+	Text        string  `json:"text"`
+	State       State   `json:"state"`
+	Start       float64 `json:"startSeconds"` // from the build's start
+	Seconds     float64 `json:"seconds"`
+}
+
+// ReportFailure is where and why the build failed.
+type ReportFailure struct {
+	Message string   `json:"message"`
+	Step    string   `json:"step,omitempty"`
+	File    string   `json:"file,omitempty"`
+	Line    int      `json:"line,omitempty"`
+	Log     []string `json:"log,omitempty"`
+}
+
+// Report returns the JSON form.
+func (b *Build) Report() Report {
+	r := Report{
+		CachedSteps: b.CachedSteps(), TotalSteps: b.TotalSteps(), CacheHit: b.CacheHit(),
+		UncachedSeconds: b.UncachedSeconds(), WallSeconds: seconds(b.Wall),
+		CacheImportSeconds: seconds(b.CacheImport), ExportSeconds: seconds(b.Export), PushSeconds: seconds(b.Push),
+		Complete: b.Complete(), Warnings: b.Warnings, Source: b.Format,
+		Stages: []ReportStage{}, Steps: []ReportStep{},
+	}
+	for _, s := range b.Stages {
+		r.Stages = append(r.Stages, ReportStage{Platform: s.Platform, Name: stageName(s.Name), Steps: s.Steps, Cached: s.Cached, Ran: s.Ran, Failed: s.Failed, RunSeconds: seconds(s.Run)})
+	}
+	for _, s := range b.Steps {
+		r.Steps = append(r.Steps, ReportStep{Platform: s.Platform, Stage: s.Stage, Index: s.Index, Instruction: s.Instruction, Text: s.Text, State: s.State, Start: b.offset(s.Start), Seconds: seconds(s.Duration)})
+	}
+	if f := b.Failure; f != nil {
+		r.Failure = &ReportFailure{Message: f.Message, File: f.File, Line: f.Line}
+		if f.Step != nil {
+			r.Failure.Step, r.Failure.Log = f.Step.Name, f.Step.Log
+		}
+	}
+	return r
+}
+
+// offset is t in seconds from the build's start.
+func (b *Build) offset(t time.Time) float64 {
+	if t.IsZero() || b.Start.IsZero() {
+		return 0
+	}
+	return seconds(t.Sub(b.Start))
+}
+
+// stageName names the unnamed stage of a single-stage build.
+func stageName(s string) string {
+	if s == "" {
+		return "(build)"
+	}
+	return s
+}
+
+// Gantt draws the build as a Mermaid gantt chart (GitHub renders it in job
+// summaries): a section per stage and platform with its steps as bars on
+// their real start and duration, cached steps tagged done and failed ones
+// crit, and a section for cache import, export and push. Times are
+// milliseconds from the build's start. A plain stream has no real start
+// times: its steps are laid end to end.
+func (b *Build) Gantt() string {
+	var sb strings.Builder
+	sb.WriteString("gantt\n    title Build timeline (cached steps greyed)\n    dateFormat x\n    axisFormat %M:%S\n")
+	at := func(t time.Time) int64 {
+		if t.IsZero() || b.Start.IsZero() {
+			return 0
+		}
+		return max(0, t.Sub(b.Start).Milliseconds())
+	}
+	var cursor int64 // plain: lay steps end to end
+	bar := func(name, tag string, start int64, d time.Duration) {
+		end := start + max(1, d.Milliseconds())
+		if tag != "" {
+			tag += ", "
+		}
+		fmt.Fprintf(&sb, "    %s :%s%d, %d\n", ganttText(name), tag, start, end)
+	}
+	section := ""
+	for _, s := range b.Steps {
+		sec := stageName(s.Stage)
+		if s.Platform != "" {
+			sec = s.Platform + " " + sec
+		}
+		if sec != section {
+			section = sec
+			fmt.Fprintf(&sb, "    section %s\n", ganttText(sec))
+		}
+		tag := ""
+		switch s.State {
+		case Cached:
+			tag = "done"
+		case Failed:
+			tag = "crit"
+		case Ran:
+			tag = "active"
+		}
+		start := at(s.Start)
+		if b.Format == "plain" {
+			start = cursor
+			cursor += max(1, s.Duration.Milliseconds())
+		}
+		bar(fmt.Sprintf("%d/%d %s", s.Index, s.Total, s.Text), tag, start, s.Duration)
+	}
+	first := true
+	for _, sp := range b.Spans {
+		if sp.Kind != KindCacheImport && sp.Kind != KindExport || sp.Start.IsZero() {
+			continue
+		}
+		if first {
+			sb.WriteString("    section cache and export\n")
+			first = false
+		}
+		bar(sp.Name, "", at(sp.Start), sp.Duration)
+	}
+	return sb.String()
+}
+
+// ganttText keeps a name from breaking Mermaid's syntax (":" ends a task
+// name, "#" and ";" start comments and entities) and short.
+func ganttText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case ':', ';', '#', '\n', '\r', '\t':
+			return ' '
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	return strings.TrimSpace(s)
+}

@@ -52,12 +52,16 @@ func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err
 			"to skip TLS verification for this registry alone, list %s in insecure-registries", reason, host)
 	}
 	if strings.Contains(err.Error(), "invalid realm in www-authenticate") {
-		return re("the registry sends clients for a token to another address than its own (%v). "+
+		return re("the registry sends clients for a token to %s, another address than its own (%v). "+
 			"go-containerregistry, which verification uses, refuses a token service on a private, loopback or link-local address "+
 			"unless it is the registry's own host:port, so that a registry cannot point credentials at an internal service; "+
-			"serve the token service at %s (behind the same proxy as the registry) or on a public address", err, host)
+			"serve the token service at %s (behind the same proxy as the registry) or on a public address", c.tokenRealm(), err, host)
 	}
 
+	if strings.Contains(err.Error(), "error verifying sha256 checksum") || strings.Contains(err.Error(), "does not match requested digest") {
+		// Bytes other than the digest names: retrying would not help.
+		return fmt.Errorf("digest mismatch, not retried: %w", err)
+	}
 	var refused *plainHTTPRefused
 	if errors.As(err, &refused) {
 		return re("%v (the TLS attempt: %v)", refused, err)
@@ -65,18 +69,24 @@ func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err
 
 	var te *transport.Error
 	if errors.As(err, &te) {
+		// Which request was refused: the ping, the token service, a
+		// manifest or a blob.
+		at := ""
+		if te.Request != nil {
+			at = "; refused: " + describe(te.Request)
+		}
 		switch te.StatusCode {
 		case http.StatusUnauthorized:
 			who, found := v.credentialUser(ctx, reg)
 			if !found {
 				return re("authentication required (401 Unauthorized) to pull %s, and %s has no credentials for it: log in first "+
-					"(docker login %s, or docker/login-action in a workflow)", ref.Context().RepositoryStr(), v.credentialSource(host), host)
+					"(docker login %s, or docker/login-action in a workflow)%s", ref.Context().RepositoryStr(), v.credentialSource(host), host, at)
 			}
 			return re("authentication failed (401 Unauthorized): the registry rejected the credentials%s from %s for %s; "+
-				"check the password or token (docker login %s)", who, v.credentialSource(host), ref.Context().RepositoryStr(), host)
+				"check the password or token (docker login %s)%s", who, v.credentialSource(host), ref.Context().RepositoryStr(), host, at)
 		case http.StatusForbidden:
 			who, _ := v.credentialUser(ctx, reg)
-			return re("access denied (403 Forbidden): the credentials%s from %s may not pull %s", who, v.credentialSource(host), ref.Context().RepositoryStr())
+			return re("access denied (403 Forbidden): the credentials%s from %s may not pull %s%s", who, v.credentialSource(host), ref.Context().RepositoryStr(), at)
 		}
 	}
 	if p := c.plainPingFailure(); p != nil {
@@ -95,6 +105,10 @@ func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err
 	var rd *ReadError
 	if errors.As(err, &rd) {
 		return rd
+	}
+	if te != nil && te.Request != nil {
+		// Another status (404, say): named, the registry's words kept.
+		return fmt.Errorf("registry %s: reading %s: %d %s: %w", host, describe(te.Request), te.StatusCode, http.StatusText(te.StatusCode), err)
 	}
 	if te != nil {
 		return err

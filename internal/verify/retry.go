@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
 	"github.com/inlinecache/action/internal/cachemeta"
 )
 
@@ -27,7 +29,8 @@ const (
 	DefaultTimeout = 2 * time.Minute
 	// DefaultConnectTimeout bounds the TCP connect and the TLS handshake.
 	DefaultConnectTimeout = 10 * time.Second
-	// DefaultResponseTimeout bounds the wait for a response's headers.
+	// DefaultResponseTimeout bounds one attempt at a request, from
+	// sending it to the last byte of the body.
 	DefaultResponseTimeout = 30 * time.Second
 	// DefaultStallTimeout is how long a body may go without a byte.
 	DefaultStallTimeout = 30 * time.Second
@@ -58,8 +61,9 @@ var defaultLimits = limits{
 func WithTimeout(d time.Duration) Option { return func(v *Verifier) { v.lim.timeout = d } }
 
 // WithReadTimeouts sets the per-request bounds: connect (TCP and TLS
-// handshake; applies to the default transport only), response (headers)
-// and stall (a body with no byte for that long). Zero keeps a default.
+// handshake; applies to the default transport only), response (one
+// attempt, from sending the request to the last byte of the body) and
+// stall (a body with no byte for that long). Zero keeps a default.
 func WithReadTimeouts(connect, response, stall time.Duration) Option {
 	return func(v *Verifier) {
 		v.lim.connect = cmpOr(connect, v.lim.connect)
@@ -138,6 +142,13 @@ type errStalled struct{ after time.Duration }
 
 func (e errStalled) Error() string { return fmt.Sprintf("body stalled: no data for %s", e.after) }
 
+// errAttemptTimeout: one attempt took longer than the response timeout.
+type errAttemptTimeout struct{ after time.Duration }
+
+func (e errAttemptTimeout) Error() string {
+	return fmt.Sprintf("no complete answer within %s", e.after)
+}
+
 // errTooBig is a body over its limit: never retried.
 type errTooBig struct{ msg string }
 
@@ -152,6 +163,25 @@ type call struct {
 	failed   []*ReadError
 	scheme   []string // of each failed, "http" or "https"
 	pingPath []bool
+	realm    string // the token service a ping's challenge named
+}
+
+// sawChallenge keeps the realm of a ping's bearer challenge, for explain.
+func (c *call) sawChallenge(h http.Header) {
+	for _, v := range h.Values("WWW-Authenticate") {
+		if _, rest, ok := strings.Cut(v, `realm="`); ok {
+			realm, _, _ := strings.Cut(rest, `"`)
+			c.mu.Lock()
+			c.realm = realm
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (c *call) tokenRealm() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.realm
 }
 
 func (c *call) record(scheme string, ping bool, e *ReadError) {
@@ -237,6 +267,9 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 				wait = min(ra, lim.maxRetryAfter)
 			}
 		default:
+			if ping && resp.StatusCode == http.StatusUnauthorized {
+				t.c.sawChallenge(resp.Header)
+			}
 			if resp.StatusCode/100 != 2 && !(ping && resp.StatusCode == http.StatusUnauthorized) {
 				fail(attempt, resp.Status, false, nil) // recorded for explain; the caller reads the response
 			}
@@ -251,11 +284,9 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if attempt >= lim.attempts || !replayable {
 			if err == nil {
-				// The last answer is the registry's own: hand it on
-				// (go-containerregistry reads its error body) but
-				// record how it was reached.
-				fail(attempt, status, true, nil)
-				return resp, nil
+				// The registry's own error (its body parsed), under
+				// what was read and how often.
+				err = transport.CheckError(resp, http.StatusOK)
 			}
 			return nil, fail(attempt, status, true, err)
 		}
@@ -285,10 +316,15 @@ func cmpErr(a, b error) error {
 // try makes one attempt and reads the body whole under the stall timeout.
 func (t *retrier) try(req *http.Request) (*http.Response, error) {
 	lim := t.c.lim
-	ctx, cancel := context.WithCancelCause(req.Context())
+	actx, cancelAttempt := context.WithTimeoutCause(req.Context(), lim.response, errAttemptTimeout{lim.response})
+	defer cancelAttempt()
+	ctx, cancel := context.WithCancelCause(actx)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel(nil)
+		if cause := context.Cause(actx); errors.As(cause, new(errAttemptTimeout)) {
+			return nil, cause
+		}
 		return nil, err
 	}
 	stalled := errStalled{lim.stall}
@@ -324,6 +360,9 @@ func (t *retrier) try(req *http.Request) (*http.Response, error) {
 			if errors.Is(context.Cause(ctx), stalled) {
 				return nil, stalled
 			}
+			if cause := context.Cause(actx); errors.As(cause, new(errAttemptTimeout)) {
+				return nil, cause
+			}
 			if errors.Is(rerr, io.EOF) || rerr == io.ErrUnexpectedEOF {
 				rerr = fmt.Errorf("body cut short after %d bytes: %w", buf.Len(), io.ErrUnexpectedEOF)
 			}
@@ -358,6 +397,7 @@ func bodyLimit(req *http.Request, resp *http.Response) (int64, string) {
 func transient(err error) bool {
 	var (
 		stalled errStalled
+		attempt errAttemptTimeout
 		netErr  net.Error
 		rh      tls.RecordHeaderError
 		unknown x509.UnknownAuthorityError
@@ -369,7 +409,7 @@ func transient(err error) bool {
 	case errors.As(err, &rh), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid), errors.As(err, &verify),
 		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return false
-	case errors.As(err, &stalled), errors.As(err, &netErr),
+	case errors.As(err, &stalled), errors.As(err, &attempt), errors.As(err, &netErr),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return true

@@ -22,15 +22,13 @@ func WithRootCAs(pool *x509.CertPool) Option { return func(v *Verifier) { v.root
 // redirect elsewhere (blob storage) is verified as usual. Plain HTTP is
 // guarded separately (plainHTTPGuard), on top of whatever transport is used.
 //
-// Its time bounds (lim): connect covers the TCP connect and the TLS
-// handshake, response the wait for headers; bodies are bounded by the
-// retrier's stall timeout.
+// Its time bound (lim.connect) covers the TCP connect and the TLS
+// handshake; the retrier bounds each attempt as a whole.
 func newTransport(insecure []string, roots *x509.CertPool, lim limits) http.RoundTripper {
 	base := remote.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	base.DialContext = (&net.Dialer{Timeout: lim.connect, KeepAlive: 30 * time.Second}).DialContext
 	base.TLSHandshakeTimeout = lim.connect
-	base.ResponseHeaderTimeout = lim.response
 	if len(insecure) == 0 {
 		return base
 	}

@@ -13,7 +13,7 @@ func newVerifier(s inputs.Settings, env Env) (*verify.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries)}
+	opts := []verify.Option{verify.WithInsecureRegistries(s.InsecureRegistries), verify.WithTimeout(s.VerifyTimeout)}
 	if pool != nil {
 		opts = append(opts, verify.WithRootCAs(pool))
 	}

@@ -127,12 +127,18 @@ func legacyMetadata(s inputs.Settings, digest string) metadata {
 // buildFailed reports a build that failed, with the end of its log.
 func buildFailed(sink report.Sink, rec *buildlog.Recorder, err error) error {
 	_ = sink.SetOutput(report.OutputCacheVerified, report.NotVerified)
-	msg := fmt.Sprintf("build failed: %v", err)
+	// BuildKit's own error (a failed push, a lost daemon) first: it says
+	// what broke; the exit status alone does not.
+	why := err.Error()
+	if f := rec.Failure(); f != "" {
+		why = fmt.Sprintf("%s (%v)", f, err)
+	}
+	msg := "build failed: " + why
 	if tail := rec.Tail(); len(tail) > 0 {
 		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
 	}
 	sink.ErrorTitle("Build failed", msg)
-	_ = sink.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: rec.Steps()}.Markdown())
+	_ = sink.Summary(report.Result{Verdict: report.NotVerified, Reason: "the build failed: " + why, Steps: rec.Steps()}.Markdown())
 	return failedErr(errReported)
 }
 

@@ -4,12 +4,8 @@ package testenv
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"syscall"
 )
 
 // Registry is a docker-registry of a test's own: for tests that need a
@@ -87,38 +83,4 @@ func (r *Registry) Close() error {
 		return r.env.Close()
 	}
 	return r.proc.stop()
-}
-
-// Kill sends SIGKILL to the daemon the environment started as name (a
-// buildkitd from StartBuildkitd, say) and waits for it to end: a crash,
-// not a shutdown. Its children are left as a crash leaves them; Close
-// still unmounts and removes what it left under Dir.
-func (e *Env) Kill(name string) error {
-	i := slices.IndexFunc(e.procs, func(p *proc) bool { return p.name == name })
-	if i < 0 {
-		return fmt.Errorf("no daemon named %s", name)
-	}
-	p := e.procs[i]
-	if p.exited() {
-		return errors.New(name + " has already exited")
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return err
-	}
-	<-p.done
-	return nil
-}
-
-// KillGroup sends SIGKILL to the process group of the daemon named name:
-// what a crash left running in it (runc, a build step) ends too.
-func (e *Env) KillGroup(name string) error {
-	i := slices.IndexFunc(e.procs, func(p *proc) bool { return p.name == name })
-	if i < 0 {
-		return fmt.Errorf("no daemon named %s", name)
-	}
-	err := syscall.Kill(-e.procs[i].cmd.Process.Pid, syscall.SIGKILL)
-	if errors.Is(err, syscall.ESRCH) {
-		return nil
-	}
-	return err
 }

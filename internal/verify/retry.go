@@ -124,6 +124,8 @@ func (e *ReadError) Error() string {
 	switch {
 	case e.Status != "":
 		b.WriteString(e.Status)
+	case errors.Is(e.Err, errVerifyDeadline):
+		b.WriteString("no answer in time")
 	case e.Err != nil:
 		b.WriteString(e.Err.Error())
 	}

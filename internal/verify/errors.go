@@ -53,9 +53,10 @@ func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err
 	}
 	if strings.Contains(err.Error(), "invalid realm in www-authenticate") {
 		return re("the registry sends clients for a token to %s, another address than its own (%v). "+
-			"go-containerregistry, which verification uses, refuses a token service on a private, loopback or link-local address "+
-			"unless it is the registry's own host:port, so that a registry cannot point credentials at an internal service; "+
-			"serve the token service at %s (behind the same proxy as the registry) or on a public address", c.tokenRealm(), err, host)
+			"A token service on a private, loopback or link-local address other than the registry's own host:port is refused, "+
+			"so that a registry cannot point credentials at an internal service, unless both the registry and the token service "+
+			"are loopback or listed in insecure-registries: list both, or serve the token service at %s or on a public address",
+			c.tokenRealm(), err, host)
 	}
 
 	if strings.Contains(err.Error(), "error verifying sha256 checksum") || strings.Contains(err.Error(), "does not match requested digest") {

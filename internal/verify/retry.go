@@ -160,6 +160,7 @@ func (e errTooBig) Error() string { return e.msg }
 // failed for good (explain reads it to name a ping's real failure).
 type call struct {
 	registry string
+	insecure []string
 	lim      limits
 	mu       sync.Mutex
 	failed   []*ReadError
@@ -226,6 +227,7 @@ var retryStatus = map[int]bool{
 }
 
 func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = t.c.toRealm(req)
 	lim := t.c.lim
 	start := time.Now()
 	ping := req.URL.Path == "/v2/"
@@ -271,6 +273,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		default:
 			if ping && resp.StatusCode == http.StatusUnauthorized {
 				t.c.sawChallenge(resp.Header)
+				t.c.rewriteRealm(req, resp)
 			}
 			if resp.StatusCode/100 != 2 && !(ping && resp.StatusCode == http.StatusUnauthorized) {
 				fail(attempt, resp.Status, false, nil) // recorded for explain; the caller reads the response

@@ -126,7 +126,7 @@ func (v *Verifier) begin(ctx context.Context, r name.Reference) (context.Context
 	if v.lim.timeout > 0 {
 		ctx, cancel = context.WithTimeoutCause(ctx, v.lim.timeout, errVerifyDeadline)
 	}
-	c := &call{registry: r.Context().RegistryStr(), lim: v.lim}
+	c := &call{registry: r.Context().RegistryStr(), insecure: v.insecure, lim: v.lim}
 	return ctx, cancel, c, []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(v.keychain),

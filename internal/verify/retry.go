@@ -57,8 +57,10 @@ var defaultLimits = limits{
 }
 
 // WithTimeout bounds each Verify or Exists call, retries included
-// (default DefaultTimeout). Zero or less leaves it unbounded but for ctx.
-func WithTimeout(d time.Duration) Option { return func(v *Verifier) { v.lim.timeout = d } }
+// (default DefaultTimeout; zero or less keeps it: no call is unbounded).
+func WithTimeout(d time.Duration) Option {
+	return func(v *Verifier) { v.lim.timeout = cmpOr(d, v.lim.timeout) }
+}
 
 // WithReadTimeouts sets the per-request bounds: connect (TCP and TLS
 // handshake; applies to the default transport only), response (one

@@ -122,10 +122,7 @@ func (v *Verifier) ParseReference(ref string) (name.Reference, error) {
 // for go-containerregistry, whose own retries are off: the retrier below
 // retries what is worth it, within the deadline, and names what failed.
 func (v *Verifier) begin(ctx context.Context, r name.Reference) (context.Context, context.CancelFunc, *call, []remote.Option) {
-	cancel := context.CancelFunc(func() {})
-	if v.lim.timeout > 0 {
-		ctx, cancel = context.WithTimeoutCause(ctx, v.lim.timeout, errVerifyDeadline)
-	}
+	ctx, cancel := context.WithTimeoutCause(ctx, v.lim.timeout, errVerifyDeadline)
 	c := &call{registry: r.Context().RegistryStr(), insecure: v.insecure, lim: v.lim}
 	return ctx, cancel, c, []remote.Option{
 		remote.WithContext(ctx),

@@ -33,7 +33,8 @@ func (r *Recorder) importNumbered(n string) (*Import, bool) {
 // explainDaemonLoss adds what a gRPC "Unavailable" or an EOF from the
 // server means for a build: the BuildKit daemon went away.
 func explainDaemonLoss(msg string) string {
-	if strings.Contains(msg, "code = Unavailable") || strings.Contains(msg, "error reading from server: EOF") {
+	// buildx words it as a gRPC status or, from the solve, "Unavailable: …".
+	if strings.Contains(msg, "code = Unavailable") || strings.Contains(msg, "Unavailable: ") || strings.Contains(msg, "error reading from server: EOF") {
 		return msg + " (the connection to the BuildKit daemon was lost: it stopped or crashed during the build)"
 	}
 	return msg

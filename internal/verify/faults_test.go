@@ -58,11 +58,14 @@ func realRegistry(t *testing.T) string {
 	return realReg.Addr
 }
 
-// Short bounds so that the suite stays fast: each attempt 1s at most,
-// 3 attempts, backoff 50ms doubling to 200ms, Retry-After honoured up to
-// 1.5s, and a deadline of 6s for the whole verification.
+// Short bounds so that the suite stays fast: each attempt 2s at most (a
+// loaded machine still answers a loopback request well within it), a
+// stalled body cut after 500ms, 3 attempts, backoff 50ms doubling to
+// 200ms, Retry-After honoured up to 1.5s, and a deadline of 10s for the
+// whole verification (3 hung attempts fit in it).
 const (
-	faultTimeout  = 6 * time.Second
+	faultTimeout  = 10 * time.Second
+	faultResponse = 2 * time.Second
 	faultAttempts = 3
 )
 
@@ -70,7 +73,7 @@ func faultOptions(extra ...verify.Option) []verify.Option {
 	return append([]verify.Option{
 		verify.WithKeychain(authn.NewMultiKeychain()),
 		verify.WithTimeout(faultTimeout),
-		verify.WithReadTimeouts(time.Second, time.Second, 500*time.Millisecond),
+		verify.WithReadTimeouts(time.Second, faultResponse, 500*time.Millisecond),
 		verify.WithRetries(faultAttempts, 50*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond),
 	}, extra...)
 }
@@ -167,7 +170,7 @@ var retried = map[faultproxy.Fault]bool{
 
 // says is what the message must say about each fault.
 var says = map[faultproxy.Fault]string{
-	faultproxy.Hang: "no complete answer within 1s", faultproxy.Trickle: "no complete answer within 1s",
+	faultproxy.Hang: "no complete answer within " + faultResponse.String(), faultproxy.Trickle: "no complete answer within " + faultResponse.String(),
 	faultproxy.Truncate: "cut short", faultproxy.Status500: "500 Internal Server Error",
 	faultproxy.Status502: "502 Bad Gateway", faultproxy.Status503: "503 Service Unavailable",
 	faultproxy.Status429: "429 Too Many Requests (Retry-After: 1)", faultproxy.Reset: "connection reset",

@@ -24,7 +24,7 @@ var buildInputs = []string{
 	inputs.SecretEnvs, inputs.SecretFiles, inputs.ShmSize, inputs.SSH,
 	inputs.Ulimit, inputs.GitHubToken,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
-	inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA,
+	inputs.VerifyInput, inputs.VerifyTimeout, inputs.InsecureRegistries, inputs.RegistryCA,
 }
 
 // tailLines is how much of the build log is repeated when it fails.

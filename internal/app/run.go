@@ -118,11 +118,17 @@ func (r *buildRun) build(ctx context.Context, st plan.Step) error {
 		return nil
 	}
 	_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
-	msg := fmt.Sprintf("build failed: %v", err)
+	// BuildKit's own error (a failed push, a lost daemon) first: it says
+	// what broke; the exit status alone does not.
+	why := err.Error()
+	if f := r.rec.Failure(); f != "" {
+		why = fmt.Sprintf("%s (%v)", f, err)
+	}
+	msg := "build failed: " + why
 	if tail := r.rec.Tail(); len(tail) > 0 {
 		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
 	}
-	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: r.rec.Steps()}.Markdown())
+	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: "the build failed: " + why, Steps: r.rec.Steps()}.Markdown())
 	return titled(r.log, ExitFailed, "Build failed", errors.New(msg))
 }
 

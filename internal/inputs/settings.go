@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,6 +63,7 @@ type Settings struct {
 
 	CacheMethod        CacheMethod
 	Verify             VerifyMode
+	VerifyTimeout      time.Duration
 	InsecureRegistries []string
 	// RegistryCA are CA files as given; ReadRegistryCA reads them.
 	RegistryCA []string
@@ -170,6 +172,11 @@ func (v Values) Settings() (Settings, error) {
 		s.Verify = m
 	default:
 		fail(VerifyInput, "%q is not one of strict, warn, off", m)
+	}
+	if d, err := time.ParseDuration(v.Text(VerifyTimeout)); err != nil || d <= 0 {
+		fail(VerifyTimeout, "%q is not a positive Go duration (such as 90s, 2m or 1h)", v.Text(VerifyTimeout))
+	} else {
+		s.VerifyTimeout = d
 	}
 	for _, r := range v.List(InsecureRegistries) {
 		reg, err := name.NewRegistry(r)

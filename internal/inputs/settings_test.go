@@ -43,8 +43,8 @@ func TestDefaults(t *testing.T) {
 	if s.Context != "." || s.Push || s.Load || s.NoCache || s.Pull {
 		t.Errorf("defaults: %+v", s)
 	}
-	if s.CacheMethod != MethodAuto || s.Verify != VerifyStrict {
-		t.Errorf("cache-method %q verify %q", s.CacheMethod, s.Verify)
+	if s.CacheMethod != MethodAuto || s.Verify != VerifyStrict || s.TagAfterVerify != TagAfterAuto {
+		t.Errorf("cache-method %q verify %q tag-after-verify %q", s.CacheMethod, s.Verify, s.TagAfterVerify)
 	}
 }
 
@@ -138,6 +138,8 @@ func TestBadInputsNameTheInput(t *testing.T) {
 		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE=false"}, "build-args", "turns off the inline cache"},
 		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE="}, "build-args", "turns off the inline cache"},
 		{map[string]string{"insecure-registries": "reg.example/path"}, "insecure-registries", "host[:port]"},
+		{map[string]string{"tag-after-verify": "later"}, "tag-after-verify", "not one of auto, true, false"},
+		{map[string]string{"tag-after-verify": "true", "verify": "off"}, "tag-after-verify", "verify is off"},
 	}
 	for _, tt := range tests {
 		_, _, err := read(t, tt.env)

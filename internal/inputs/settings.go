@@ -43,6 +43,20 @@ type Tag struct {
 	Ref name.Tag
 }
 
+// TagAfterVerify says when the tags are set.
+type TagAfterVerify string
+
+// Tag-after-verify modes.
+const (
+	// TagAfterAuto is TagAfterOn when verify is strict and the backend
+	// can push by digest, TagAfterOff otherwise (the planner decides).
+	TagAfterAuto TagAfterVerify = "auto"
+	// TagAfterOn pushes by digest, verifies, then tags.
+	TagAfterOn TagAfterVerify = "true"
+	// TagAfterOff pushes the tags with the image.
+	TagAfterOff TagAfterVerify = "false"
+)
+
 // Settings are validated build settings.
 type Settings struct {
 	Context    string
@@ -64,6 +78,7 @@ type Settings struct {
 	CacheMethod        CacheMethod
 	Verify             VerifyMode
 	VerifyTimeout      time.Duration
+	TagAfterVerify     TagAfterVerify
 	InsecureRegistries []string
 	// RegistryCA are CA files as given; ReadRegistryCA reads them.
 	RegistryCA []string
@@ -178,6 +193,7 @@ func (v Values) Settings() (Settings, error) {
 	} else {
 		s.VerifyTimeout = d
 	}
+	s.TagAfterVerify = v.tagAfterVerify(s.Verify, fail)
 	for _, r := range v.List(InsecureRegistries) {
 		reg, err := name.NewRegistry(r)
 		if err != nil || strings.ContainsAny(r, "/@") {
@@ -216,6 +232,25 @@ func (v Values) tags(push bool, fail func(input, format string, a ...any)) []Tag
 	}
 
 	return out
+}
+
+// tagAfterVerify reads tag-after-verify: auto, or a boolean.
+func (v Values) tagAfterVerify(verify VerifyMode, fail func(input, format string, a ...any)) TagAfterVerify {
+	raw := v.Text(TagAfterVerifyIn)
+	if raw == "" || raw == string(TagAfterAuto) {
+		return TagAfterAuto
+	}
+	on, err := ParseBool(raw)
+	switch {
+	case err != nil:
+		fail(TagAfterVerifyIn, "%q is not one of auto, true, false", raw)
+		return TagAfterAuto
+	case !on:
+		return TagAfterOff
+	case verify == VerifyOff:
+		fail(TagAfterVerifyIn, "true needs verification, but verify is off: set verify to strict (or warn), or tag-after-verify to false")
+	}
+	return TagAfterOn
 }
 
 // cacheEntries reads cache-from and cache-to.

@@ -44,8 +44,8 @@ func TestDefaults(t *testing.T) {
 	if s.Context != "." || s.Push || s.Load || s.NoCache || s.Pull {
 		t.Errorf("defaults: %+v", s)
 	}
-	if s.CacheMethod != MethodAuto || s.Verify != VerifyStrict || s.VerifyTimeout != 2*time.Minute {
-		t.Errorf("cache-method %q verify %q verify-timeout %s", s.CacheMethod, s.Verify, s.VerifyTimeout)
+	if s.CacheMethod != MethodAuto || s.Verify != VerifyStrict || s.VerifyTimeout != 2*time.Minute || s.TagAfterVerify != TagAfterAuto {
+		t.Errorf("cache-method %q verify %q verify-timeout %s tag-after-verify %q", s.CacheMethod, s.Verify, s.VerifyTimeout, s.TagAfterVerify)
 	}
 }
 
@@ -143,6 +143,8 @@ func TestBadInputsNameTheInput(t *testing.T) {
 		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE=false"}, "build-args", "turns off the inline cache"},
 		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE="}, "build-args", "turns off the inline cache"},
 		{map[string]string{"insecure-registries": "reg.example/path"}, "insecure-registries", "host[:port]"},
+		{map[string]string{"tag-after-verify": "later"}, "tag-after-verify", "not one of auto, true, false"},
+		{map[string]string{"tag-after-verify": "true", "verify": "off"}, "tag-after-verify", "verify is off"},
 	}
 	for _, tt := range tests {
 		_, _, err := read(t, tt.env)

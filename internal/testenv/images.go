@@ -163,25 +163,26 @@ func makeBaseImages(ctx context.Context, t Tools, goVersion, goroot, dir string,
 	}
 	debRoot := filepath.Join(dir, "rootfs", "debian")
 	nodeRoot := filepath.Join(dir, "rootfs", "node")
-	// Both root file systems come from the network: made side by side.
-	errc := make(chan error, 2)
+	// The root file systems come from the network, the frontend from the
+	// compiler: all made side by side.
+	var frontend string
+	errc := make(chan error, 3)
 	go func() { errc <- debootstrap(ctx, debRoot, mirror, nil) }()
 	go func() { errc <- debootstrap(ctx, nodeRoot, mirror, []string{"nodejs", "npm"}) }()
-	err = errors.Join(<-errc, <-errc)
-	if err != nil {
+	go func() {
+		var err error
+		frontend, err = buildFrontend(ctx, filepath.Join(dir, "frontend"))
+		errc <- err
+	}()
+	if err := errors.Join(<-errc, <-errc, <-errc); err != nil {
 		return nil, err
 	}
-	logf("debootstrap %s done", debianSuite)
+	logf("debootstrap %s and dockerfile-frontend done", debianSuite)
 	nodeVersion, err := debPackageVersion(nodeRoot, "nodejs")
 	if err != nil {
 		return nil, err
 	}
 	nodeMajor, _, _ := strings.Cut(nodeVersion, ".")
-
-	frontend, err := buildFrontend(ctx, filepath.Join(dir, "frontend"))
-	if err != nil {
-		return nil, err
-	}
 
 	layers := filepath.Join(dir, "layers")
 	if err := os.MkdirAll(layers, 0o755); err != nil {

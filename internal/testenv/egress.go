@@ -168,8 +168,13 @@ func HostEntries(names []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return hostsEntries(string(b), names), nil
+}
+
+// hostsEntries reads a hosts file's entries for names.
+func hostsEntries(hosts string, names []string) []string {
 	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(hosts, "\n") {
 		line, _, _ = strings.Cut(line, "#")
 		f := strings.Fields(line)
 		if len(f) < 2 || net.ParseIP(f[0]) == nil {
@@ -181,5 +186,5 @@ func HostEntries(names []string) ([]string, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }

@@ -156,11 +156,6 @@ func makeBaseImages(ctx context.Context, t Tools, goVersion, goroot, dir string,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := lookPath("debootstrap"); err != nil {
-		if err := aptInstall(ctx, logf, "debootstrap"); err != nil {
-			return nil, err
-		}
-	}
 	debRoot := filepath.Join(dir, "rootfs", "debian")
 	nodeRoot := filepath.Join(dir, "rootfs", "node")
 	// The root file systems come from the network, the frontend from the
@@ -382,26 +377,6 @@ func aptURIs(text string, deb822 bool) []string {
 		}
 	}
 	return out
-}
-
-func aptInstall(ctx context.Context, logf Logf, pkgs ...string) error {
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("missing Debian packages %v: run as root, or install them", pkgs)
-	}
-	logf("installing Debian packages: %s", strings.Join(pkgs, " "))
-	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	args := append([]string{"install", "-y", "-q", "--no-install-recommends"}, pkgs...)
-	if _, err := runOut(ctx, env, "", "apt-get", args...); err == nil {
-		return nil
-	}
-	// A fresh machine may have no package lists yet.
-	if out, err := runOut(ctx, env, "", "apt-get", "update", "-q"); err != nil {
-		return fmt.Errorf("apt-get update: %w\n%s", err, out)
-	}
-	if out, err := runOut(ctx, env, "", "apt-get", args...); err != nil {
-		return fmt.Errorf("apt-get install %v: %w\n%s", pkgs, err, out)
-	}
-	return nil
 }
 
 // debootstrap makes a minimal Debian root file system with the machine's

@@ -387,7 +387,11 @@ func debootstrap(ctx context.Context, root, mirror string, include []string) err
 		args = append(args, "--include="+strings.Join(include, ","))
 	}
 	args = append(args, debianSuite, root, mirror)
-	if out, err := runOut(ctx, os.Environ(), "", "debootstrap", args...); err != nil {
+	prog, err := lookPath("debootstrap")
+	if err != nil {
+		return err
+	}
+	if out, err := runOut(ctx, os.Environ(), "", prog, args...); err != nil {
 		log := filepath.Join(root, "debootstrap", "debootstrap.log")
 		tail, _ := os.ReadFile(log)
 		if len(tail) > 4000 {

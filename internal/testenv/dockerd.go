@@ -282,18 +282,25 @@ func forward(l net.Listener, addr string) {
 				return
 			}
 			defer out.Close()
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _ = io.Copy(out, in)
-				_ = out.(*net.TCPConn).CloseWrite()
-			}()
-			_, _ = io.Copy(in, out)
-			_ = in.(*net.TCPConn).CloseWrite()
-			wg.Wait()
+			splice(in, in, out)
 		}()
 	}
+}
+
+// splice copies between a client and an upstream TCP connection both ways
+// until each side has closed its half. from reads the client: it may hold
+// bytes already buffered.
+func splice(client net.Conn, from io.Reader, up net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(up, from)
+		_ = up.(*net.TCPConn).CloseWrite()
+	}()
+	_, _ = io.Copy(client, up)
+	_ = client.(*net.TCPConn).CloseWrite()
+	wg.Wait()
 }
 
 // loopbackUp brings up lo in the calling thread's network namespace.

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -146,17 +145,8 @@ func (g *Egress) tunnel(c net.Conn) {
 		up.Close()
 	}()
 	defer close(stop)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// What the client sent after the request line is buffered.
-		_, _ = io.Copy(up, br)
-		_ = up.(*net.TCPConn).CloseWrite()
-	}()
-	_, _ = io.Copy(c, up)
-	_ = c.(*net.TCPConn).CloseWrite()
-	wg.Wait()
+	// What the client sent after the request is in br's buffer.
+	splice(c, br, up)
 }
 
 // HostEntries are add-hosts entries ("name=ip") for the names this

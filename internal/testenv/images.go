@@ -15,9 +15,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -37,7 +39,7 @@ import (
 
 // imagesSchema changes when the way the images are made changes, so a
 // cached layout of an older recipe is not reused.
-const imagesSchema = "4"
+const imagesSchema = "5"
 
 // debianSuite is the Debian release the images are made of.
 const debianSuite = "bookworm"
@@ -159,20 +161,25 @@ func makeBaseImages(ctx context.Context, t Tools, goVersion, goroot, dir string,
 	debRoot := filepath.Join(dir, "rootfs", "debian")
 	nodeRoot := filepath.Join(dir, "rootfs", "node")
 	// The root file systems come from the network, the frontend from the
-	// compiler: all made side by side.
+	// compiler: made side by side.
 	var frontend string
-	errc := make(chan error, 3)
-	go func() { errc <- debootstrap(ctx, debRoot, mirror, nil) }()
-	go func() { errc <- debootstrap(ctx, nodeRoot, mirror, []string{"nodejs", "npm"}) }()
+	errc := make(chan error, 1)
 	go func() {
 		var err error
 		frontend, err = buildFrontend(ctx, filepath.Join(dir, "frontend"))
 		errc <- err
 	}()
-	if err := errors.Join(<-errc, <-errc, <-errc); err != nil {
+	err = debootstrap(ctx, debRoot, mirror)
+	if err == nil {
+		logf("debootstrap %s done; installing nodejs and npm on a copy", debianSuite)
+		err = copyRoot(ctx, debRoot, nodeRoot)
+	}
+	if err == nil {
+		err = aptInstall(ctx, nodeRoot, "nodejs", "npm")
+	}
+	if err := errors.Join(err, <-errc); err != nil {
 		return nil, err
 	}
-	logf("debootstrap %s and dockerfile-frontend done", debianSuite)
 	nodeVersion, err := debPackageVersion(nodeRoot, "nodejs")
 	if err != nil {
 		return nil, err
@@ -187,7 +194,7 @@ func makeBaseImages(ctx context.Context, t Tools, goVersion, goroot, dir string,
 	if err != nil {
 		return nil, err
 	}
-	nodeLayer, err := dirLayer(nodeRoot, "", filepath.Join(layers, "node.tar.gz"))
+	nodeLayer, err := diffLayer(debRoot, nodeRoot, filepath.Join(layers, "node.tar.gz"))
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +234,7 @@ func makeBaseImages(ctx context.Context, t Tools, goVersion, goroot, dir string,
 	if err != nil {
 		return nil, err
 	}
-	node, err := image(empty.Image, nodeLayer, v1.Config{
+	node, err := image(debian, nodeLayer, v1.Config{
 		// Debian's node uses its own CA list unless told otherwise.
 		Env: []string{path, "NODE_EXTRA_CA_CERTS=" + caBundle},
 		Cmd: []string{"node"},
@@ -381,28 +388,56 @@ func aptURIs(text string, deb822 bool) []string {
 
 // debootstrap makes a minimal Debian root file system with the machine's
 // CA bundle, without the downloaded packages and package lists.
-func debootstrap(ctx context.Context, root, mirror string, include []string) error {
-	args := []string{"--variant=minbase"}
-	if len(include) > 0 {
-		args = append(args, "--include="+strings.Join(include, ","))
-	}
-	args = append(args, debianSuite, root, mirror)
+func debootstrap(ctx context.Context, root, mirror string) error {
 	prog, err := lookPath("debootstrap")
 	if err != nil {
 		return err
 	}
-	if out, err := runOut(ctx, os.Environ(), "", prog, args...); err != nil {
-		log := filepath.Join(root, "debootstrap", "debootstrap.log")
-		tail, _ := os.ReadFile(log)
-		if len(tail) > 4000 {
-			tail = tail[len(tail)-4000:]
-		}
-		return fmt.Errorf("debootstrap %s %s: %w\n%s\n%s", debianSuite, root, err, lastLines(out, 30), tail)
+	if out, err := runOut(ctx, os.Environ(), "", prog, "--variant=minbase", debianSuite, root, mirror); err != nil {
+		tail, _ := os.ReadFile(filepath.Join(root, "debootstrap", "debootstrap.log"))
+		return fmt.Errorf("debootstrap %s %s: %w\n%s\n%s", debianSuite, root, err, lastLines(out, 30), lastLines(tail, 30))
 	}
-	for _, glob := range []string{"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_*", "var/log/*.log"} {
+	return cleanRoot(root)
+}
+
+// aptInstall installs Debian packages into a root file system with its own
+// apt (chrooted), which resolves dependencies as debootstrap's --include
+// does not (npm's virtual packages). Name resolution in the chroot needs
+// the machine's resolv.conf, which cleanRoot removes again.
+func aptInstall(ctx context.Context, root string, pkgs ...string) error {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/resolv.conf"), b, 0o644); err != nil {
+		return err
+	}
+	for _, args := range [][]string{
+		{"update", "-q"},
+		append([]string{"install", "-y", "-q", "--no-install-recommends"}, pkgs...),
+		{"clean"},
+	} {
+		cmd := exec.CommandContext(ctx, "/usr/bin/apt-get", args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("apt-get %s in %s: %w\n%s", strings.Join(args, " "), root, err, lastLines(out, 30))
+		}
+	}
+	return cleanRoot(root)
+}
+
+// cleanRoot drops what an image should not carry (downloaded packages,
+// package lists, logs, the machine's resolv.conf and host name: a
+// container runtime provides its own) and puts the machine's CA bundle in.
+func cleanRoot(root string) error {
+	for _, glob := range []string{"var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*_*", "var/log/*.log", "var/log/apt/*", "etc/resolv.conf", "etc/hostname"} {
 		m, _ := filepath.Glob(filepath.Join(root, glob))
 		for _, f := range m {
-			os.Remove(f)
+			if err := os.Remove(f); err != nil {
+				return err
+			}
 		}
 	}
 	b, err := os.ReadFile(caBundle)
@@ -520,22 +555,114 @@ func dirLayer(root, prefix, out string) (v1.Layer, error) {
 			if rel == "." {
 				return nil
 			}
-			if prefix == "" {
-				switch filepath.Dir(rel) {
-				case "proc", "sys", "dev":
-					if d.IsDir() {
-						return fs.SkipDir
-					}
-					return nil
-				}
-				if rel == "debootstrap" {
-					return fs.SkipDir
-				}
+			if prefix == "" && skipInRoot(rel) {
+				return skipDir(d)
 			}
 			name := filepath.ToSlash(filepath.Join(prefix, rel))
 			return addFile(tw, p, name)
 		})
 	})
+}
+
+// copyRoot copies a root file system with everything it holds (owners,
+// times, device nodes, hard links).
+func copyRoot(ctx context.Context, src, dst string) error {
+	if out, err := runOut(ctx, os.Environ(), "", "cp", "-a", src, dst); err != nil {
+		return fmt.Errorf("cp -a %s %s: %w\n%s", src, dst, err, out)
+	}
+	return nil
+}
+
+// diffLayer writes what upper (a copy of lower, then changed) adds to,
+// changes in and removes from lower as a gzipped tar layer: new and
+// changed entries, and whiteouts for removed ones.
+func diffLayer(lower, upper, out string) (v1.Layer, error) {
+	return writeLayer(out, func(tw *tar.Writer) error {
+		err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(upper, p)
+			if rel == "." {
+				return nil
+			}
+			if skipInRoot(rel) {
+				return skipDir(d)
+			}
+			if sameEntry(p, filepath.Join(lower, rel)) {
+				return nil
+			}
+			return addFile(tw, p, filepath.ToSlash(rel))
+		})
+		if err != nil {
+			return err
+		}
+		return filepath.WalkDir(lower, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(lower, p)
+			if rel == "." {
+				return nil
+			}
+			if skipInRoot(rel) {
+				return skipDir(d)
+			}
+			if _, err := os.Lstat(filepath.Join(upper, rel)); !errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			wh := filepath.ToSlash(filepath.Join(filepath.Dir(rel), ".wh."+filepath.Base(rel)))
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: wh, Mode: 0o644}); err != nil {
+				return err
+			}
+			return skipDir(d)
+		})
+	})
+}
+
+// sameEntry says whether two paths hold the same entry: type, mode,
+// owner, size, time and link target (cp -a keeps them for what apt left
+// alone).
+func sameEntry(a, b string) bool {
+	fa, err := os.Lstat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Lstat(b)
+	if err != nil {
+		return false
+	}
+	sa, oka := fa.Sys().(*syscall.Stat_t)
+	sb, okb := fb.Sys().(*syscall.Stat_t)
+	if !oka || !okb || sa.Uid != sb.Uid || sa.Gid != sb.Gid {
+		return false
+	}
+	if fa.Mode() != fb.Mode() || fa.Size() != fb.Size() || !fa.ModTime().Equal(fb.ModTime()) {
+		return false
+	}
+	if fa.Mode()&fs.ModeSymlink != 0 {
+		la, _ := os.Readlink(a)
+		lb, _ := os.Readlink(b)
+		return la == lb
+	}
+	return true
+}
+
+// skipInRoot: the contents of proc, sys and dev, which a container
+// runtime provides, and debootstrap's own leftovers.
+func skipInRoot(rel string) bool {
+	switch filepath.Dir(rel) {
+	case "proc", "sys", "dev":
+		return true
+	}
+	return rel == "debootstrap"
+}
+
+func skipDir(d fs.DirEntry) error {
+	if d.IsDir() {
+		return fs.SkipDir
+	}
+	return nil
 }
 
 // filesLayer writes single files (layer path → host path), with their

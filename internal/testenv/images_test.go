@@ -3,10 +3,16 @@
 package testenv
 
 import (
+	"archive/tar"
 	"bufio"
+	"context"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -76,5 +82,74 @@ func TestEgressRefuses(t *testing.T) {
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil || resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("allowed but unresolvable host: %v %v, want 502", resp, err)
+	}
+}
+
+// TestDiffLayer: a layer of what upper adds, changes and removes relative
+// to lower, with whiteouts, and nothing for what is the same.
+func TestDiffLayer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lower, upper := filepath.Join(dir, "lower"), filepath.Join(dir, "upper")
+	for _, f := range []string{"etc/same", "etc/changed", "etc/removed", "old/sub/file"} {
+		p := filepath.Join(lower, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := copyRoot(context.Background(), lower, upper); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(upper, "etc/changed"), []byte("new content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"etc/removed", "old"} {
+		if err := os.RemoveAll(filepath.Join(upper, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(upper, "usr/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../lib/node", filepath.Join(upper, "usr/bin/node")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := diffLayer(lower, upper, filepath.Join(dir, "diff.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b) + h.Linkname
+	}
+	// etc/ changed (an entry was written and one removed); etc/same did not.
+	want := map[string]string{
+		"etc/":            "",
+		"etc/changed":     "new content",
+		"etc/.wh.removed": "",
+		".wh.old":         "",
+		"usr/":            "",
+		"usr/bin/":        "",
+		"usr/bin/node":    "../lib/node",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("layer entries %q, want %q", got, want)
 	}
 }

@@ -14,10 +14,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -510,7 +512,21 @@ func runcLibs(runc, root string) map[string]string {
 		if err != nil {
 			continue
 		}
-		out[strings.TrimPrefix(p[0], "/")] = real
+		// The library's directory as the root has it: /lib is a link to
+		// usr/lib there, and a layer entry below "lib/" would replace it.
+		dir, err := filepath.EvalSymlinks(filepath.Join(root, filepath.Dir(p[0])))
+		if err != nil {
+			continue
+		}
+		realRoot, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(realRoot, dir)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		out[filepath.Join(rel, filepath.Base(p[0]))] = real
 	}
 	return out
 }
@@ -544,7 +560,7 @@ func buildFrontend(ctx context.Context, out string) (string, error) {
 func dirLayer(root, prefix, out string) (v1.Layer, error) {
 	return writeLayer(out, func(tw *tar.Writer) error {
 		if prefix != "" {
-			if err := parentDirs(tw, prefix+"/x"); err != nil {
+			if err := parentDirs(tw, prefix+"/x", map[string]bool{}); err != nil {
 				return err
 			}
 		}
@@ -667,15 +683,17 @@ func skipDir(d fs.DirEntry) error {
 }
 
 // filesLayer writes single files (layer path → host path), with their
-// parent directories, as a gzipped tar layer.
+// parent directories (each once: docker refuses a layer that has a path
+// twice), as a gzipped tar layer.
 func filesLayer(out string, files ...map[string]string) (v1.Layer, error) {
 	return writeLayer(out, func(tw *tar.Writer) error {
+		dirs := map[string]bool{}
 		for _, m := range files {
-			for name, src := range m {
-				if err := parentDirs(tw, name); err != nil {
+			for _, name := range slices.Sorted(maps.Keys(m)) {
+				if err := parentDirs(tw, name, dirs); err != nil {
 					return err
 				}
-				if err := addFile(tw, src, name); err != nil {
+				if err := addFile(tw, m[name], name); err != nil {
 					return err
 				}
 			}
@@ -684,13 +702,19 @@ func filesLayer(out string, files ...map[string]string) (v1.Layer, error) {
 	})
 }
 
-func parentDirs(tw *tar.Writer, name string) error {
+// parentDirs writes the directories above name that are not in written
+// yet.
+func parentDirs(tw *tar.Writer, name string, written map[string]bool) error {
 	dir := ""
 	for _, part := range strings.Split(filepath.Dir(name), "/") {
 		if part == "." || part == "" {
 			continue
 		}
 		dir += part + "/"
+		if written[dir] {
+			continue
+		}
+		written[dir] = true
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755}); err != nil {
 			return err
 		}

@@ -75,9 +75,17 @@ func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
 		return nil, err
 	}
 
-	// The daemon reads no system configuration: an empty config file.
+	// The daemon reads no system configuration, only this file: its
+	// containers run through capfit (see there), because a privileged
+	// container, as buildx's docker-container driver makes, asks for
+	// capabilities this machine's bounding set may lack.
+	capfit := filepath.Join(dir, "capfit")
+	if out, err := runOut(ctx, os.Environ(), "", "go", "build", "-ldflags", "-X main.runc="+e.Tools.Runc, "-o", capfit, "github.com/inlinecache/action/internal/testenv/capfit"); err != nil {
+		return nil, fmt.Errorf("build capfit: %w\n%s", err, out)
+	}
 	cfg := filepath.Join(dir, "daemon.json")
-	if err := os.WriteFile(cfg, []byte("{}\n"), 0o644); err != nil {
+	conf := fmt.Sprintf(`{"runtimes": {"capfit": {"path": %q}}, "default-runtime": "capfit"}`+"\n", capfit)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
 	args := []string{

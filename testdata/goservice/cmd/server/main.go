@@ -1,42 +1,42 @@
-// Command server is a small HTTP service: the shape of a real Go project
-// for the end-to-end tests (dependencies, a builder stage, a runtime stage).
+// Command server is a small service: the shape of a real Go project for
+// the end-to-end tests (dependencies from the module proxy, a builder
+// stage, a runtime stage). It stays off net/http so that its builds, which
+// start from an empty Go build cache on every fresh builder, stay short.
 package main
 
 import (
-	"flag"
+	"bufio"
 	"fmt"
 	"log"
-	"net/http"
 	"os"
 
-	"github.com/go-chi/chi/v5"
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"example.com/goservice/internal/greet"
 )
 
 type config struct {
-	Addr string `yaml:"addr"`
 	Name string `yaml:"name"`
 }
 
 func main() {
-	check := flag.Bool("check", false, "load the configuration, print a greeting and exit")
-	cfgPath := flag.String("config", "/etc/goservice.yaml", "configuration file")
-	flag.Parse()
-	cfg := config{Addr: "127.0.0.1:8080", Name: "world"}
+	check := pflag.Bool("check", false, "load the configuration, print a greeting and exit")
+	cfgPath := pflag.String("config", "/etc/goservice.yaml", "configuration file")
+	pflag.Parse()
+	cfg := config{Name: "world"}
 	if b, err := os.ReadFile(*cfgPath); err == nil {
 		if err := yaml.Unmarshal(b, &cfg); err != nil {
 			log.Fatalf("%s: %v", *cfgPath, err)
 		}
 	}
+	fmt.Println(greet.Greeting(cfg.Name))
 	if *check {
-		fmt.Println(greet.Greeting(cfg.Name))
 		return
 	}
-	r := chi.NewRouter()
-	r.Get("/hello/{name}", func(w http.ResponseWriter, req *http.Request) {
-		fmt.Fprintln(w, greet.Greeting(chi.URLParam(req, "name")))
-	})
-	log.Fatal(http.ListenAndServe(cfg.Addr, r))
+	// Greets every name read from standard input, one per line.
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		fmt.Println(greet.Greeting(sc.Text()))
+	}
 }

@@ -44,26 +44,20 @@ var runc = "/usr/sbin/runc"
 
 func run() error {
 	args := os.Args[1:]
+	// "create --bundle dir" reads dir/config.json, whose process is under
+	// "process"; "exec --process file" reads a process spec.
+	specs := map[string]func(v string) error{
+		"--bundle":  func(v string) error { return fit(filepath.Join(v, "config.json"), "process") },
+		"--process": func(v string) error { return fit(v, "") },
+	}
+	specs["-b"], specs["-p"] = specs["--bundle"], specs["--process"]
 	for i, a := range args {
-		// "create --bundle dir" reads dir/config.json; "exec --process
-		// file" a process spec.
-		for _, flag := range []string{"--bundle", "-b", "--process", "-p"} {
-			var v string
-			switch {
-			case a == flag && i+1 < len(args):
-				v = args[i+1]
-			case strings.HasPrefix(a, flag+"="):
-				v = strings.TrimPrefix(a, flag+"=")
-			default:
-				continue
-			}
-			var err error
-			if strings.HasPrefix(flag, "--b") || flag == "-b" {
-				err = fit(filepath.Join(v, "config.json"), "process")
-			} else {
-				err = fit(v, "")
-			}
-			if err != nil {
+		flag, v, ok := strings.Cut(a, "=")
+		if !ok && i+1 < len(args) {
+			v = args[i+1]
+		}
+		if f := specs[flag]; f != nil && v != "" {
+			if err := f(v); err != nil {
 				return err
 			}
 		}

@@ -25,6 +25,7 @@ var buildInputs = []string{
 	inputs.Ulimit, inputs.GitHubToken,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
 	inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA,
+	inputs.ProgressFile,
 }
 
 // tailLines is how much of the build log is repeated when it fails.
@@ -78,6 +79,7 @@ func backend(bx builder.Info) plan.Backend {
 		plan.CacheExport:   in.Has(builder.FeatureCacheExport),
 		plan.Attestations:  in.Has(builder.FeatureOCIExporter),
 		plan.GitQuery:      ok && v.AtLeast(0, 29),
+		plan.RawJSON:       ok && v.AtLeast(0, 12),
 	})
 }
 

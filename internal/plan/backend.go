@@ -29,6 +29,9 @@ const (
 	// GitQuery is buildx 0.29 or later, which reads a git context's
 	// ?ref=…&checksum=… query form.
 	GitQuery Capability = "git query"
+	// RawJSON is buildx 0.12 or later, which has --progress rawjson: the
+	// build's progress as data (see internal/progress).
+	RawJSON Capability = "rawjson progress"
 )
 
 // Backend is what runs the build: how its commands start and what it can

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -357,5 +358,27 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("plan differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
+	}
+}
+
+// TestProgressFormat: rawjson where buildx has it (0.12 and later), plain
+// for an older buildx and for docker build; the build step says which.
+func TestProgressFormat(t *testing.T) {
+	t.Parallel()
+	s := inputs.Settings{Context: "."}
+	withRaw := BuildxBackend([]string{"/usr/bin/docker", "buildx"}, "ci", "remote", map[Capability]bool{RawJSON: true})
+	for _, tt := range []struct {
+		name string
+		b    Backend
+		want string
+	}{{"buildx 0.12+", withRaw, "rawjson"}, {"older buildx", remote("/usr/bin/docker", "buildx"), "plain"}, {"docker build", legacy, "plain"}} {
+		p, err := New(s, tt.b, "/tmp/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := p.Steps[0]
+		if st.Kind != Build || st.Progress != tt.want || !slices.Contains(st.Args, "--progress") || st.Args[slices.Index(st.Args, "--progress")+1] != tt.want {
+			t.Errorf("%s: progress %q, args %q, want %s", tt.name, st.Progress, st.Args, tt.want)
+		}
 	}
 }

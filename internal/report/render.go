@@ -7,7 +7,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/inlinecache/action/internal/buildlog"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -193,7 +192,7 @@ func (r Result) Text() string {
 			fmt.Fprintf(&b, "  problem: %s\n", f)
 		}
 	}
-	for _, imp := range r.Imports {
+	for _, imp := range r.imports() {
 		switch {
 		case strings.HasSuffix(imp.Error, "not found"):
 			fmt.Fprintf(&b, "cache source: not imported  %s (not found: expected until a first push there)\n", imp.Ref)
@@ -203,17 +202,7 @@ func (r Result) Text() string {
 			fmt.Fprintf(&b, "cache source: imported      %s\n", imp.Ref)
 		}
 	}
-	if len(r.Steps) > 0 {
-		c := r.counts("")
-		fmt.Fprintf(&b, "build steps: %d of %d CACHED\n", c.Cached, c.Total)
-		for _, s := range r.Steps {
-			mark := outcome(s)
-			if mark == "failed" {
-				mark = "FAILED" // the log shouts what the summary only says
-			}
-			fmt.Fprintf(&b, "  %-6s %s\n", mark, s.Name)
-		}
-	}
+	writeStepsText(&b, r.Build)
 	return b.String()
 }
 
@@ -255,25 +244,5 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 			fmt.Fprintf(b, "| %s | %d | %d | %d/%d | %s | %s |\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, steps, ok)
 		}
 	}
-	if len(r.Steps) == 0 {
-		return
-	}
-	c := r.counts("")
-	fmt.Fprintf(b, "\nBuild steps: %d of %d cached.\n", c.Cached, c.Total)
-	b.WriteString("\n<details><summary>Build steps</summary>\n\n| Step | Result |\n|---|---|\n")
-	for _, s := range r.Steps {
-		fmt.Fprintf(b, "| %s | %s |\n", mdEscape(s.Name), outcome(s))
-	}
-	b.WriteString("\n</details>\n")
-}
-
-// outcome is what became of a build step: CACHED, failed or ran.
-func outcome(s buildlog.Step) string {
-	switch {
-	case s.Cached:
-		return "CACHED"
-	case s.Error:
-		return "failed"
-	}
-	return "ran"
+	writeStepsMarkdown(b, r.Build)
 }

@@ -55,33 +55,18 @@ func WriteVerifyText(w io.Writer, res ImageResult) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PLATFORM\tRECORDS\tLAYERS COVERED\tCACHED STEPS\tVERDICT")
+	// Layers, not steps: an image's layers include its base image's, and
+	// nothing in the registry tells them apart from this Dockerfile's. A
+	// step is a build's (internal/progress), counted only from its build.
+	fmt.Fprintln(tw, "  PLATFORM\tRECORDS\tLAYERS COVERED\tVERDICT")
 	for _, p := range rep.Platforms {
-		fmt.Fprintf(tw, "  %s\t%d\t%d/%d\t%s\t%s\n", p.Platform, p.Records, p.LayersCovered, p.LayersTotal, cachedSteps(p), platformVerdict(p))
+		fmt.Fprintf(tw, "  %s\t%d\t%d/%d\t%s\n", p.Platform, p.Records, p.LayersCovered, p.LayersTotal, platformVerdict(p))
 	}
 	tw.Flush()
 	for _, f := range rep.Failures() {
 		fmt.Fprintf(w, "  problem: %s\n", f)
 	}
 	fmt.Fprintln(w)
-}
-
-// cachedSteps is "cached/total" over the layer-making steps the history
-// names, or "-" when the history does not line up with the layers.
-func cachedSteps(p verify.Platform) string {
-	named, cached := 0, 0
-	for _, l := range p.Layers {
-		if l.Step != "" {
-			named++
-			if l.Cached {
-				cached++
-			}
-		}
-	}
-	if named == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%d/%d", cached, named)
 }
 
 func platformVerdict(p verify.Platform) string {
@@ -128,7 +113,9 @@ func WriteInspectText(w io.Writer, res ImageResult) {
 			fmt.Fprintf(w, "  graph: %d roots, max depth %d, %d chains, %d links\n", g.Roots, g.MaxDepth, g.Chains, g.Links)
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  LAYER\tCACHED\tRESULTS\tSTEP")
+		// CREATED BY is the image history's, base image included: not
+		// this build's steps.
+		fmt.Fprintln(tw, "  LAYER\tCACHED\tRESULTS\tCREATED BY")
 		for _, l := range p.Layers {
 			cached := "no"
 			if l.Cached {

@@ -39,6 +39,8 @@ type fakeBuildx struct {
 	docker *fakeDocker
 	// lost are tags the fake registry loses after the push.
 	lost map[string]bool
+	// version is what "buildx version" says; empty: v0.38.2.
+	version string
 }
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
@@ -49,7 +51,11 @@ func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 	}
 	switch {
 	case slices.Equal(args, []string{"docker", "buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
-		fmt.Fprintln(c.Stdout, "github.com/docker/buildx v0.38.2 fake")
+		v := f.version
+		if v == "" {
+			v = "v0.38.2"
+		}
+		fmt.Fprintf(c.Stdout, "github.com/docker/buildx %s fake\n", v)
 		return nil
 	case slices.Equal(args, []string{"docker", "buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
 		return f.inspectOut(c)
@@ -443,5 +449,49 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	if code, _ := verifyCmd("Not A Ref"); code != ExitUsage {
 		t.Errorf("bad ref: %d", code)
+	}
+}
+
+// TestProgressFormats: buildx 0.12 and later build with --progress
+// rawjson, whose raw stream the progress-file input keeps byte for byte;
+// an older buildx with plain, read into the same counts.
+func TestProgressFormats(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ version, progress string }{{"v0.12.0", "rawjson"}, {"v0.11.2", "plain"}} {
+		t.Run(tt.version, func(t *testing.T) {
+			t.Parallel()
+			f := &fakeBuildx{t: t, version: tt.version}
+			r := runApp(t, f, map[string]string{"tags": "r.example/app:1", "progress-file": "progress.out"}, nil)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			}
+			if b := f.calls[len(f.calls)-1]; b[len(b)-3] != "--progress" || b[len(b)-2] != tt.progress {
+				t.Errorf("build args = %q, want --progress %s", b, tt.progress)
+			}
+			if r.outputs["cached-steps"] != "1" || r.outputs["total-steps"] != "2" || r.outputs["cache-hit"] != "50" {
+				t.Errorf("outputs = %q", r.outputs)
+			}
+			raw, err := os.ReadFile(filepath.Join(r.dir, "progress.out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := "{"
+			if tt.progress == "plain" {
+				first = "#5 [1/2] COPY a /a\n"
+			}
+			if !strings.HasPrefix(string(raw), first) || !strings.Contains(r.stderr, "#") {
+				t.Errorf("progress file = %q, live log = %q", raw, r.stderr)
+			}
+		})
+	}
+}
+
+// TestProgressFileUnwritable fails before the build, naming the input.
+func TestProgressFileUnwritable(t *testing.T) {
+	t.Parallel()
+	f := &fakeBuildx{t: t}
+	r := runApp(t, f, map[string]string{"tags": "r.example/app:1", "progress-file": "ctx"}, nil)
+	if r.code != ExitUsage || f.builds() != 0 || !strings.Contains(r.stdout, `::error title=Invalid input::input "progress-file"`) {
+		t.Errorf("exit %d, %d builds:\n%s", r.code, f.builds(), r.stdout)
 	}
 }

@@ -182,6 +182,15 @@ func (r *buildRun) annotate(b *progress.Build) {
 		r.log.Annotate(report.Annotation{Title: "Build check", Msg: msg, File: r.dockerfile(w.File), Line: w.Line, EndLine: w.EndLine})
 	}
 	f := b.Failure
+	if f != nil && f.Line == 0 {
+		// An old BuildKit reports no source location: find the step in
+		// the Dockerfile.
+		if p := r.localDockerfile(); p != "" {
+			if df, err := r.env.disk().ReadFile(p); err == nil {
+				f.Locate(filepath.Base(p), df)
+			}
+		}
+	}
 	if f == nil || f.Line == 0 {
 		return
 	}
@@ -198,6 +207,18 @@ func (r *buildRun) annotate(b *progress.Build) {
 	r.log.Annotate(report.Annotation{Error: true, Title: title, Msg: msg, File: r.dockerfile(f.File), Line: f.Line, EndLine: f.EndLine})
 }
 
+// localDockerfile is the Dockerfile's path as the user gave it, "" when
+// it is in a remote context.
+func (r *buildRun) localDockerfile() string {
+	if r.s.File != "" {
+		return r.s.File
+	}
+	if inputs.IsRemoteContext(r.s.Context) {
+		return ""
+	}
+	return filepath.Join(r.s.Context, "Dockerfile")
+}
+
 // dockerfile names the Dockerfile BuildKit calls name (its base name) as
 // the repository does: the file input, or the context's Dockerfile,
 // relative to the workspace where it is inside it.
@@ -205,12 +226,9 @@ func (r *buildRun) dockerfile(name string) string {
 	if name == "" {
 		return ""
 	}
-	p := r.s.File
+	p := r.localDockerfile()
 	if p == "" {
-		if inputs.IsRemoteContext(r.s.Context) {
-			return name
-		}
-		p = filepath.Join(r.s.Context, "Dockerfile")
+		return name
 	}
 	if filepath.Base(p) != name {
 		return name // another file: a named context's, or a frontend's

@@ -309,7 +309,7 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 	}
 
 	// The job summary: the per-platform table with the build's steps.
-	for _, want := range []string{"| Platform | Records | With layers | Layers covered | Cached steps | Verified |", "| linux/" + runtime.GOARCH + " |", ":white_check_mark:", "<summary>Build steps</summary>", "RUN echo"} {
+	for _, want := range []string{"| Platform | Records | With layers | Layers covered | Cached steps | Verified |", "| linux/" + runtime.GOARCH + " |", ":white_check_mark:", "#### Build steps", "Dockerfile steps cached", "```mermaid"} {
 		if !strings.Contains(r.summary, want) {
 			t.Errorf("job summary lacks %q:\n%s", want, r.summary)
 		}

@@ -140,6 +140,14 @@ func readRaw(path string) string {
 	return string(b)
 }
 
+// checkPushedVerified: the build passed and its push was verified.
+func checkPushedVerified(t *testing.T, r run) {
+	t.Helper()
+	if r.code != 0 || r.outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d, cache-verified %q", r.code, r.outputs["cache-verified"])
+	}
+}
+
 // appStepsAfterChange are testdata/app's steps that must run again after
 // hello.txt changes: its COPY and the RUN that reads it.
 var appStepsAfterChange = map[string]bool{"COPY hello.txt /hello.txt": true, "RUN cat /hello.txt /two.txt > /all.txt": true}
@@ -155,9 +163,7 @@ func checkChangedFile(t *testing.T, ctx string, build func() run) {
 	r := build()
 	// Verified; how many records carry layers after a partial rebuild is
 	// the builder's business (BuildKit v0.8 leaves one out).
-	if r.code != 0 || r.outputs["cache-verified"] != "true" {
-		t.Fatalf("rebuild after a change: exit %d, cache-verified %q", r.code, r.outputs["cache-verified"])
-	}
+	checkPushedVerified(t, r)
 	checkCountsAgainstRaw(t, r)
 	rep := parseReport(t, r)
 	if rep.Build.TotalSteps != 6 || rep.Build.CachedSteps != 4 || r.outputs["cache-hit"] != "66" {
@@ -223,14 +229,15 @@ func TestMultiStageSteps(t *testing.T) {
 	tag := repo(t) + ":main"
 	in := map[string]string{"context": ctx, "tags": tag, "push": "true"}
 	first := action(t, in)
-	checkVerified(t, first)
+	checkPushedVerified(t, first)
 	checkCountsAgainstRaw(t, first)
 
 	prune(t)
 	in["build-args"] = "CHANGE=1"
 	r := action(t, in)
-	checkVerified(t, r)
+	checkPushedVerified(t, r)
 	checkCountsAgainstRaw(t, r)
+	t.Logf("job summary:\n%s", r.summary)
 	rep := parseReport(t, r)
 	if rep.Build.TotalSteps != 8 || rep.Build.CachedSteps != 7 || r.outputs["cache-hit"] != "87" {
 		t.Errorf("%d of %d cached, cache-hit %q; want 7 of 8, 87", rep.Build.CachedSteps, rep.Build.TotalSteps, r.outputs["cache-hit"])

@@ -370,7 +370,8 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vars["CACHE_VERIFIED"] != "true" || !strings.HasPrefix(vars["DIGEST"], "sha256:") || !strings.HasPrefix(vars["IMAGEID"], "sha256:") || len(vars) != 3 {
+	if vars["CACHE_VERIFIED"] != "true" || !strings.HasPrefix(vars["DIGEST"], "sha256:") || !strings.HasPrefix(vars["IMAGEID"], "sha256:") ||
+		vars["TOTAL_STEPS"] != "6" || vars["CACHED_STEPS"] == "" || vars["CACHE_HIT"] == "" || vars["UNCACHED_SECONDS"] == "" || len(vars) != 7 {
 		t.Errorf("dotenv = %q", vars)
 	}
 

@@ -44,6 +44,8 @@ type Files interface {
 	RemoveAll(path string) error
 	// WriteSecret creates path with mode 0600; it never overwrites.
 	WriteSecret(path, value string) error
+	// Create creates or truncates a file the user named for an output.
+	Create(path string) (io.WriteCloser, error)
 }
 
 func (e Env) files() Files {
@@ -60,8 +62,9 @@ func (e Env) disk() inputs.Disk { return inputs.Disk{FS: e.files(), Dir: e.Dir} 
 // osFiles is the real disk.
 type osFiles struct{ fs.FS }
 
-func (osFiles) MkdirTemp(pattern string) (string, error) { return os.MkdirTemp("", pattern) }
-func (osFiles) RemoveAll(path string) error              { return os.RemoveAll(path) }
+func (osFiles) MkdirTemp(pattern string) (string, error)   { return os.MkdirTemp("", pattern) }
+func (osFiles) RemoveAll(path string) error                { return os.RemoveAll(path) }
+func (osFiles) Create(path string) (io.WriteCloser, error) { return os.Create(path) }
 
 func (osFiles) WriteSecret(path, value string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/command"
+	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/registrytest"
 	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/verify"
@@ -39,6 +41,8 @@ type fakeBuildx struct {
 	docker *fakeDocker
 	// lost are tags the fake registry loses after the push.
 	lost map[string]bool
+	// version is what "buildx version" says; empty: v0.38.2.
+	version string
 }
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
@@ -49,7 +53,11 @@ func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 	}
 	switch {
 	case slices.Equal(args, []string{"docker", "buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
-		fmt.Fprintln(c.Stdout, "github.com/docker/buildx v0.38.2 fake")
+		v := f.version
+		if v == "" {
+			v = "v0.38.2"
+		}
+		fmt.Fprintf(c.Stdout, "github.com/docker/buildx %s fake\n", v)
 		return nil
 	case slices.Equal(args, []string{"docker", "buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
 		return f.inspectOut(c)
@@ -83,15 +91,21 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 		f.t.Fatalf("build has no %s: %q", name, c.Args)
 		return ""
 	}
-	fmt.Fprintln(c.Stderr, "#5 [1/2] COPY a /a")
-	fmt.Fprintln(c.Stderr, "#5 CACHED")
-	fmt.Fprintln(c.Stderr, "#6 [2/2] RUN make")
-	if f.exitCode != 0 {
-		fmt.Fprintln(c.Stderr, "#6 ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2")
-		fmt.Fprintln(c.Stderr, "ERROR: failed to build: make failed")
-		return &command.ExitError{Path: c.Path, Code: f.exitCode}
+	if flagValue("--progress") == "rawjson" {
+		if err := f.rawjson(c.Stderr); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(c.Stderr, "#5 [1/2] COPY a /a")
+		fmt.Fprintln(c.Stderr, "#5 CACHED")
+		fmt.Fprintln(c.Stderr, "#6 [2/2] RUN make")
+		if f.exitCode != 0 {
+			fmt.Fprintln(c.Stderr, "#6 ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2")
+			fmt.Fprintln(c.Stderr, "ERROR: failed to build: make failed")
+			return &command.ExitError{Path: c.Path, Code: f.exitCode}
+		}
+		fmt.Fprintln(c.Stderr, "#6 DONE 0.1s")
 	}
-	fmt.Fprintln(c.Stderr, "#6 DONE 0.1s")
 	meta := map[string]any{"buildx.build.ref": "fake/ref"}
 	var d v1.Hash
 	if f.image != nil {
@@ -143,6 +157,37 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 	if err := os.WriteFile(flagValue("--iidfile"), []byte("sha256:feedface"), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
+	return nil
+}
+
+// rawjson writes the build's progress as buildx 0.15 and later do with
+// --progress rawjson: a SolveStatus object per line, with a build check
+// warning, and on failure the vertex error and buildx's own lines.
+func (f *fakeBuildx) rawjson(w io.Writer) error {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	put := func(st progress.Status) {
+		b, err := json.Marshal(st)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		fmt.Fprintf(w, "%s\n", b)
+	}
+	copyV := progress.Vertex{Digest: "sha256:c0", Name: "[1/2] COPY a /a", Started: at(0), Completed: at(10), Cached: true}
+	runV := progress.Vertex{Digest: "sha256:a1", Inputs: []string{"sha256:c0"}, Name: "[2/2] RUN make", Started: at(20)}
+	put(progress.Status{Vertexes: []progress.Vertex{copyV, runV}})
+	put(progress.Status{Logs: []progress.Log{{Vertex: "sha256:a1", Stream: 1, Data: []byte("cc -o app main.c\n"), Timestamp: at(50)}}})
+	put(progress.Status{Warnings: []progress.Warning{{Vertex: "sha256:a1", Level: 1,
+		Short: []byte("JSONArgsRecommended: JSON arguments recommended for CMD (line 3)"), URL: "https://docs.docker.com/go/dockerfile/rule/json-args-recommended/",
+		SourceInfo: &progress.SourceInfo{Filename: "Dockerfile"}, Range: []progress.Range{{Start: progress.Position{Line: 3}, End: progress.Position{Line: 3}}}}}})
+	if f.exitCode != 0 {
+		runV.Completed, runV.Error = at(120), "process \"/bin/sh -c make\" did not complete successfully: exit code: 2"
+		put(progress.Status{Vertexes: []progress.Vertex{runV}})
+		fmt.Fprint(w, "Dockerfile:2\n--------------------\n   1 |     COPY a /a\n   2 | >>> RUN make\n--------------------\nERROR: failed to build: failed to solve: make failed\n")
+		return &command.ExitError{Path: "buildx", Code: f.exitCode}
+	}
+	runV.Completed = at(120)
+	put(progress.Status{Vertexes: []progress.Vertex{runV}})
 	return nil
 }
 
@@ -243,7 +288,10 @@ func TestBuildPushVerify(t *testing.T) {
 				LayersTotal   int    `json:"layersTotal"`
 			} `json:"platforms"`
 		} `json:"report"`
-		Steps struct{ Total, Cached int } `json:"steps"`
+		Build struct {
+			CachedSteps, TotalSteps int
+			Steps                   []struct{ Text, State string }
+		} `json:"build"`
 	}
 	if err := json.Unmarshal([]byte(r.outputs["cache-report"]), &rep); err != nil {
 		t.Fatalf("cache-report %q: %v", r.outputs["cache-report"], err)
@@ -251,11 +299,19 @@ func TestBuildPushVerify(t *testing.T) {
 	if rep.Verified != "true" || len(rep.Report.Platforms) != 1 || rep.Report.Platforms[0].LayersCovered != 3 || rep.Report.Platforms[0].LayersTotal != 3 {
 		t.Errorf("cache-report = %s", r.outputs["cache-report"])
 	}
-	if rep.Steps.Total != 2 || rep.Steps.Cached != 1 {
-		t.Errorf("steps = %+v", rep.Steps)
+	if rep.Build.TotalSteps != 2 || rep.Build.CachedSteps != 1 || len(rep.Build.Steps) != 2 || rep.Build.Steps[1].State != "ran" {
+		t.Errorf("cache-report build = %+v", rep.Build)
 	}
-	for _, want := range []string{"::group::inline-cache: plan", "inline cache: VERIFIED", "linux/amd64", "3/3", "build steps: 1 of 2 CACHED"} {
-		if !strings.Contains(r.stdout, want) {
+	if r.outputs["cached-steps"] != "1" || r.outputs["total-steps"] != "2" || r.outputs["cache-hit"] != "50" || r.outputs["uncached-seconds"] != "0.1" {
+		t.Errorf("step outputs = %q", r.outputs)
+	}
+	for _, want := range []string{"::group::inline-cache: plan", "inline cache: VERIFIED", "linux/amd64", "3/3",
+		"build steps: 1 of 2 Dockerfile steps cached (cache hit 50%), 0.1s in steps that ran",
+		"    0.1s  ran    [2/2] RUN make",
+		// the live log, drawn from rawjson as buildx's plain output
+		"#2 [2/2] RUN make", "#2 DONE 0.1s",
+		"::warning file=ctx/Dockerfile,line=3,title=Build check::JSONArgsRecommended"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("log lacks %q:\n%s", want, r.stdout)
 		}
 	}
@@ -329,8 +385,16 @@ func TestBuildFailureShowsTail(t *testing.T) {
 	if r.code != ExitFailed {
 		t.Errorf("exit %d", r.code)
 	}
-	if !strings.Contains(r.stdout, "::error title=Build failed::build failed") || !strings.Contains(r.stdout, "did not complete successfully") {
-		t.Errorf("log:\n%s", r.stdout)
+	for _, want := range []string{
+		"::error title=Build failed::build failed",
+		"failed step: [2/2] RUN make",
+		"ERROR: failed to build: failed to solve: make failed",
+		// the failed step on its Dockerfile line, with its last log lines
+		"::error file=ctx/Dockerfile,line=2,title=Build step failed%3A [2/2] RUN make::process \"/bin/sh -c make\" did not complete successfully: exit code: 2%0Alast lines of the step:%0Acc -o app main.c",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("log lacks %q:\n%s\n%s", want, r.stdout, r.stderr)
+		}
 	}
 	if r.outputs["cache-verified"] != "false" {
 		t.Errorf("outputs = %q", r.outputs)
@@ -416,5 +480,49 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	if code, _ := verifyCmd("Not A Ref"); code != ExitUsage {
 		t.Errorf("bad ref: %d", code)
+	}
+}
+
+// TestProgressFormats: buildx 0.12 and later build with --progress
+// rawjson, whose raw stream the progress-file input keeps byte for byte;
+// an older buildx with plain, read into the same counts.
+func TestProgressFormats(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ version, progress string }{{"v0.12.0", "rawjson"}, {"v0.11.2", "plain"}} {
+		t.Run(tt.version, func(t *testing.T) {
+			t.Parallel()
+			f := &fakeBuildx{t: t, version: tt.version}
+			r := runApp(t, f, map[string]string{"tags": "r.example/app:1", "progress-file": "progress.out"}, nil)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			}
+			if b := f.calls[len(f.calls)-1]; b[len(b)-3] != "--progress" || b[len(b)-2] != tt.progress {
+				t.Errorf("build args = %q, want --progress %s", b, tt.progress)
+			}
+			if r.outputs["cached-steps"] != "1" || r.outputs["total-steps"] != "2" || r.outputs["cache-hit"] != "50" {
+				t.Errorf("outputs = %q", r.outputs)
+			}
+			raw, err := os.ReadFile(filepath.Join(r.dir, "progress.out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := "{"
+			if tt.progress == "plain" {
+				first = "#5 [1/2] COPY a /a\n"
+			}
+			if !strings.HasPrefix(string(raw), first) || !strings.Contains(r.stderr, "#") {
+				t.Errorf("progress file = %q, live log = %q", raw, r.stderr)
+			}
+		})
+	}
+}
+
+// TestProgressFileUnwritable fails before the build, naming the input.
+func TestProgressFileUnwritable(t *testing.T) {
+	t.Parallel()
+	f := &fakeBuildx{t: t}
+	r := runApp(t, f, map[string]string{"tags": "r.example/app:1", "progress-file": "ctx"}, nil)
+	if r.code != ExitUsage || f.builds() != 0 || !strings.Contains(r.stdout, `::error title=Invalid input::input "progress-file"`) {
+		t.Errorf("exit %d, %d builds:\n%s", r.code, f.builds(), r.stdout)
 	}
 }

@@ -25,6 +25,7 @@ var buildInputs = []string{
 	inputs.Ulimit, inputs.GitHubToken,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
 	inputs.VerifyInput, inputs.VerifyTimeout, inputs.TagAfterVerifyIn, inputs.InsecureRegistries, inputs.RegistryCA,
+	inputs.ProgressFile,
 }
 
 // tailLines is how much of the build log is repeated when it fails.
@@ -81,6 +82,7 @@ func backend(bx builder.Info) plan.Backend {
 		// The docker driver exports into the engine's image store, which
 		// pushes only by tag.
 		plan.PushByDigest: in.Driver != "docker",
+		plan.RawJSON:      ok && v.AtLeast(0, 12),
 	})
 }
 

@@ -89,7 +89,7 @@ func TestLegacyBuildPushVerify(t *testing.T) {
 		"::warning::cache-method auto: buildx is not installed",
 		"command: DOCKER_BUILDKIT=1 /fake/bin/docker build --build-arg BUILDKIT_INLINE_CACHE=1",
 		"inline cache: VERIFIED",
-		"build steps: 1 of 2 CACHED",
+		"build steps: 1 of 2 Dockerfile steps cached (cache hit 50%), 0.1s in steps that ran",
 	} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("log lacks %q:\n%s", w, r.stdout)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,10 +16,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/inlinecache/action/internal/builder"
-	"github.com/inlinecache/action/internal/buildlog"
 	"github.com/inlinecache/action/internal/command"
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/plan"
+	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/verify"
 )
@@ -33,8 +34,9 @@ type buildRun struct {
 	bx   builder.Info
 	plan plan.Plan
 
-	rec     *buildlog.Recorder
-	digest  string // from docker push, when there is no metadata file
+	rec     *progress.Recorder
+	raw     io.WriteCloser // the progress-file input's file, or nil
+	digest  string         // from docker push, when there is no metadata file
 	meta    metadata
 	res     report.Result
 	outErrs []error // outputs that could not be written
@@ -87,6 +89,16 @@ func (r *buildRun) prepare() error {
 	if err := gitlabLogin(r.log, r.env, r.s.Job.GitLab); err != nil {
 		return titled(r.log, ExitFailed, "Registry login failed", err)
 	}
+	if p := r.s.ProgressFile; p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(r.env.Dir, p)
+		}
+		f, err := r.env.files().Create(p)
+		if err != nil {
+			return inputErr(r.log, &inputs.Error{Input: inputs.ProgressFile, Msg: fmt.Sprintf("cannot create %q: %v", r.s.ProgressFile, err)})
+		}
+		r.raw = f
+	}
 	return writeTempSecrets(r.env.files(), r.plan.TempSecrets)
 }
 
@@ -113,11 +125,36 @@ func (r *buildRun) logPlan() {
 	}
 }
 
-// build runs the build, streaming its output and recording it for the
-// step summary and the failure tail.
+// build runs the build, reading its progress stream into the step model
+// and drawing it to the log as buildx's plain output would; the build's
+// step counts become outputs, its failure and build check warnings
+// annotations on their Dockerfile lines.
 func (r *buildRun) build(ctx context.Context, st plan.Step) error {
-	r.rec = buildlog.NewRecorder(tailLines)
-	err := r.exec(ctx, st, io.MultiWriter(r.env.Stdout, r.rec.Writer()), io.MultiWriter(r.env.Stderr, r.rec.Writer()))
+	format := progress.Plain
+	if st.Progress == "rawjson" {
+		format = progress.RawJSON
+	}
+	opts := []progress.Option{progress.WithRender(r.env.Stderr), progress.WithLogTail(tailLines)}
+	if r.raw != nil {
+		opts = append(opts, progress.WithTee(r.raw))
+	}
+	r.rec = progress.New(format, opts...)
+	err := r.exec(ctx, st, r.env.Stdout, r.rec)
+	if cerr := r.rec.Close(); cerr != nil {
+		r.log.Warning(fmt.Sprintf("input %q: the progress stream was not copied whole: %v", inputs.ProgressFile, cerr))
+	}
+	if r.raw != nil {
+		if cerr := r.raw.Close(); cerr != nil {
+			r.log.Warning(fmt.Sprintf("input %q: %v", inputs.ProgressFile, cerr))
+		}
+	}
+	b := r.rec.Build()
+	r.res.Build = b
+	r.setOutput(report.OutputCachedSteps, strconv.Itoa(b.CachedSteps()))
+	r.setOutput(report.OutputTotalSteps, strconv.Itoa(b.TotalSteps()))
+	r.setOutput(report.OutputCacheHit, strconv.Itoa(b.CacheHit()))
+	r.setOutput(report.OutputUncachedSeconds, strconv.FormatFloat(b.UncachedSeconds(), 'f', 1, 64))
+	r.annotate(b)
 	if err == nil {
 		return nil
 	}
@@ -125,15 +162,103 @@ func (r *buildRun) build(ctx context.Context, st plan.Step) error {
 	// BuildKit's own error (a failed push, a lost daemon) first: it says
 	// what broke; the exit status alone does not.
 	why := err.Error()
-	if f := r.rec.Failure(); f != "" {
-		why = fmt.Sprintf("%s (%v)", f, err)
+	if f := b.Failure; f != nil && f.Message != "" {
+		why = fmt.Sprintf("%s (%v)", explainDaemonLoss(f.Message), err)
 	}
 	msg := "build failed: " + why
-	if tail := r.rec.Tail(); len(tail) > 0 {
+	if f := b.Failure; f != nil && f.Step != nil {
+		msg += fmt.Sprintf("\nfailed step: %s", f.Step.Name)
+	}
+	if tail := lastLines(b.Text, tailLines); len(tail) > 0 {
 		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
 	}
-	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: "the build failed: " + why, Steps: r.rec.Steps()}.Markdown())
+	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: "the build failed: " + why, Build: b}.Markdown())
 	return titled(r.log, ExitFailed, "Build failed", errors.New(msg))
+}
+
+func lastLines(l []string, n int) []string { return l[max(0, len(l)-n):] }
+
+// explainDaemonLoss adds what a gRPC "Unavailable" or an EOF from the
+// server means for a build: the BuildKit daemon went away.
+func explainDaemonLoss(msg string) string {
+	// buildx words it as a gRPC status or, from the solve, "Unavailable: …".
+	if strings.Contains(msg, "code = Unavailable") || strings.Contains(msg, "Unavailable: ") || strings.Contains(msg, "error reading from server: EOF") {
+		return msg + " (the connection to the BuildKit daemon was lost: it stopped or crashed during the build)"
+	}
+	return msg
+}
+
+// annotate puts the failed step and BuildKit's build check warnings on
+// their Dockerfile lines, as build-push-action shows them.
+func (r *buildRun) annotate(b *progress.Build) {
+	for _, w := range b.Warnings {
+		msg := w.Message
+		if len(w.Detail) > 0 {
+			msg += "\n" + strings.Join(w.Detail, "\n")
+		}
+		if w.URL != "" {
+			msg += "\n" + w.URL
+		}
+		r.log.Annotate(report.Annotation{Title: "Build check", Msg: msg, File: r.dockerfile(w.File), Line: w.Line, EndLine: w.EndLine})
+	}
+	f := b.Failure
+	if f != nil && f.Line == 0 {
+		// An old BuildKit reports no source location: find the step in
+		// the Dockerfile.
+		if p := r.localDockerfile(); p != "" {
+			if df, err := r.env.disk().ReadFile(p); err == nil {
+				f.Locate(filepath.Base(p), df)
+			}
+		}
+	}
+	if f == nil || f.Line == 0 {
+		return
+	}
+	title, msg := "Build failed", f.Message
+	if f.Step != nil {
+		title = "Build step failed: " + f.Step.Name
+		if f.Step.Error != "" {
+			msg = f.Step.Error // what the step did; f.Message is buildx's summary
+		}
+		if len(f.Step.Log) > 0 {
+			msg += "\nlast lines of the step:\n" + strings.Join(lastLines(f.Step.Log, 10), "\n")
+		}
+	}
+	r.log.Annotate(report.Annotation{Error: true, Title: title, Msg: msg, File: r.dockerfile(f.File), Line: f.Line, EndLine: f.EndLine})
+}
+
+// localDockerfile is the Dockerfile's path as the user gave it, "" when
+// it is in a remote context.
+func (r *buildRun) localDockerfile() string {
+	if r.s.File != "" {
+		return r.s.File
+	}
+	if inputs.IsRemoteContext(r.s.Context) {
+		return ""
+	}
+	return filepath.Join(r.s.Context, "Dockerfile")
+}
+
+// dockerfile names the Dockerfile BuildKit calls name (its base name) as
+// the repository does: the file input, or the context's Dockerfile,
+// relative to the workspace where it is inside it.
+func (r *buildRun) dockerfile(name string) string {
+	if name == "" {
+		return ""
+	}
+	p := r.localDockerfile()
+	if p == "" {
+		return name
+	}
+	if filepath.Base(p) != name {
+		return name // another file: a named context's, or a frontend's
+	}
+	if ws := r.env.Getenv("GITHUB_WORKSPACE"); ws != "" && filepath.IsAbs(p) {
+		if rel, err := filepath.Rel(ws, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return filepath.Clean(p)
 }
 
 // pushDigestRE finds the manifest digest in "docker push" output
@@ -176,9 +301,9 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	r.setOutput(report.OutputDigest, meta.Digest)
 	r.setOutput(report.OutputMetadata, string(meta.Raw))
 
+	build := r.res.Build
 	r.res = r.verifyPushed(ctx, st, meta)
-	r.res.Steps = r.rec.Steps()
-	r.res.Imports = r.rec.Imports()
+	r.res.Build = build
 	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))

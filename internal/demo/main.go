@@ -72,7 +72,7 @@ func realMain(ctx context.Context) error {
 	if code := app.Main(ctx, args, app.OSEnv()); code != 0 {
 		return fmt.Errorf("rebuild failed with status %d", code)
 	}
-	banner("done: the rebuild's result block above lists each step and whether it was CACHED")
+	banner("done: the rebuild's result block above counts the cached steps, per stage, and lists the steps that ran")
 	return nil
 }
 

@@ -29,7 +29,10 @@ type cacheReport struct {
 			Verified          bool   `json:"verified"`
 		} `json:"platforms"`
 	} `json:"report"`
-	Steps struct{ Total, Cached int } `json:"steps"`
+	Build struct {
+		CachedSteps, TotalSteps int
+		Steps                   []struct{ Text, State string }
+	} `json:"build"`
 }
 
 func parseReport(t *testing.T, r run) cacheReport {
@@ -73,12 +76,14 @@ func checkVerified(t *testing.T, r run) cacheReport {
 	return rep
 }
 
-// checkRunSteps reads testdata/app's 4 RUN steps from the raw log and
-// checks each is CACHED, or each is not (a log the reader cannot parse
-// fails here rather than passing with no steps).
+// checkRunSteps reads testdata/app's 4 RUN steps from the raw progress
+// stream and checks each is CACHED, or each is not (a stream the reader
+// cannot parse fails here rather than passing with no steps), and that
+// the step outputs count what the stream says.
 func checkRunSteps(t *testing.T, r run, wantCached bool) {
 	t.Helper()
-	steps := runSteps(r.log)
+	checkCountsAgainstRaw(t, r)
+	steps := runStepsRaw(t, r.raw)
 	if len(steps) != 4 {
 		t.Fatalf("found %d RUN steps in the log, want 4: %v", len(steps), steps)
 	}
@@ -97,8 +102,9 @@ func checkNoRunStepCached(t *testing.T, r run) {
 func checkAllRunStepsCached(t *testing.T, r run) {
 	t.Helper()
 	checkRunSteps(t, r, true)
-	if rep := parseReport(t, r); rep.Steps.Total != 6 || rep.Steps.Cached != 6 {
-		t.Errorf("cache-report steps = %+v, want 6 of 6 cached", rep.Steps)
+	// FROM scratch is no step: 2 COPY and 4 RUN.
+	if rep := parseReport(t, r); rep.Build.TotalSteps != 6 || rep.Build.CachedSteps != 6 || r.outputs["cache-hit"] != "100" || r.outputs["uncached-seconds"] != "0.0" {
+		t.Errorf("cache-report build = %+v, cache-hit %q, uncached-seconds %q; want 6 of 6 cached, 100, 0.0", rep.Build, r.outputs["cache-hit"], r.outputs["uncached-seconds"])
 	}
 }
 
@@ -119,9 +125,15 @@ func TestPushVerifyThenRebuildFromRegistryCache(t *testing.T) {
 	second := action(t, in)
 	checkVerified(t, second)
 	checkAllRunStepsCached(t, second)
-	if !strings.Contains(second.log, "build steps: 6 of 6 CACHED") {
+	if !strings.Contains(second.log, "build steps: 6 of 6 Dockerfile steps cached (cache hit 100%), 0.0s in steps that ran") {
 		t.Errorf("result block does not show the cache hits")
 	}
+	if !strings.Contains(second.log, "--progress rawjson") || !strings.HasPrefix(second.raw, "{") {
+		t.Errorf("buildx was not run with --progress rawjson")
+	}
+
+	checkChangedFile(t, ctx, func() run { return action(t, in) })
+	checkFailingStep(t, func(ctx string) run { return action(t, map[string]string{"context": ctx, "tags": tag, "push": "true"}) })
 }
 
 func TestBuildArgMethod(t *testing.T) {
@@ -157,6 +169,31 @@ func TestStandaloneBuildxCLI(t *testing.T) {
 	if !strings.Contains(r.log, "inline cache: VERIFIED") {
 		t.Errorf("not verified")
 	}
+
+	// Rebuilt from the registry's inline cache on an empty builder: every
+	// step cached, as the raw stream (--progress-file) says too.
+	prune(t)
+	raw := filepath.Join(t.TempDir(), "progress.raw")
+	r = runBinary(t, []string{"PATH=" + env.BinDir}, "build", "--tag", tag, "--push", "--progress-file", raw, ctx)
+	r.raw = readRaw(raw)
+	steps := rawSteps(t, r.raw)
+	if r.code != 0 || len(steps) != 6 {
+		t.Fatalf("rebuild: exit %d, %d steps in the raw stream, want 6", r.code, len(steps))
+	}
+	for _, s := range steps {
+		if !s.Cached {
+			t.Errorf("%s not cached in the raw stream", s.Text)
+		}
+	}
+	if !strings.Contains(r.log, "build steps: 6 of 6 Dockerfile steps cached (cache hit 100%)") {
+		t.Errorf("the result block does not count 6 of 6 cached")
+	}
+	checkChangedFile(t, ctx, func() run {
+		return actionEnv(t, []string{"PATH=" + env.BinDir}, map[string]string{"context": ctx, "tags": tag, "push": "true"})
+	})
+	checkFailingStep(t, func(ctx string) run {
+		return actionEnv(t, []string{"PATH=" + env.BinDir}, map[string]string{"context": ctx, "tags": tag, "push": "true"})
+	})
 }
 
 func TestImageWithoutInlineCache(t *testing.T) {

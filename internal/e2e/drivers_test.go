@@ -47,6 +47,7 @@ func engine(t *testing.T) *testenv.Dockerd {
 func actionIn(t *testing.T, environ []string, inputs map[string]string) run {
 	t.Helper()
 	dir := t.TempDir()
+	inputs, rawPath := withProgressFile(t, dir, inputs)
 	extra := []string{
 		"GITHUB_ACTIONS=true",
 		"GITHUB_OUTPUT=" + filepath.Join(dir, "output"),
@@ -68,7 +69,7 @@ func actionIn(t *testing.T, environ []string, inputs map[string]string) run {
 		t.Fatalf("run %s: %v", binary, err)
 	}
 	t.Logf("inline-cache build → exit %d in %s\n%s", code, time.Since(start).Round(time.Millisecond), out)
-	r := run{code: code, log: string(out), outputs: parseOutputs(t, filepath.Join(dir, "output"))}
+	r := run{code: code, log: string(out), outputs: parseOutputs(t, filepath.Join(dir, "output")), raw: readRaw(rawPath)}
 	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
 		r.summary = string(b)
 	}
@@ -149,6 +150,12 @@ func TestDockerDriver(t *testing.T) {
 			second := actionIn(t, environ, in)
 			checkVerified(t, second)
 			checkAllRunStepsCached(t, second)
+			if method == "cache-to" {
+				checkChangedFile(t, ctx, func() run { return actionIn(t, environ, in) })
+				checkFailingStep(t, func(ctx string) run {
+					return actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true"})
+				})
+			}
 		})
 	}
 }
@@ -244,6 +251,14 @@ func TestLegacyDockerBuild(t *testing.T) {
 	second := actionIn(t, environ, in)
 	checkVerified(t, second)
 	checkAllRunStepsCached(t, second)
+	// docker build has no rawjson: plain, read by the same step model.
+	if !strings.Contains(second.log, "--progress plain") || !strings.HasPrefix(second.raw, "#") {
+		t.Errorf("docker build was not run with --progress plain")
+	}
+	checkChangedFile(t, ctx, func() run { return actionIn(t, environ, in) })
+	checkFailingStep(t, func(ctx string) run {
+		return actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true"})
+	})
 
 	// docker build pushes only by tag: tag-after-verify true is bad input.
 	r := actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true", "tag-after-verify": "true"})

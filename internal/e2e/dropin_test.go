@@ -309,7 +309,7 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 	}
 
 	// The job summary: the per-platform table with the build's steps.
-	for _, want := range []string{"| Platform | Records | With layers | Layers covered | Cached steps | Verified |", "| linux/" + runtime.GOARCH + " |", ":white_check_mark:", "<summary>Build steps</summary>", "RUN echo"} {
+	for _, want := range []string{"| Platform | Records | With layers | Layers covered | Cached steps | Verified |", "| linux/" + runtime.GOARCH + " |", ":white_check_mark:", "#### Build steps", "Dockerfile steps cached", "```mermaid"} {
 		if !strings.Contains(r.summary, want) {
 			t.Errorf("job summary lacks %q:\n%s", want, r.summary)
 		}
@@ -372,7 +372,8 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vars["CACHE_VERIFIED"] != "true" || !strings.HasPrefix(vars["DIGEST"], "sha256:") || !strings.HasPrefix(vars["IMAGEID"], "sha256:") || len(vars) != 3 {
+	if vars["CACHE_VERIFIED"] != "true" || !strings.HasPrefix(vars["DIGEST"], "sha256:") || !strings.HasPrefix(vars["IMAGEID"], "sha256:") ||
+		vars["TOTAL_STEPS"] != "6" || vars["CACHED_STEPS"] == "" || vars["CACHE_HIT"] == "" || vars["UNCACHED_SECONDS"] == "" || len(vars) != 7 {
 		t.Errorf("dotenv = %q", vars)
 	}
 

@@ -68,6 +68,7 @@ type run struct {
 	log     string
 	outputs map[string]string
 	summary string
+	raw     string // the progress-file's content
 }
 
 // action runs "inline-cache build" the way the GitHub Action does: inputs
@@ -81,6 +82,7 @@ func action(t *testing.T, inputs map[string]string) run {
 func actionEnv(t *testing.T, extraEnv []string, inputs map[string]string) run {
 	t.Helper()
 	dir := t.TempDir()
+	inputs, rawPath := withProgressFile(t, dir, inputs)
 	extra := append(slices.Clip(extraEnv),
 		"GITHUB_ACTIONS=true",
 		"GITHUB_OUTPUT="+filepath.Join(dir, "output"),
@@ -94,6 +96,7 @@ func actionEnv(t *testing.T, extraEnv []string, inputs map[string]string) run {
 	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
 		r.summary = string(b)
 	}
+	r.raw = readRaw(rawPath)
 	return r
 }
 

@@ -59,7 +59,7 @@ func Preflight(s Settings, d Disk) (*x509.CertPool, error) {
 	if s.Context != "" {
 		errs = append(errs, checkFiles(s, d))
 	}
-	errs = append(errs, checkSecretFiles(s, d))
+	errs = append(errs, checkSecretFiles(s, d), checkProgressFile(s, d))
 	pool, err := ReadRegistryCA(s, d)
 	return pool, errors.Join(append(errs, err)...)
 }
@@ -129,4 +129,19 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// checkProgressFile makes sure the progress file's directory exists, so
+// that a typo fails before the build rather than leaving no artifact.
+func checkProgressFile(s Settings, d Disk) error {
+	if s.ProgressFile == "" {
+		return nil
+	}
+	if fi, err := fs.Stat(d.FS, d.name(filepath.Dir(s.ProgressFile))); err != nil || !fi.IsDir() {
+		return &Error{Input: ProgressFile, Msg: fmt.Sprintf("the directory of %q does not exist", s.ProgressFile)}
+	}
+	if fi, err := fs.Stat(d.FS, d.name(s.ProgressFile)); err == nil && fi.IsDir() {
+		return &Error{Input: ProgressFile, Msg: fmt.Sprintf("%q is a directory", s.ProgressFile)}
+	}
+	return nil
 }

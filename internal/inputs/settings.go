@@ -82,6 +82,9 @@ type Settings struct {
 	InsecureRegistries []string
 	// RegistryCA are CA files as given; ReadRegistryCA reads them.
 	RegistryCA []string
+	// ProgressFile is where the raw progress stream is copied ("" for
+	// nowhere).
+	ProgressFile string
 
 	// DropIn is the rest of build-push-action's inputs.
 	DropIn
@@ -203,6 +206,7 @@ func (v Values) Settings() (Settings, error) {
 		s.InsecureRegistries = append(s.InsecureRegistries, reg.RegistryStr())
 	}
 	s.RegistryCA = v.List(RegistryCA)
+	s.ProgressFile = v.Text(ProgressFile)
 
 	v.dropIn(&s, fail)
 

@@ -224,12 +224,14 @@ func TestPreflightOnAFileSystem(t *testing.T) {
 	d := Disk{FS: fsys, Dir: "/work"}
 	s := Settings{Context: "app"}
 	s.SecretFiles = []SecretFile{{ID: "k", Path: "key.pem"}}
+	s.ProgressFile = "app/progress.json" // need not exist: it is written
 	if pool, err := Preflight(s, d); err != nil || pool != nil {
 		t.Errorf("Preflight = %v, %v", pool, err)
 	}
 	s.Context = "missing"
 	s.SecretFiles = []SecretFile{{ID: "k", Path: "/work/nokey.pem"}}
 	s.RegistryCA = []string{"/etc/ca.pem"}
+	s.ProgressFile = "nodir/progress.json"
 	var got []string
 	_, err := Preflight(s, d)
 	for _, e := range flat(err) {
@@ -239,7 +241,7 @@ func TestPreflightOnAFileSystem(t *testing.T) {
 		}
 		got = append(got, ie.Input)
 	}
-	if strings.Join(got, ",") != "context,secret-files,registry-ca" {
+	if strings.Join(got, ",") != "context,secret-files,progress-file,registry-ca" {
 		t.Errorf("Preflight errors for %q (%v)", got, err)
 	}
 }

@@ -55,6 +55,7 @@ const (
 	TagAfterVerifyIn   = "tag-after-verify"
 	InsecureRegistries = "insecure-registries"
 	RegistryCA         = "registry-ca"
+	ProgressFile       = "progress-file"
 )
 
 // The rest of build-push-action's inputs (see dropin.go).
@@ -160,6 +161,8 @@ var Specs = []Spec{
 		Description: "Registries (host[:port], separated by newlines or commas) that verification may reach over plain HTTP, or over TLS without verifying the certificate, as docker and BuildKit treat insecure registries. Loopback registries may use plain HTTP without listing."},
 	{Name: RegistryCA, Kind: LineList,
 		Description: "CA certificate files (PEM), one per line, that verification trusts for registry TLS in addition to the system roots: for a registry with a private CA. The builder trusts registries through its own configuration (buildkitd.toml ca)."},
+	{Name: ProgressFile, Kind: Text,
+		Description: "A file to write the build's raw progress stream to, byte for byte (buildx --progress rawjson, or plain where buildx is older than 0.12 or for docker build), e.g. to upload as an artifact. Created or truncated; its directory must exist."},
 }
 
 // Lookup returns the spec of the named input.

@@ -32,6 +32,9 @@ const (
 	// PushByDigest is an image exporter that pushes without a tag
 	// (push-by-digest=true): every buildx driver but docker's.
 	PushByDigest Capability = "push by digest"
+	// RawJSON is buildx 0.12 or later, which has --progress rawjson: the
+	// build's progress as data (see internal/progress).
+	RawJSON Capability = "rawjson progress"
 )
 
 // Backend is what runs the build: how its commands start and what it can

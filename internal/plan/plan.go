@@ -39,6 +39,9 @@ type Step struct {
 	Tags []inputs.Tag
 	// Skip says why a verify step has nothing to verify.
 	Skip string
+	// Progress is the --progress a build step asked for: "rawjson" where
+	// the backend has it, else "plain".
+	Progress string
 }
 
 // Command is the step's command line as the log shows it.
@@ -139,10 +142,15 @@ func New(s inputs.Settings, b Backend, tmpDir string) (Plan, error) {
 		a.one("--output", digestOutput(s.Tags).String())
 	}
 	a.flag("--push", s.Push && buildx && !p.ByDigest)
-	// Plain progress is what CI logs show anyway; asking for it keeps the
-	// log parseable for the cached-step report even under a TTY.
-	a.args = append(a.args, "--progress", "plain", s.Context)
-	p.Steps = append(p.Steps, Step{Kind: Build, Path: b.Command[0], Args: a.args, Env: slices.Clone(b.Env)})
+	// rawjson carries every step as data (cached, times, errors with
+	// their source); where it is missing, plain is what CI logs show
+	// anyway, and asking for it keeps the log readable even under a TTY.
+	progress := "plain"
+	if b.Can(RawJSON) {
+		progress = "rawjson"
+	}
+	a.args = append(a.args, "--progress", progress, s.Context)
+	p.Steps = append(p.Steps, Step{Kind: Build, Path: b.Command[0], Args: a.args, Env: slices.Clone(b.Env), Progress: progress})
 
 	if s.Push && !buildx {
 		for _, t := range s.Tags {

@@ -462,3 +462,25 @@ func TestTagAfterVerify(t *testing.T) {
 		t.Errorf("docker driver with tag-after-verify true: %v", err)
 	}
 }
+
+// TestProgressFormat: rawjson where buildx has it (0.12 and later), plain
+// for an older buildx and for docker build; the build step says which.
+func TestProgressFormat(t *testing.T) {
+	t.Parallel()
+	s := inputs.Settings{Context: "."}
+	withRaw := BuildxBackend([]string{"/usr/bin/docker", "buildx"}, "ci", "remote", map[Capability]bool{RawJSON: true})
+	for _, tt := range []struct {
+		name string
+		b    Backend
+		want string
+	}{{"buildx 0.12+", withRaw, "rawjson"}, {"older buildx", remote("/usr/bin/docker", "buildx"), "plain"}, {"docker build", legacy, "plain"}} {
+		p, err := New(s, tt.b, "/tmp/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := p.Steps[0]
+		if st.Kind != Build || st.Progress != tt.want || !slices.Contains(st.Args, "--progress") || st.Args[slices.Index(st.Args, "--progress")+1] != tt.want {
+			t.Errorf("%s: progress %q, args %q, want %s", tt.name, st.Progress, st.Args, tt.want)
+		}
+	}
+}

@@ -35,9 +35,13 @@ func (g *GitLab) Group(title string) func() {
 // DotenvNames maps step outputs to the variables of the --dotenv file. Only
 // single-line values are there: GitLab's dotenv reports take nothing else.
 var DotenvNames = map[string]string{
-	OutputImageID:       "IMAGEID",
-	OutputDigest:        "DIGEST",
-	OutputCacheVerified: "CACHE_VERIFIED",
+	OutputImageID:         "IMAGEID",
+	OutputDigest:          "DIGEST",
+	OutputCacheVerified:   "CACHE_VERIFIED",
+	OutputCachedSteps:     "CACHED_STEPS",
+	OutputTotalSteps:      "TOTAL_STEPS",
+	OutputCacheHit:        "CACHE_HIT",
+	OutputUncachedSeconds: "UNCACHED_SECONDS",
 }
 
 // Dotenv wraps outputs and also writes the outputs named in DotenvNames to a

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/inlinecache/action/internal/buildlog"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -56,33 +55,18 @@ func WriteVerifyText(w io.Writer, res ImageResult) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PLATFORM\tRECORDS\tLAYERS COVERED\tCACHED STEPS\tVERDICT")
+	// Layers, not steps: an image's layers include its base image's, and
+	// nothing in the registry tells them apart from this Dockerfile's. A
+	// step is a build's (internal/progress), counted only from its build.
+	fmt.Fprintln(tw, "  PLATFORM\tRECORDS\tLAYERS COVERED\tVERDICT")
 	for _, p := range rep.Platforms {
-		fmt.Fprintf(tw, "  %s\t%d\t%d/%d\t%s\t%s\n", p.Platform, p.Records, p.LayersCovered, p.LayersTotal, cachedSteps(p), platformVerdict(p))
+		fmt.Fprintf(tw, "  %s\t%d\t%d/%d\t%s\n", p.Platform, p.Records, p.LayersCovered, p.LayersTotal, platformVerdict(p))
 	}
 	tw.Flush()
 	for _, f := range rep.Failures() {
 		fmt.Fprintf(w, "  problem: %s\n", f)
 	}
 	fmt.Fprintln(w)
-}
-
-// cachedSteps is "cached/total" over the layer-making steps the history
-// names, or "-" when the history does not line up with the layers.
-func cachedSteps(p verify.Platform) string {
-	named, cached := 0, 0
-	for _, l := range p.Layers {
-		if l.Step != "" {
-			named++
-			if l.Cached {
-				cached++
-			}
-		}
-	}
-	if named == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%d/%d", cached, named)
 }
 
 func platformVerdict(p verify.Platform) string {
@@ -129,7 +113,9 @@ func WriteInspectText(w io.Writer, res ImageResult) {
 			fmt.Fprintf(w, "  graph: %d roots, max depth %d, %d chains, %d links\n", g.Roots, g.MaxDepth, g.Chains, g.Links)
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  LAYER\tCACHED\tRESULTS\tSTEP")
+		// CREATED BY is the image history's, base image included: not
+		// this build's steps.
+		fmt.Fprintln(tw, "  LAYER\tCACHED\tRESULTS\tCREATED BY")
 		for _, l := range p.Layers {
 			cached := "no"
 			if l.Cached {
@@ -193,7 +179,7 @@ func (r Result) Text() string {
 			fmt.Fprintf(&b, "  problem: %s\n", f)
 		}
 	}
-	for _, imp := range r.Imports {
+	for _, imp := range r.imports() {
 		switch {
 		case strings.HasSuffix(imp.Error, "not found"):
 			fmt.Fprintf(&b, "cache source: not imported  %s (not found: expected until a first push there)\n", imp.Ref)
@@ -203,17 +189,7 @@ func (r Result) Text() string {
 			fmt.Fprintf(&b, "cache source: imported      %s\n", imp.Ref)
 		}
 	}
-	if len(r.Steps) > 0 {
-		c := r.counts("")
-		fmt.Fprintf(&b, "build steps: %d of %d CACHED\n", c.Cached, c.Total)
-		for _, s := range r.Steps {
-			mark := outcome(s)
-			if mark == "failed" {
-				mark = "FAILED" // the log shouts what the summary only says
-			}
-			fmt.Fprintf(&b, "  %-6s %s\n", mark, s.Name)
-		}
-	}
+	writeStepsText(&b, r.Build)
 	return b.String()
 }
 
@@ -288,25 +264,5 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 			fmt.Fprintf(b, "| %s | %d | %d | %d/%d | %s | %s |\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, steps, ok)
 		}
 	}
-	if len(r.Steps) == 0 {
-		return
-	}
-	c := r.counts("")
-	fmt.Fprintf(b, "\nBuild steps: %d of %d cached.\n", c.Cached, c.Total)
-	b.WriteString("\n<details><summary>Build steps</summary>\n\n| Step | Result |\n|---|---|\n")
-	for _, s := range r.Steps {
-		fmt.Fprintf(b, "| %s | %s |\n", mdEscape(s.Name), outcome(s))
-	}
-	b.WriteString("\n</details>\n")
-}
-
-// outcome is what became of a build step: CACHED, failed or ran.
-func outcome(s buildlog.Step) string {
-	switch {
-	case s.Cached:
-		return "CACHED"
-	case s.Error:
-		return "failed"
-	}
-	return "ran"
+	writeStepsMarkdown(b, r.Build)
 }

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/inlinecache/action/internal/buildlog"
+	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -19,16 +19,15 @@ const (
 	Skipped     Verdict = "skipped"
 )
 
-// Result is the outcome of a build's verification.
+// Result is the outcome of a build and its verification.
 type Result struct {
 	Verdict Verdict `json:"verified"`
 	// Reason explains a skipped or failed verification in one sentence.
 	Reason string         `json:"reason,omitempty"`
 	Report *verify.Report `json:"report,omitempty"`
-	// Steps are the Dockerfile steps seen in the build log.
-	Steps []buildlog.Step `json:"-"`
-	// Imports are the cache sources the build tried.
-	Imports []buildlog.Import `json:"imports,omitempty"`
+	// Build is what the build's progress stream said: its Dockerfile
+	// steps, cached or run, with their times; nil when there was none.
+	Build *progress.Build `json:"-"`
 	// Tags is what tag-after-verify did; nil when the tags were pushed
 	// with the image.
 	Tags *Tagging `json:"tags,omitempty"`
@@ -44,47 +43,66 @@ type Tagging struct {
 	Reason string   `json:"reason,omitempty"`
 }
 
-type stepCounts struct {
-	Total  int             `json:"total"`
-	Cached int             `json:"cached"`
-	Items  []buildlog.Step `json:"items"`
+// Import is one cache source the build tried to import.
+type Import struct {
+	Ref string `json:"ref"`
+	// Error is BuildKit's message when the import failed ("not found" on a
+	// first build is expected).
+	Error string `json:"error,omitempty"`
 }
 
-// counts counts the build's steps, all of them ("") or one platform's: a
-// multi-platform build names them "[linux/arm64 2/6] RUN …"; in a
-// single-platform build every step is that platform's. Every count of
-// cached build steps comes from here.
-func (r Result) counts(platform string) stepCounts {
-	prefixed := false
-	for _, s := range r.Steps {
-		if platform != "" && strings.HasPrefix(s.Name, "["+platform+" ") {
-			prefixed = true
-			break
-		}
+// imports are the cache sources the build read, from its cache import
+// spans.
+func (r Result) imports() []Import {
+	if r.Build == nil {
+		return nil
 	}
-	c := stepCounts{Items: r.Steps}
-	for _, s := range r.Steps {
-		if prefixed && !strings.HasPrefix(s.Name, "["+platform+" ") {
+	var out []Import
+	for _, sp := range r.Build.Spans {
+		if sp.Kind != progress.KindCacheImport {
+			continue
+		}
+		out = append(out, Import{Ref: strings.TrimPrefix(sp.Name, "importing cache manifest from "), Error: sp.Error})
+	}
+	return out
+}
+
+// stepCounts are the cached and total Dockerfile steps of one platform.
+type stepCounts struct{ Total, Cached int }
+
+// counts counts the build's steps, all of them ("") or one platform's.
+// A step without a platform (a single-platform build, or a vertex that
+// BuildKit shares between platforms) counts for every platform. Every
+// count of cached build steps comes from here or from progress.Build.
+func (r Result) counts(platform string) stepCounts {
+	var c stepCounts
+	if r.Build == nil {
+		return c
+	}
+	for _, s := range r.Build.Steps {
+		if platform != "" && s.Platform != "" && s.Platform != platform {
 			continue
 		}
 		c.Total++
-		if s.Cached {
+		if s.State == progress.Cached {
 			c.Cached++
 		}
 	}
 	return c
 }
 
-// JSON is the cache-report output.
+// JSON is the cache-report output: the verdict and the verify report, the
+// cache sources, and the build's steps (progress.Report).
 func (r Result) JSON() string {
 	v := struct {
 		Result
-		Steps *stepCounts `json:"steps,omitempty"`
-	}{Result: r}
-	if len(r.Steps) > 0 {
-		c := r.counts("")
-		v.Steps = &c
+		Imports []Import         `json:"imports,omitempty"`
+		Build   *progress.Report `json:"build,omitempty"`
+	}{Result: r, Imports: r.imports()}
+	if r.Build != nil {
+		rep := r.Build.Report()
+		v.Build = &rep
 	}
-	b, _ := json.Marshal(v) // plain structs of strings and ints always marshal
+	b, _ := json.Marshal(v) // plain structs of strings, numbers and times always marshal
 	return string(b)
 }

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/inlinecache/action/internal/buildlog"
 	"github.com/inlinecache/action/internal/cachemeta"
+	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -31,7 +31,27 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func results() map[string]Result {
+// captured reads a real progress stream captured from BuildKit v0.34.2
+// (testdata/progress, see internal/e2e/progress_test.go).
+func captured(t *testing.T, name string) *progress.Build {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "testdata", "progress", "buildkit-v0.34.2", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	format := progress.RawJSON
+	if filepath.Ext(name) == ".plain" {
+		format = progress.Plain
+	}
+	b, err := progress.Read(f, format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func results(t *testing.T) map[string]Result {
 	failing := verify.Report{
 		Ref:    "ghcr.io/acme/app@sha256:1111111111111111111111111111111111111111111111111111111111111111",
 		Digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111",
@@ -42,18 +62,18 @@ func results() map[string]Result {
 	}
 	ok := failing
 	ok.Platforms = ok.Platforms[:1]
-	steps := []buildlog.Step{{Name: "[1/3] COPY a /a", Cached: true, Done: true}, {Name: "[2/3] RUN make", Cached: true}, {Name: "[3/3] RUN make | test", Done: true}}
 	return map[string]Result{
-		"verified": {Verdict: Verified, Report: &ok, Steps: steps, Imports: []buildlog.Import{{Ref: "ghcr.io/acme/app:main", Done: true}}},
-		"failed": {Verdict: NotVerified, Reason: "linux/arm64: image config has no moby.buildkit.cache.v0 key", Report: &failing, Steps: steps[2:],
-			Imports: []buildlog.Import{{Ref: "ghcr.io/acme/app:main", Error: "failed to configure registry cache importer: ghcr.io/acme/app:main: not found"}}},
-		"skipped": {Verdict: Skipped, Reason: "nothing was pushed, so there is no registry image to verify"},
+		// A multi-stage rebuild after a change: one step ran.
+		"verified":     {Verdict: Verified, Report: &ok, Build: captured(t, "multistage-changed.rawjson")},
+		"failed":       {Verdict: NotVerified, Reason: "linux/arm64: image config has no moby.buildkit.cache.v0 key", Report: &failing, Build: captured(t, "multistage.rawjson")},
+		"build-failed": {Verdict: NotVerified, Reason: "the build failed: exit status 1", Build: captured(t, "failing.rawjson")},
+		"skipped":      {Verdict: Skipped, Reason: "nothing was pushed, so there is no registry image to verify"},
 	}
 }
 
 func TestResultRendering(t *testing.T) {
 	t.Parallel()
-	for name, r := range results() {
+	for name, r := range results(t) {
 		t.Run(name, func(t *testing.T) {
 			golden(t, name+".txt", r.Text())
 			golden(t, name+".md", r.Markdown())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/sethvargo/go-githubactions"
 )
@@ -21,10 +22,21 @@ type Log interface {
 	// title (GitHub shows it in the run's summary of annotations).
 	WarningTitle(title, msg string)
 	ErrorTitle(title, msg string)
+	// Annotate is a warning or error on a line of a file (GitHub shows it
+	// on that line of the file, and in the run's annotations).
+	Annotate(a Annotation)
 	// Mask hides a secret value in everything printed after it (GitHub
 	// only: elsewhere nothing would honour a mask, so we just never print
 	// secrets).
 	Mask(value string)
+}
+
+// Annotation is a warning or an error about a line of a file.
+type Annotation struct {
+	Error         bool // else a warning
+	Title, Msg    string
+	File          string // as the repository names it
+	Line, EndLine int    // 1-based; 0 for none
 }
 
 // Outputs are the step's results for what runs after it: step outputs and
@@ -80,6 +92,27 @@ func (g *GitHub) WarningTitle(title, msg string) {
 
 func (g *GitHub) ErrorTitle(title, msg string) {
 	g.gha.WithFieldsMap(map[string]string{"title": title}).Errorf("%s", msg)
+}
+
+func (g *GitHub) Annotate(a Annotation) {
+	f := map[string]string{}
+	for k, v := range map[string]string{"title": a.Title, "file": a.File} {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	if a.Line > 0 {
+		f["line"] = strconv.Itoa(a.Line)
+		if a.EndLine > a.Line {
+			f["endLine"] = strconv.Itoa(a.EndLine)
+		}
+	}
+	gha := g.gha.WithFieldsMap(f)
+	if a.Error {
+		gha.Errorf("%s", a.Msg)
+		return
+	}
+	gha.Warningf("%s", a.Msg)
 }
 
 // Mask registers value with the runner's log masker.
@@ -164,6 +197,19 @@ func (p *Plain) Error(msg string) { fmt.Fprintf(p.w, "error: %s\n", msg) }
 func (p *Plain) WarningTitle(_, msg string) { p.Warning(msg) }
 
 func (p *Plain) ErrorTitle(_, msg string) { p.Error(msg) }
+
+// Annotate prints "warning: Dockerfile:12: msg", as compilers do.
+func (p *Plain) Annotate(a Annotation) {
+	msg := a.Msg
+	if a.File != "" && a.Line > 0 {
+		msg = fmt.Sprintf("%s:%d: %s", a.File, a.Line, msg)
+	}
+	if a.Error {
+		p.Error(msg)
+		return
+	}
+	p.Warning(msg)
+}
 
 // Mask does nothing: no log outside GitHub honours masks; secrets are
 // simply never printed.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -39,21 +40,27 @@ type fakeBuildx struct {
 	docker *fakeDocker
 	// lost are tags the fake registry loses after the push.
 	lost map[string]bool
+	mu   sync.Mutex // detection runs some calls side by side
 }
+
+// fakePlugin is where runApp's docker CLI has its buildx plugin.
+const fakePlugin = "/usr/libexec/docker/cli-plugins/docker-buildx"
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 	args := append([]string{filepath.Base(c.Path)}, c.Args...)
+	f.mu.Lock()
 	f.calls = append(f.calls, args)
+	f.mu.Unlock()
 	if f.docker != nil {
 		return f.docker.exec(c, args)
 	}
 	switch {
-	case slices.Equal(args, []string{"docker", "buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
+	case slices.Equal(args, []string{"docker-buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
 		fmt.Fprintln(c.Stdout, "github.com/docker/buildx v0.38.2 fake")
 		return nil
-	case slices.Equal(args, []string{"docker", "buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
+	case slices.Equal(args, []string{"docker-buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
 		return f.inspectOut(c)
-	case len(args) > 2 && args[2] == "build" || len(args) > 1 && args[1] == "build":
+	case len(args) > 1 && args[1] == "build":
 		return f.build(c)
 	}
 	f.t.Errorf("unexpected command %q", args)
@@ -186,7 +193,7 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
 	if path == nil {
-		path = map[string]bool{"docker": true}
+		path = map[string]bool{"docker": true, fakePlugin: true}
 	}
 	var stdout, stderr strings.Builder
 	e := Env{
@@ -198,6 +205,9 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 		Exec:    f.exec,
 		LookPath: func(p string) (string, error) {
 			if path[p] {
+				if filepath.IsAbs(p) {
+					return p, nil
+				}
 				return "/fake/bin/" + p, nil
 			}
 			return "", fmt.Errorf("%s: not found", p)

@@ -37,8 +37,10 @@ const (
 
 // Info is what was found.
 type Info struct {
-	// Command starts buildx: {"/usr/bin/docker", "buildx"} for the CLI
-	// plugin, or {"/usr/local/bin/buildx"} for a standalone binary.
+	// Command starts buildx: the CLI plugin's binary run directly
+	// ({"/usr/libexec/docker/cli-plugins/docker-buildx"}), or
+	// {"/usr/bin/docker", "buildx"} for a plugin only the docker CLI
+	// finds, or {"/usr/local/bin/buildx"} for a standalone binary.
 	Command []string
 	Kind    Kind
 	// Version is what "buildx version" printed, e.g.

@@ -137,9 +137,8 @@ func Detect(ctx context.Context, h Host, name string) (Info, error) {
 	return viaDocker(ctx, h, dockerPath, name, tried)
 }
 
-// probe asks one buildx for its version (unless the binary says) and its
-// builder, side by side.
-// version, if not empty, is already known.
+// probe asks one buildx for its builder and, beside that, its version
+// unless version already says it.
 func probe(ctx context.Context, h Host, c candidate, name, version string) (Info, error) {
 	info := Info{Command: c.command, Kind: c.kind}
 	known := version != ""
@@ -165,7 +164,7 @@ func probe(ctx context.Context, h Host, c candidate, name, version string) (Info
 	}
 	switch {
 	case ctx.Err() != nil:
-		return Info{}, cmpErr(inErr, vErr)
+		return Info{}, cmpErr(cmpErr(inErr, vErr), context.Cause(ctx))
 	case !known && vErr != nil:
 		// buildx that cannot say its version is not a working buildx.
 		return Info{}, errNotBuildx{fmt.Sprintf("%s: %v: %s", what, vErr, vErrOut)}
@@ -234,8 +233,8 @@ func output(ctx context.Context, run command.Func, env []string, path string, ar
 
 // inspect asks buildx about the builder. DEBUG=1 makes buildx list the
 // driver's features too (docker/cli's debug switch, honoured by old and new
-// buildx alike).
-// A program that could not be started at all comes back as startErr.
+// buildx alike). A program that could not be started at all also comes
+// back as startErr.
 func inspect(ctx context.Context, run command.Func, env []string, buildx []string, name string) (in Inspection, err, startErr error) {
 	args := append(slices.Clone(buildx[1:]), "inspect")
 	if name != "" {

@@ -29,12 +29,14 @@ const registryCacheExplanation = "this is a BuildKit registry cache manifest (co
 // check reads every platform image under desc, concurrently, and fills rep.
 //
 // Registry requests, for an index of N platform images: one GET of the
-// index (the remote.Get that produced desc), then per platform one GET of
-// its manifest and one GET of its config blob: 1 + 2N. Before them
+// index (the puller's Get that produced desc), then per platform one GET
+// of its manifest and one GET of its config blob: 1 + 2N. Before them
 // go-containerregistry pings GET /v2/ once to learn how to authenticate
 // (plus a token request on registries that want one); for registries that
-// may be plain HTTP it races that ping over https and http. The platform
-// reads reuse that transport and never ping again (TestRequestsPerIndex).
+// may be plain HTTP it tries https, then http. The platform reads share the
+// puller's transport and never ping again, and a later call of the same
+// Verifier has its pings answered from memory (memo.go,
+// TestRequestsPerIndex).
 func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name.Reference, desc *remote.Descriptor, rep *Report) error {
 	// named says what failed where: registry, repository, object.
 	named := func(object string, err error) error {

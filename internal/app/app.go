@@ -12,7 +12,10 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 
+	"github.com/inlinecache/action/internal/builder"
 	"github.com/inlinecache/action/internal/command"
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/verify"
@@ -33,6 +36,9 @@ type Env struct {
 	VerifyOptions []verify.Option
 	// Files is the disk; nil is the real one.
 	Files Files
+	// BinaryVersion reads the version a buildx binary carries without
+	// running it (builder.EmbeddedVersion); nil asks buildx.
+	BinaryVersion func(path string) (string, bool)
 }
 
 // Files is what the command does with the disk besides what it runs.
@@ -53,6 +59,11 @@ func (e Env) files() Files {
 		return osFiles{os.DirFS("/")}
 	}
 	return e.Files
+}
+
+// readFile reads an absolute path from Files.
+func (e Env) readFile(path string) ([]byte, error) {
+	return fs.ReadFile(e.files(), strings.TrimPrefix(filepath.ToSlash(path), "/"))
 }
 
 // disk reads the paths users give: relative ones from the working
@@ -82,13 +93,14 @@ func (osFiles) WriteSecret(path, value string) error {
 func OSEnv() Env {
 	dir, _ := os.Getwd()
 	return Env{
-		Getenv:   os.Getenv,
-		Environ:  os.Environ(),
-		Dir:      dir,
-		Stdout:   os.Stdout,
-		Stderr:   os.Stderr,
-		Exec:     command.Exec,
-		LookPath: exec.LookPath,
+		Getenv:        os.Getenv,
+		Environ:       os.Environ(),
+		Dir:           dir,
+		Stdout:        os.Stdout,
+		Stderr:        os.Stderr,
+		Exec:          command.Exec,
+		LookPath:      exec.LookPath,
+		BinaryVersion: builder.EmbeddedVersion,
 	}
 }
 

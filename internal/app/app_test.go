@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,25 +44,31 @@ type fakeBuildx struct {
 	lost map[string]bool
 	// version is what "buildx version" says; empty: v0.38.2.
 	version string
+	mu   sync.Mutex // detection runs some calls side by side
 }
+
+// fakePlugin is where runApp's docker CLI has its buildx plugin.
+const fakePlugin = "/usr/libexec/docker/cli-plugins/docker-buildx"
 
 func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 	args := append([]string{filepath.Base(c.Path)}, c.Args...)
+	f.mu.Lock()
 	f.calls = append(f.calls, args)
+	f.mu.Unlock()
 	if f.docker != nil {
 		return f.docker.exec(c, args)
 	}
 	switch {
-	case slices.Equal(args, []string{"docker", "buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
+	case slices.Equal(args, []string{"docker-buildx", "version"}), slices.Equal(args, []string{"buildx", "version"}):
 		v := f.version
 		if v == "" {
 			v = "v0.38.2"
 		}
 		fmt.Fprintf(c.Stdout, "github.com/docker/buildx %s fake\n", v)
 		return nil
-	case slices.Equal(args, []string{"docker", "buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
+	case slices.Equal(args, []string{"docker-buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
 		return f.inspectOut(c)
-	case len(args) > 2 && args[2] == "build" || len(args) > 1 && args[1] == "build":
+	case len(args) > 1 && args[1] == "build":
 		return f.build(c)
 	}
 	f.t.Errorf("unexpected command %q", args)
@@ -231,7 +238,7 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
 	if path == nil {
-		path = map[string]bool{"docker": true}
+		path = map[string]bool{"docker": true, fakePlugin: true}
 	}
 	var stdout, stderr strings.Builder
 	e := Env{
@@ -243,6 +250,9 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 		Exec:    f.exec,
 		LookPath: func(p string) (string, error) {
 			if path[p] {
+				if filepath.IsAbs(p) {
+					return p, nil
+				}
 				return "/fake/bin/" + p, nil
 			}
 			return "", fmt.Errorf("%s: not found", p)

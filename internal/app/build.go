@@ -49,7 +49,9 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	}
 	outputs := report.WithDotenv(log, *dotenv)
 
-	bx, err := builder.Detect(ctx, env.LookPath, env.Exec, env.Environ, s.Builder)
+	bx, err := builder.Detect(ctx, builder.Host{
+		LookPath: env.LookPath, Run: env.Exec, Env: env.Environ, ReadFile: env.readFile, BinaryVersion: env.BinaryVersion,
+	}, s.Builder)
 	if err != nil {
 		return titled(log, ExitFailed, "", err)
 	}

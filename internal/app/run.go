@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -49,6 +50,7 @@ func (r *buildRun) run(ctx context.Context) error {
 	if err := r.prepare(); err != nil {
 		return err
 	}
+	defer r.warm(ctx)()
 	r.logPlan()
 	kind, end := plan.Kind(""), func() {}
 	defer func() { end() }()
@@ -100,6 +102,38 @@ func (r *buildRun) prepare() error {
 		r.raw = f
 	}
 	return writeTempSecrets(r.env.files(), r.plan.TempSecrets)
+}
+
+// warm pings the registries verification will read, and looks up their
+// credentials (after prepare's registry login), beside the build rather
+// than after it. It returns what stops it and waits for it.
+func (r *buildRun) warm(ctx context.Context) (stop func()) {
+	var refs []string
+	seen := map[string]bool{}
+	for _, st := range r.plan.Steps {
+		if st.Kind != plan.Verify || st.Skip != "" {
+			continue
+		}
+		for _, t := range st.Tags {
+			if reg := t.Ref.Context().RegistryStr(); !seen[reg] {
+				seen[reg] = true
+				refs = append(refs, t.Ref.String())
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.v.Warm(ctx, ref)
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // logPlan shows, in the plan group, the builder, the inline cache method,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"sync"
 
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/report"
@@ -52,6 +53,9 @@ func refCommand(env Env, cmd, summary string, args []string) (s settings, v *ver
 	return s, v, *j, nil
 }
 
+// maxParallelRefs bounds how many images verify reads at once.
+const maxParallelRefs = 8
+
 func runVerify(ctx context.Context, args []string, env Env) error {
 	s, v, asJSON, err := refCommand(env, "verify", "verify [flags] REF...", args)
 	if err != nil {
@@ -67,8 +71,21 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 	sink := report.ForEnv(env.Getenv, msgs)
 	out := report.VerifyOutput{Verified: true}
 	failed := 0
-	for _, ref := range refs {
-		res := verifyOne(ctx, v, ref)
+	// The images are read side by side (each bounded by verify-timeout)
+	// and reported in the order given.
+	results := make([]report.ImageResult, len(refs))
+	sem := make(chan struct{}, maxParallelRefs)
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = verifyOne(ctx, v, ref)
+		}()
+	}
+	wg.Wait()
+	for _, res := range results {
 		if !res.Verified {
 			failed++
 			out.Verified = false

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/inlinecache/action/internal/command"
 )
@@ -35,8 +37,10 @@ const (
 
 // Info is what was found.
 type Info struct {
-	// Command starts buildx: {"/usr/bin/docker", "buildx"} for the CLI
-	// plugin, or {"/usr/local/bin/buildx"} for a standalone binary.
+	// Command starts buildx: the CLI plugin's binary run directly
+	// ({"/usr/libexec/docker/cli-plugins/docker-buildx"}), or
+	// {"/usr/bin/docker", "buildx"} for a plugin only the docker CLI
+	// finds, or {"/usr/local/bin/buildx"} for a standalone binary.
 	Command []string
 	Kind    Kind
 	// Version is what "buildx version" printed, e.g.
@@ -55,45 +59,74 @@ type Docker struct {
 	ServerVersion string
 }
 
+// Host is what detection reads and runs.
+type Host struct {
+	LookPath LookPath
+	Run      command.Func
+	// Env is the environment buildx runs in: its DOCKER_CONFIG (or HOME)
+	// says where the docker CLI would look for its plugins.
+	Env []string
+	// ReadFile reads docker's config.json for cliPluginsExtraDirs; nil
+	// reads nothing.
+	ReadFile func(path string) ([]byte, error)
+	// BinaryVersion reads the version a buildx binary carries without
+	// running it (EmbeddedVersion); nil, or false, asks the binary.
+	BinaryVersion func(path string) (string, bool)
+}
+
+// candidate is one way to run buildx.
+type candidate struct {
+	command []string
+	kind    Kind
+}
+
+// errNotBuildx marks a candidate that turned out not to be a working
+// buildx, so the next one is tried.
+type errNotBuildx struct{ msg string }
+
+func (e errNotBuildx) Error() string { return e.msg }
+
 // Detect prefers the docker CLI plugin, as build-push-action does, then a
-// standalone buildx, then a bare docker CLI. For buildx it inspects the
-// builder (name, or buildx's current one if empty) in one call; for docker
-// it asks client and engine versions in one call. A builder or engine that
-// cannot build is an error here, before any build starts.
-func Detect(ctx context.Context, lookPath LookPath, run command.Func, env []string, name string) (Info, error) {
+// standalone buildx, then a bare docker CLI, in one round of processes.
+//
+// The plugin is found where the docker CLI finds it (plugin.go) and run
+// directly: run that way it is a standalone buildx, which reads the docker
+// context, DOCKER_HOST, BUILDX_BUILDER and the current builder exactly as
+// under the CLI, without the CLI's start and plugin handshake in front of
+// every call. Its version comes from the binary itself or from "buildx
+// version" run beside "buildx inspect" (name, or buildx's current builder;
+// DEBUG=1 adds the driver's features). Without a plugin in those places,
+// "docker buildx version" and "docker version" run side by side: the first
+// finds a plugin the CLI knows elsewhere, the second is for docker build.
+// A builder or engine that cannot build is an error here, before any
+// build starts.
+func Detect(ctx context.Context, h Host, name string) (Info, error) {
 	var tried []string
-	dockerPath, dockerErr := lookPath("docker")
-	for _, cmd := range [][]string{{"docker", "buildx"}, {"buildx"}} {
-		path := dockerPath
-		if cmd[0] != "docker" {
-			var err error
-			if path, err = lookPath(cmd[0]); err != nil {
-				continue
+	dockerPath, dockerErr := h.LookPath("docker")
+	var cands []candidate
+	if dockerErr == nil && !slices.ContainsFunc(h.Env, func(kv string) bool { return strings.HasPrefix(kv, pluginReexecEnv+"=") }) {
+		for _, p := range pluginCandidates(h.Env, h.ReadFile) {
+			if path, err := h.LookPath(p); err == nil {
+				cands = append(cands, candidate{[]string{path}, Plugin})
+				break
 			}
-		} else if dockerErr != nil {
+		}
+	}
+	if path, err := h.LookPath("buildx"); err == nil {
+		cands = append(cands, candidate{[]string{path}, Standalone})
+	}
+	for _, c := range cands {
+		var version string
+		if h.BinaryVersion != nil {
+			version, _ = h.BinaryVersion(c.command[0])
+		}
+		info, err := probe(ctx, h, c, name, version)
+		var nb errNotBuildx
+		if errors.As(err, &nb) {
+			tried = append(tried, nb.msg)
 			continue
 		}
-		out, errOut, err := output(ctx, run, env, path, append(cmd[1:], "version")...)
-		if err != nil {
-			if ctx.Err() != nil {
-				return Info{}, err
-			}
-			tried = append(tried, fmt.Sprintf("%s: %v: %s", strings.Join(cmd, " "), err, errOut))
-			continue
-		}
-		info := Info{
-			Command: append([]string{path}, cmd[1:]...),
-			Kind:    Plugin,
-			Version: strings.TrimSpace(out),
-		}
-		if cmd[0] == "buildx" {
-			info.Kind = Standalone
-		}
-		info.Inspection, err = inspect(ctx, run, env, info.Command, name)
-		if err != nil {
-			return info, err
-		}
-		return info, usable(info.Inspection)
+		return info, err
 	}
 	if dockerErr != nil {
 		if len(tried) > 0 {
@@ -101,14 +134,95 @@ func Detect(ctx context.Context, lookPath LookPath, run command.Func, env []stri
 		}
 		return Info{}, ErrNoBuildx
 	}
+	return viaDocker(ctx, h, dockerPath, name, tried)
+}
+
+// probe asks one buildx for its builder and, beside that, its version
+// unless version already says it.
+func probe(ctx context.Context, h Host, c candidate, name, version string) (Info, error) {
+	info := Info{Command: c.command, Kind: c.kind}
+	known := version != ""
+	var (
+		wg                sync.WaitGroup
+		vOut, vErrOut     string
+		vErr              error
+		in                Inspection
+		inErr, inStartErr error
+	)
+	if !known {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vOut, vErrOut, vErr = output(ctx, h.Run, h.Env, c.command[0], append(slices.Clone(c.command[1:]), "version")...)
+		}()
+	}
+	in, inErr, inStartErr = inspect(ctx, h.Run, h.Env, c.command, name)
+	wg.Wait()
+	what := strings.Join(c.command, " ")
+	if c.kind == Plugin && len(c.command) == 1 {
+		what = "docker buildx plugin " + c.command[0]
+	}
+	switch {
+	case ctx.Err() != nil:
+		return Info{}, cmpErr(cmpErr(inErr, vErr), context.Cause(ctx))
+	case !known && vErr != nil:
+		// buildx that cannot say its version is not a working buildx.
+		return Info{}, errNotBuildx{fmt.Sprintf("%s: %v: %s", what, vErr, vErrOut)}
+	case inStartErr != nil:
+		// A file that does not run (wrong architecture, not a program).
+		return Info{}, errNotBuildx{fmt.Sprintf("%s: %v", what, inStartErr)}
+	}
+	if !known {
+		version = strings.TrimSpace(vOut)
+	}
+	info.Version = version
+	info.Inspection = in
+	if inErr != nil {
+		return info, inErr
+	}
+	return info, usable(in)
+}
+
+// viaDocker is detection through the docker CLI, for a plugin it finds
+// where we do not look, or docker build without buildx.
+func viaDocker(ctx context.Context, h Host, dockerPath, name string, tried []string) (Info, error) {
+	var (
+		wg          sync.WaitGroup
+		vOut, vErrO string
+		vErr        error
+		d           Docker
+		dErr        error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		vOut, vErrO, vErr = output(ctx, h.Run, h.Env, dockerPath, "buildx", "version")
+	}()
+	if name == "" {
+		d, dErr = dockerVersions(ctx, h.Run, h.Env, dockerPath)
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return Info{}, ctx.Err()
+	}
+	if vErr == nil {
+		return probe(ctx, h, candidate{[]string{dockerPath, "buildx"}, Plugin}, name, strings.TrimSpace(vOut))
+	}
+	tried = append(tried, fmt.Sprintf("docker buildx: %v: %s", vErr, vErrO))
 	if name != "" {
 		return Info{}, fmt.Errorf("builder %q was asked for, but buildx is not installed (%s)", name, strings.Join(tried, "; "))
 	}
-	d, err := dockerVersions(ctx, run, env, dockerPath)
-	if err != nil {
-		return Info{}, err
+	if dErr != nil {
+		return Info{}, dErr
 	}
 	return Info{Kind: Legacy, Docker: d}, legacyUsable(d)
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 func output(ctx context.Context, run command.Func, env []string, path string, args ...string) (string, string, error) {
@@ -119,28 +233,33 @@ func output(ctx context.Context, run command.Func, env []string, path string, ar
 
 // inspect asks buildx about the builder. DEBUG=1 makes buildx list the
 // driver's features too (docker/cli's debug switch, honoured by old and new
-// buildx alike).
-func inspect(ctx context.Context, run command.Func, env []string, buildx []string, name string) (Inspection, error) {
-	args := append(append([]string(nil), buildx[1:]...), "inspect")
+// buildx alike). A program that could not be started at all also comes
+// back as startErr.
+func inspect(ctx context.Context, run command.Func, env []string, buildx []string, name string) (in Inspection, err, startErr error) {
+	args := append(slices.Clone(buildx[1:]), "inspect")
 	if name != "" {
 		args = append(args, name)
 	}
-	out, errOut, err := output(ctx, run, append(append([]string(nil), env...), "DEBUG=1"), buildx[0], args...)
+	out, errOut, err := output(ctx, run, append(slices.Clone(env), "DEBUG=1"), buildx[0], args...)
 	what := "the current buildx builder"
 	if name != "" {
 		what = fmt.Sprintf("buildx builder %q", name)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return Inspection{}, err
+		var exit *command.ExitError
+		switch {
+		case ctx.Err() != nil:
+			return Inspection{}, err, nil
+		case !errors.As(err, &exit):
+			return Inspection{}, err, err
 		}
-		return Inspection{}, fmt.Errorf("cannot inspect %s: %v: %s", what, err, lastLine(errOut))
+		return Inspection{}, fmt.Errorf("cannot inspect %s: %v: %s", what, err, lastLine(errOut)), nil
 	}
-	in, err := ParseInspect(out)
+	in, err = ParseInspect(out)
 	if err != nil {
-		return in, fmt.Errorf("cannot inspect %s: %w", what, err)
+		return in, fmt.Errorf("cannot inspect %s: %w", what, err), nil
 	}
-	return in, nil
+	return in, nil, nil
 }
 
 // usable refuses a builder that cannot build, in one message.

@@ -2,12 +2,15 @@ package builder
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/inlinecache/action/internal/command"
@@ -162,12 +165,13 @@ func TestParseVersion(t *testing.T) {
 	}
 }
 
-// fakeRun answers exactly the calls listed, in order; anything else fails
-// the test.
+// fakeRun answers exactly the calls listed, each once, in any order (some
+// run side by side); anything else fails the test.
 type fakeRun struct {
 	t     *testing.T
+	mu    sync.Mutex
 	calls []call
-	n     int
+	used  []bool
 }
 
 type call struct {
@@ -176,21 +180,38 @@ type call struct {
 	stdout string
 	stderr string
 	code   int
+	// start, if set, is the error of a program that could not be started.
+	start error
 }
 
 func (f *fakeRun) run(_ context.Context, c command.Cmd) error {
 	got := append([]string{filepath.Base(c.Path)}, c.Args...)
-	if f.n >= len(f.calls) {
+	f.mu.Lock()
+	if f.used == nil {
+		f.used = make([]bool, len(f.calls))
+	}
+	i := slices.IndexFunc(f.calls, func(w call) bool { return slices.Equal(w.args, got) })
+	for i >= 0 && f.used[i] {
+		j := slices.IndexFunc(f.calls[i+1:], func(w call) bool { return slices.Equal(w.args, got) })
+		if j < 0 {
+			i = -1
+			break
+		}
+		i += 1 + j
+	}
+	if i < 0 {
+		f.mu.Unlock()
 		f.t.Errorf("unexpected call %q", got)
 		return &command.ExitError{Path: c.Path, Code: 127}
 	}
-	want := f.calls[f.n]
-	f.n++
-	if !slices.Equal(got, want.args) {
-		f.t.Errorf("call %d = %q, want %q", f.n, got, want.args)
-	}
+	f.used[i] = true
+	want := f.calls[i]
+	f.mu.Unlock()
 	if want.env != "" && !slices.Contains(c.Env, want.env) {
 		f.t.Errorf("call %q: environment lacks %s: %q", got, want.env, c.Env)
+	}
+	if want.start != nil {
+		return fmt.Errorf("cannot run %s: %w", c.Path, want.start)
 	}
 	fmt.Fprint(c.Stdout, want.stdout)
 	fmt.Fprint(c.Stderr, want.stderr)
@@ -201,14 +222,23 @@ func (f *fakeRun) run(_ context.Context, c command.Cmd) error {
 }
 
 func (f *fakeRun) done() {
-	if f.n != len(f.calls) {
-		f.t.Errorf("%d calls made, want %d", f.n, len(f.calls))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, c := range f.calls {
+		if f.used == nil || !f.used[i] {
+			f.t.Errorf("call %q not made", c.args)
+		}
 	}
 }
 
+// onPath finds programs on PATH (as /bin/NAME) and the absolute paths
+// listed.
 func onPath(progs ...string) LookPath {
 	return func(p string) (string, error) {
 		if slices.Contains(progs, p) {
+			if filepath.IsAbs(p) {
+				return p, nil
+			}
 			return "/bin/" + p, nil
 		}
 		return "", errors.New(p + ": not found")
@@ -221,6 +251,8 @@ const (
 	docker28      = `{"Client":{"Version":"28.2.2","ApiVersion":"1.50"},"Server":{"Version":"20.10.24+dfsg1"}}` + "\n"
 	dockerNoSrv   = `{"Client":{"Version":"20.10.24+dfsg1","ApiVersion":"1.41"},"Server":null}` + "\n"
 	noDaemonError = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"
+	sysPlugin     = "/usr/libexec/docker/cli-plugins/docker-buildx"
+	userPlugin    = "/home/ci/.docker/cli-plugins/docker-buildx"
 )
 
 func TestDetect(t *testing.T) {
@@ -229,30 +261,82 @@ func TestDetect(t *testing.T) {
 		return call{args: args, env: "DEBUG=1", stdout: testdata(t, file)}
 	}
 	versionFmt := []string{"docker", "version", "--format", "{{json .}}"}
+	embedded := func(p string) (string, bool) {
+		if p == sysPlugin {
+			return "github.com/docker/buildx v0.38.2", true
+		}
+		return "", false
+	}
 	tests := []struct {
 		name    string
 		path    LookPath
+		env     []string
+		version func(string) (string, bool)
 		builder string
 		calls   []call
 		kind    Kind
 		command []string
 		errLike string
 	}{
-		{name: "plugin, remote builder", path: onPath("docker", "buildx"),
+		{name: "plugin run directly, version from the binary: one process", path: onPath("docker", sysPlugin), version: embedded,
+			calls: []call{
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-remote.txt"),
+			},
+			kind: Plugin, command: []string{sysPlugin}},
+		{name: "plugin run directly, version asked beside inspect", path: onPath("docker", "buildx", sysPlugin),
+			calls: []call{
+				{args: []string{"docker-buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-remote.txt"),
+			},
+			kind: Plugin, command: []string{sysPlugin}},
+		{name: "the user's plugin before the system's", path: onPath("docker", sysPlugin, userPlugin), env: []string{"HOME=/home/ci"},
+			calls: []call{
+				{args: []string{"docker-buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-remote.txt"),
+			},
+			kind: Plugin, command: []string{userPlugin}},
+		{name: "DOCKER_CONFIG's plugins, not HOME's", path: onPath("docker", "/cfg/cli-plugins/docker-buildx", userPlugin), env: []string{"HOME=/home/ci", "DOCKER_CONFIG=/cfg"},
+			calls: []call{
+				{args: []string{"docker-buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-remote.txt"),
+			},
+			kind: Plugin, command: []string{"/cfg/cli-plugins/docker-buildx"}},
+		{name: "plugin, named docker-driver builder", path: onPath("docker", sysPlugin), builder: "inline-cache-dockerd", version: embedded,
+			calls: []call{
+				inspect([]string{"docker-buildx", "inspect", "inline-cache-dockerd"}, "inspect-docker.txt"),
+			},
+			kind: Plugin, command: []string{sysPlugin}},
+		{name: "under a docker CLI plugin: through the CLI", path: onPath("docker", sysPlugin), env: []string{"DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND=docker"},
 			calls: []call{
 				{args: []string{"docker", "buildx", "version"}, stdout: bxVersion},
+				{args: versionFmt, stdout: docker2010},
 				inspect([]string{"docker", "buildx", "inspect"}, "inspect-remote.txt"),
 			},
 			kind: Plugin, command: []string{"/bin/docker", "buildx"}},
-		{name: "plugin, named docker-driver builder", path: onPath("docker"), builder: "inline-cache-dockerd",
+		{name: "a plugin only the CLI finds", path: onPath("docker"),
 			calls: []call{
 				{args: []string{"docker", "buildx", "version"}, stdout: bxVersion},
-				inspect([]string{"docker", "buildx", "inspect", "inline-cache-dockerd"}, "inspect-docker.txt"),
+				{args: versionFmt, stdout: docker28},
+				inspect([]string{"docker", "buildx", "inspect"}, "inspect-remote.txt"),
 			},
 			kind: Plugin, command: []string{"/bin/docker", "buildx"}},
-		{name: "standalone when the plugin is missing", path: onPath("docker", "buildx"),
+		{name: "standalone when there is no plugin", path: onPath("docker", "buildx"),
 			calls: []call{
-				{args: []string{"docker", "buildx", "version"}, stderr: "docker: unknown command: docker buildx\n", code: 1},
+				{args: []string{"buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"buildx", "inspect"}, "inspect-multinode.txt"),
+			},
+			kind: Standalone, command: []string{"/bin/buildx"}},
+		{name: "standalone when the plugin does not run", path: onPath("docker", "buildx", sysPlugin),
+			calls: []call{
+				{args: []string{"docker-buildx", "version"}, start: errors.New("exec format error")},
+				{args: []string{"docker-buildx", "inspect"}, start: errors.New("exec format error")},
+				{args: []string{"buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"buildx", "inspect"}, "inspect-multinode.txt"),
+			},
+			kind: Standalone, command: []string{"/bin/buildx"}},
+		{name: "standalone when the plugin with a known version does not run", path: onPath("docker", "buildx", sysPlugin), version: embedded,
+			calls: []call{
+				{args: []string{"docker-buildx", "inspect"}, start: errors.New("exec format error")},
 				{args: []string{"buildx", "version"}, stdout: bxVersion},
 				inspect([]string{"buildx", "inspect"}, "inspect-multinode.txt"),
 			},
@@ -280,10 +364,9 @@ func TestDetect(t *testing.T) {
 				{args: []string{"docker", "buildx", "version"}, code: 1},
 			},
 			errLike: `builder "ci" was asked for, but buildx is not installed`},
-		{name: "docker driver, daemon down", path: onPath("docker"),
+		{name: "docker driver, daemon down", path: onPath("docker", sysPlugin), version: embedded,
 			calls: []call{
-				{args: []string{"docker", "buildx", "version"}, stdout: bxVersion},
-				inspect([]string{"docker", "buildx", "inspect"}, "inspect-docker-no-daemon.txt"),
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-docker-no-daemon.txt"),
 			},
 			errLike: `buildx builder "default" cannot be used: failed to connect to the docker API at unix:///nonexistent.sock`},
 		{name: "remote node whose socket is gone", path: onPath("buildx"), builder: "multi",
@@ -298,12 +381,20 @@ func TestDetect(t *testing.T) {
 				{args: []string{"buildx", "inspect", "nosuch"}, env: "DEBUG=1", stderr: "ERROR: no builder \"nosuch\" found\n", code: 1},
 			},
 			errLike: `cannot inspect buildx builder "nosuch": /bin/buildx exited with status 1: ERROR: no builder "nosuch" found`},
+		{name: "a plugin that does not run, and nothing else", path: onPath(sysPlugin, "buildx"),
+			calls: []call{
+				{args: []string{"buildx", "version"}, stderr: "segfault", code: 139},
+				{args: []string{"buildx", "inspect"}, code: 139},
+			},
+			errLike: "neither buildx nor docker found"},
 		{name: "nothing at all", path: onPath(), errLike: "neither buildx nor docker found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := &fakeRun{t: t, calls: tt.calls}
-			info, err := Detect(context.Background(), tt.path, f.run, []string{"PATH=/bin"}, tt.builder)
+			h := Host{LookPath: tt.path, Run: f.run, Env: append([]string{"PATH=/bin"}, tt.env...), BinaryVersion: tt.version}
+			info, err := Detect(context.Background(), h, tt.builder)
 			f.done()
 			if tt.errLike != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errLike) {
@@ -324,5 +415,41 @@ func TestDetect(t *testing.T) {
 				t.Errorf("docker = %+v", info.Docker)
 			}
 		})
+	}
+}
+
+// TestPluginCandidates: the docker CLI's order, config's extra directories
+// first.
+func TestPluginCandidates(t *testing.T) {
+	t.Parallel()
+	read := func(p string) ([]byte, error) {
+		if p == "/cfg/config.json" {
+			return []byte(`{"cliPluginsExtraDirs":["/opt/plugins","relative"]}`), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	got := pluginCandidates([]string{"HOME=/home/ci", "DOCKER_CONFIG=/cfg"}, read)
+	want := []string{"/opt/plugins/docker-buildx", "/cfg/cli-plugins/docker-buildx",
+		"/usr/local/lib/docker/cli-plugins/docker-buildx", "/usr/local/libexec/docker/cli-plugins/docker-buildx",
+		"/usr/lib/docker/cli-plugins/docker-buildx", sysPlugin}
+	if !slices.Equal(got, want) {
+		t.Errorf("candidates = %q, want %q", got, want)
+	}
+	if got := pluginCandidates(nil, read); len(got) != 4 || got[3] != sysPlugin {
+		t.Errorf("without HOME or DOCKER_CONFIG: %q", got)
+	}
+}
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]bool{"v0.38.2": true, "(devel)": false, "v0.0.0-20250101000000-abcdef012345": false, "": false} {
+		bi := &buildinfo.BuildInfo{Main: debug.Module{Path: "github.com/docker/buildx", Version: v}}
+		got, ok := versionFromBuildInfo(bi)
+		if ok != want || ok && got != "github.com/docker/buildx "+v {
+			t.Errorf("%q: %q %v, want %v", v, got, ok, want)
+		}
+	}
+	if _, ok := versionFromBuildInfo(&buildinfo.BuildInfo{Main: debug.Module{Path: "example.com/other", Version: "v1.2.3"}}); ok {
+		t.Error("another program's version taken for buildx's")
 	}
 }

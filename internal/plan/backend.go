@@ -41,9 +41,10 @@ const (
 // do. Flags are spelled the same everywhere; the capabilities decide which
 // are given and what is refused.
 type Backend struct {
-	// Command starts a build: {"/usr/bin/docker", "buildx"} for the buildx
-	// plugin, {"/usr/local/bin/buildx"}, or {"/usr/bin/docker"} for docker
-	// build; Command[0] alone runs docker push.
+	// Command starts a build: {".../cli-plugins/docker-buildx"} for the
+	// buildx plugin run directly ({"/usr/bin/docker", "buildx"} through a
+	// docker CLI), {"/usr/local/bin/buildx"}, or {"/usr/bin/docker"} for
+	// docker build; Command[0] alone runs docker push.
 	Command []string
 	// Env is added to the environment of the backend's commands.
 	Env []string

@@ -116,7 +116,7 @@ func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err
 	}
 	// A keychain that fails (a credential helper that is missing or
 	// errors) fails the request before it is sent; say so.
-	if _, kerr := authn.Resolve(ctx, v.keychain, reg); kerr != nil {
+	if _, kerr := authn.Resolve(ctx, v.creds, reg); kerr != nil {
 		return re("cannot get credentials from %s: %v", v.credentialSource(host), kerr)
 	}
 	return err
@@ -147,7 +147,7 @@ func tlsTrustFailure(err error) (string, bool) {
 // credentialUser reports whether the keychain has credentials for reg and,
 // if they name a user, ` (user "name")` for the message.
 func (v *Verifier) credentialUser(ctx context.Context, reg name.Registry) (string, bool) {
-	a, err := authn.Resolve(ctx, v.keychain, reg)
+	a, err := authn.Resolve(ctx, v.creds, reg)
 	if err != nil || a == authn.Anonymous {
 		return "", false
 	}

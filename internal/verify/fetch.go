@@ -13,10 +13,11 @@ import (
 	"github.com/inlinecache/action/internal/cachemeta"
 )
 
-// fetchConcurrency bounds how many platform images are read at once: enough
-// to hide registry latency for wide indexes without opening a connection
-// per platform.
-const fetchConcurrency = 8
+// maxFetchConcurrency bounds how many platform images are read at once.
+// Indexes as built (a handful to a few dozen platforms) are read whole at
+// once, so verification waits one registry round for all manifests and
+// one for all configs; only an unusually wide index is read in waves.
+const maxFetchConcurrency = 64
 
 // registryCacheExplanation says what a type=registry cache export is and
 // how to use it, for users who pointed verify at one.
@@ -28,24 +29,24 @@ const registryCacheExplanation = "this is a BuildKit registry cache manifest (co
 // check reads every platform image under desc, concurrently, and fills rep.
 //
 // Registry requests, for an index of N platform images: one GET of the
-// index (the remote.Get that produced desc), then per platform one GET of
-// its manifest and one GET of its config blob: 1 + 2N. Before them
+// index (the puller's Get that produced desc), then per platform one GET
+// of its manifest and one GET of its config blob: 1 + 2N. Before them
 // go-containerregistry pings GET /v2/ once to learn how to authenticate
 // (plus a token request on registries that want one); for registries that
-// may be plain HTTP it races that ping over https and http. The platform
-// reads reuse that transport and never ping again (TestRequestsPerIndex).
-func (v *Verifier) check(ctx context.Context, c *call, r name.Reference, desc *remote.Descriptor, rep *Report) error {
+// may be plain HTTP it tries https, then http. The platform reads share the
+// puller's transport and never ping again, and a later call of the same
+// Verifier has its pings answered from memory (memo.go,
+// TestRequestsPerIndex).
+func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name.Reference, desc *remote.Descriptor, rep *Report) error {
 	// named says what failed where: registry, repository, object.
 	named := func(object string, err error) error {
 		return fmt.Errorf("%s (registry %s, repository %s): %w", object, r.Context().RegistryStr(), r.Context().RepositoryStr(), v.explain(ctx, c, r, err))
 	}
 	switch {
 	case desc.MediaType.IsIndex():
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return fmt.Errorf("read %w", named("index "+desc.Digest.String(), err))
-		}
-		im, err := idx.IndexManifest()
+		// The index is parsed here, once; each platform is then read by
+		// digest through the call's puller.
+		im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
 		if err != nil {
 			return fmt.Errorf("read %w", named("index "+desc.Digest.String(), err))
 		}
@@ -61,7 +62,7 @@ func (v *Verifier) check(ctx context.Context, c *call, r name.Reference, desc *r
 			children = append(children, m)
 		}
 		rep.Platforms = make([]Platform, len(children))
-		sem := make(chan struct{}, fetchConcurrency)
+		sem := make(chan struct{}, min(len(children), maxFetchConcurrency))
 		var wg sync.WaitGroup
 		for i, m := range children {
 			wg.Add(1)
@@ -69,7 +70,7 @@ func (v *Verifier) check(ctx context.Context, c *call, r name.Reference, desc *r
 			go func() {
 				defer func() { <-sem; wg.Done() }()
 				p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
-				img, err := idx.Image(m.Digest)
+				img, err := childImage(ctx, pl, r, m)
 				if err != nil {
 					p.Error = "cannot read " + named("manifest "+m.Digest.String()+" of platform "+p.Platform, err).Error()
 				} else {
@@ -93,6 +94,18 @@ func (v *Verifier) check(ctx context.Context, c *call, r name.Reference, desc *r
 		return fmt.Errorf("%s is a %s, not an image or image index", r, desc.MediaType)
 	}
 	return nil
+}
+
+// childImage reads the platform manifest m of an index by digest.
+func childImage(ctx context.Context, pl *remote.Puller, r name.Reference, m v1.Descriptor) (v1.Image, error) {
+	d, err := pl.Get(ctx, r.Context().Digest(m.Digest.String()))
+	if err != nil {
+		return nil, err
+	}
+	if d.Digest != m.Digest {
+		return nil, fmt.Errorf("the registry served %s for %s", d.Digest, m.Digest)
+	}
+	return d.Image()
 }
 
 // checkImage reads one image's manifest and config and analyses its cache.

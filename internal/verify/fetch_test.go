@@ -28,6 +28,12 @@ type counting struct {
 	delay                 time.Duration
 }
 
+func (c *counting) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = map[string]int{}
+}
+
 func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
 	kind := "other"
 	switch {
@@ -62,8 +68,9 @@ func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
 // (loopback, as here, or listed insecure) it races that ping over https and
 // http: the https attempt reaches the transport but fails at the TLS
 // handshake, so the registry serves 2 + 2N HTTP requests and the transport
-// sees 3 + 2N. A TLS registry sees the one https ping. The attestation
-// manifests in the index are never fetched.
+// sees 3 + 2N. A TLS registry sees the one https ping. A second call on
+// the same Verifier (memo.go) pings no more: the registry sees 1 + 2N. The attestation manifests in
+// the index are never fetched.
 func TestRequestsPerIndex(t *testing.T) {
 	for _, n := range []int{1, 4, 16} {
 		t.Run(fmt.Sprintf("platforms=%d", n), func(t *testing.T) {
@@ -85,23 +92,37 @@ func TestRequestsPerIndex(t *testing.T) {
 			if got := c.seen["GET http manifest"] + c.seen["GET http blob"]; got != 1+2*n {
 				t.Errorf("%d manifest and blob requests, want 1 + 2N = %d", got, 1+2*n)
 			}
+			// The same Verifier again (the build's Verify after Warm, or
+			// the next image of verify): the pings are remembered, so the
+			// registry sees exactly 1 + 2N requests.
+			c.reset()
+			if rep, err := v.Verify(context.Background(), ref); err != nil || !rep.Verified() {
+				t.Fatalf("second verify: %v %v", err, rep.Failures())
+			}
+			want = map[string]int{"GET http manifest": 1 + n, "GET http blob": n}
+			if fmt.Sprint(c.seen) != fmt.Sprint(want) {
+				t.Errorf("second verify: requests %v, want %v", c.seen, want)
+			}
 		})
 	}
 }
 
-// TestPlatformsFetchedConcurrently proves the platform reads overlap (and
-// stay bounded) by watching requests in flight at once; it measures no time.
+// TestPlatformsFetchedConcurrently proves the platform reads of a
+// 16-platform index all overlap by watching requests in flight at once; it
+// measures no time.
 func TestPlatformsFetchedConcurrently(t *testing.T) {
 	reg := registrytest.Serve(t)
 	ref := registrytest.PushIndex(t, reg+"/app:multi", platformImages(t, 16)...)
-	c := &counting{next: remote.DefaultTransport, seen: map[string]int{}, delay: 20 * time.Millisecond}
+	c := &counting{next: remote.DefaultTransport, seen: map[string]int{}, delay: 100 * time.Millisecond}
 	v := verify.New(verify.WithKeychain(authn.NewMultiKeychain()), verify.WithTransport(c))
 	rep, err := v.Verify(context.Background(), ref)
 	if err != nil || !rep.Verified() {
 		t.Fatalf("verify: %v %v", err, rep.Failures())
 	}
-	if m := c.maxInFlight.Load(); m < 2 || m > 8 {
-		t.Errorf("at most %d requests were in flight at once, want between 2 and the bound 8", m)
+	// All 16 platforms at once: more than the old bound of 8, and never
+	// more than one request per platform.
+	if m := c.maxInFlight.Load(); m <= 8 || m > 16 {
+		t.Errorf("at most %d requests were in flight at once, want more than 8 and at most 16 (one per platform)", m)
 	}
 	for i, p := range rep.Platforms {
 		if want := platformName(i); p.Platform != want {
@@ -129,3 +150,41 @@ func platformImages(t testing.TB, n int) []v1Image {
 }
 
 type v1Image = v1.Image
+
+// countingKeychain counts credential look-ups.
+type countingKeychain struct{ n atomic.Int32 }
+
+func (k *countingKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	k.n.Add(1)
+	return authn.Anonymous, nil
+}
+
+// TestCredentialsOncePerRegistry: Warm, two Verify calls and an Exists on
+// one registry look credentials up once, and after Warm no call pings.
+func TestCredentialsOncePerRegistry(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.Serve(t)
+	ref := registrytest.PushIndex(t, reg+"/app:multi", platformImages(t, 2)...)
+	k := &countingKeychain{}
+	c := &counting{next: remote.DefaultTransport, seen: map[string]int{}}
+	v := verify.New(verify.WithKeychain(k), verify.WithTransport(c))
+	v.Warm(context.Background(), ref)
+	if want := map[string]int{"GET https ping": 1, "GET http ping": 1}; fmt.Sprint(c.seen) != fmt.Sprint(want) {
+		t.Errorf("warm: requests %v, want %v", c.seen, want)
+	}
+	c.reset()
+	for range 2 {
+		if rep, err := v.Verify(context.Background(), ref); err != nil || !rep.Verified() {
+			t.Fatalf("verify: %v %v", err, rep.Failures())
+		}
+	}
+	if err := v.Exists(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if n := k.n.Load(); n != 1 {
+		t.Errorf("credentials looked up %d times, want 1", n)
+	}
+	if c.seen["GET https ping"]+c.seen["GET http ping"] != 0 {
+		t.Errorf("pinged again after Warm: %v", c.seen)
+	}
+}

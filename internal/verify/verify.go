@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/moby/buildkit/util/attestation"
 
 	"github.com/inlinecache/action/internal/cachemeta"
@@ -73,6 +74,8 @@ func (r Report) Failures() []string {
 type Verifier struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
+	pings     *pingMemo     // under every call's retrier; see memo.go
+	creds     *memoKeychain // keychain, looked up once per registry
 	insecure  []string
 	roots     *x509.CertPool // see transport.go
 	lim       limits         // see retry.go
@@ -103,6 +106,8 @@ func New(opts ...Option) *Verifier {
 	if v.transport == nil {
 		v.transport = newTransport(v.insecure, v.roots, v.lim)
 	}
+	v.creds = &memoKeychain{next: v.keychain}
+	v.pings = &pingMemo{next: v.transport}
 	return v
 }
 
@@ -126,11 +131,32 @@ func (v *Verifier) begin(ctx context.Context, r name.Reference) (context.Context
 	c := &call{registry: r.Context().RegistryStr(), insecure: v.insecure, lim: v.lim}
 	return ctx, cancel, c, []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(v.keychain),
-		remote.WithTransport(&plainHTTPGuard{next: &retrier{next: v.transport, c: c}, allowed: v.insecure}),
+		remote.WithAuthFromKeychain(v.creds),
+		remote.WithTransport(v.chain(c)),
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 	}
+}
+
+// chain is the transport of one call: the plain-HTTP guard, the call's
+// retrier, the Verifier's ping memo, then the network.
+func (v *Verifier) chain(c *call) http.RoundTripper {
+	return &plainHTTPGuard{next: &retrier{next: v.pings, c: c}, allowed: v.insecure}
+}
+
+// Warm pings the registry of ref and looks up its credentials, so that a
+// later Verify, Exists or Tag there starts with both known (memo.go). It
+// is meant to run beside the build; it is bounded like a call, and what
+// fails here is left for the call itself to meet and report.
+func (v *Verifier) Warm(ctx context.Context, ref string) {
+	r, err := v.ParseReference(ref)
+	if err != nil {
+		return
+	}
+	ctx, cancel, c, _ := v.begin(ctx, r)
+	defer cancel()
+	_, _ = v.creds.ResolveContext(ctx, r.Context())
+	_, _ = transport.Ping(ctx, r.Context().Registry, v.chain(c))
 }
 
 // Verify checks the image at ref, which should name a digest.
@@ -142,16 +168,20 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 	ctx, cancel, c, opts := v.begin(ctx, r)
 	defer cancel()
 	rep := Report{Ref: r.String()}
-	// WithJobs: go-containerregistry caps concurrent blob reads at 4 by
-	// default; let every platform read of check run at once.
-	desc, err := remote.Get(r, append(opts, remote.WithJobs(fetchConcurrency))...)
+	// One puller for the call: the index and every platform read share
+	// its authenticated transport (one ping, one token).
+	p, err := remote.NewPuller(append(opts, remote.WithJobs(maxFetchConcurrency))...)
+	if err != nil {
+		return rep, fmt.Errorf("fetch %s: %w", r, err)
+	}
+	desc, err := p.Get(ctx, r)
 	if err != nil {
 		return rep, fmt.Errorf("fetch %s: %w", r, v.explain(ctx, c, r, err))
 	}
 	rep.Digest = desc.Digest.String()
 	rep.MediaType = string(desc.MediaType)
 
-	if err := v.check(ctx, c, r, desc, &rep); err != nil {
+	if err := v.check(ctx, c, p, r, desc, &rep); err != nil {
 		return rep, err
 	}
 	return rep, nil

@@ -46,6 +46,7 @@ func TestTagAfterVerify(t *testing.T) {
 		t.Fatalf("tag-after-verify false does not push the tag with the image")
 	}
 	oldDigest := headIn(t, one+":main")
+	logTags(t, "before", one, two)
 
 	in := map[string]string{
 		"context": ctx, "tags": one + ":main\n" + one + ":v2\n" + two + ":main", "push": "true",
@@ -77,7 +78,28 @@ func TestTagAfterVerify(t *testing.T) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
+	logTags(t, "after", one, two)
 	if !strings.Contains(r.summary, "Tags set to the verified `"+digest+"`") {
 		t.Errorf("summary does not list the tags set")
+	}
+}
+
+// logTags shows each repository's tags and what they resolve to, read
+// from the registry, for the record of a run (go test -v).
+func logTags(t *testing.T, when string, repos ...string) {
+	t.Helper()
+	for _, rp := range repos {
+		repo, err := name.NewRepository(rp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags, err := remote.List(repo)
+		if err != nil {
+			t.Logf("%s: %s: %v", when, rp, err)
+			continue
+		}
+		for _, tg := range tags {
+			t.Logf("%s: %s:%s → %s", when, rp, tg, headIn(t, rp+":"+tg))
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/stages"
 )
 
 // Kind is what a step does.
@@ -55,6 +56,9 @@ type Plan struct {
 	Notes []string
 	// TempSecrets must be written before the build and removed after it.
 	TempSecrets []TempSecret
+	// Stages is the Dockerfile's stage analysis; nil when the Dockerfile
+	// was not given or could not be read (a note says why).
+	Stages *stages.Analysis
 }
 
 // Commands are the plan's command lines in the order they run.
@@ -70,7 +74,7 @@ func (p Plan) Commands() [][]string {
 
 // New composes the build on backend b, or refuses what b cannot do (see
 // Check). tmpDir holds the metadata, image ID and secret files.
-func New(s inputs.Settings, b Backend, tmpDir string) (Plan, error) {
+func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, error) {
 	if len(b.Command) == 0 {
 		return Plan{}, fmt.Errorf("no build command")
 	}
@@ -89,6 +93,15 @@ func New(s inputs.Settings, b Backend, tmpDir string) (Plan, error) {
 	method, buildArgs, cacheTo, notes := inlineCache(s, buildx)
 	p.CacheMethod = method
 	p.Notes = append(p.Notes, notes...)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p.Stages, notes = analyzeStages(s, o.dockerfile)
+	p.Notes = append(p.Notes, notes...)
+	if w := stageWarning(s, p.Stages); w != "" {
+		p.Notes = append(p.Notes, w)
+	}
 
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)

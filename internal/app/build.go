@@ -25,6 +25,7 @@ var buildInputs = []string{
 	inputs.Ulimit, inputs.GitHubToken,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
 	inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA,
+	inputs.CacheFromBranches, inputs.BranchTagTemplate, inputs.MinCacheHit, inputs.RequireCacheSource,
 }
 
 // tailLines is how much of the build log is repeated when it fails.

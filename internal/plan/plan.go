@@ -54,6 +54,9 @@ type Plan struct {
 	CacheMethod inputs.CacheMethod
 	// Notes tell the user where their input was changed or is doubtful.
 	Notes []string
+	// Info explains choices the plan made for the user (cache sources
+	// from other branches), shown in the plan group.
+	Info []string
 	// TempSecrets must be written before the build and removed after it.
 	TempSecrets []TempSecret
 	// Stages is the Dockerfile's stage analysis; nil when the Dockerfile
@@ -106,7 +109,9 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)
 	a.each("--build-arg", buildArgs)
-	for _, e := range cacheFrom(s) {
+	sources, info := cacheFrom(s)
+	p.Info = append(p.Info, info...)
+	for _, e := range sources {
 		if !buildx {
 			// docker build takes images only (Check refused the rest).
 			ref, _ := e.Get("ref")
@@ -314,8 +319,10 @@ func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []buildflags.
 }
 
 // cacheFrom imports the cache of every tag being pushed, so a rebuild on a
-// cold machine starts from the previous push, then whatever the user listed.
-func cacheFrom(s inputs.Settings) []buildflags.CacheEntry {
+// cold machine starts from the previous push, then the images of the
+// branches this one comes from, then whatever the user listed. The info
+// lines say where the branch images come from.
+func cacheFrom(s inputs.Settings) ([]buildflags.CacheEntry, []string) {
 	var out []buildflags.CacheEntry
 	seen := map[string]bool{}
 	add := func(e buildflags.CacheEntry) {
@@ -326,11 +333,19 @@ func cacheFrom(s inputs.Settings) []buildflags.CacheEntry {
 	}
 	if s.Pushes() {
 		for _, t := range s.PushedTags() {
-			add(buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{{Key: "ref", Value: t.Raw}}})
+			add(registrySource(t.Raw))
 		}
+	}
+	refs, info := branchSources(s)
+	for _, r := range refs {
+		add(registrySource(r))
 	}
 	for _, e := range s.CacheFrom {
 		add(e)
 	}
-	return out
+	return out, info
+}
+
+func registrySource(ref string) buildflags.CacheEntry {
+	return buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{{Key: "ref", Value: ref}}}
 }

@@ -1,7 +1,6 @@
 package inputs
 
 import (
-	"errors"
 	"flag"
 	"io"
 	"strings"
@@ -48,15 +47,7 @@ func TestBadCacheSourceInputs(t *testing.T) {
 		{map[string]string{"branch-tag-template": "cache"}, "branch-tag-template", "does not contain {{branch}}"},
 		{map[string]string{"branch-tag-template": "-{{branch}}"}, "branch-tag-template", `does not make a valid image tag for branch feature/x: "-feature-x" is not a valid image tag`},
 	} {
-		_, _, err := read(t, tt.env)
-		var ie *Error
-		if !errors.As(err, &ie) {
-			t.Errorf("%v: error %v is not an input error", tt.env, err)
-			continue
-		}
-		if ie.Input != tt.input || !strings.Contains(err.Error(), tt.says) {
-			t.Errorf("%v: got %q (input %q), want input %q saying %q", tt.env, err, ie.Input, tt.input, tt.says)
-		}
+		wantInputError(t, tt.env, tt.input, tt.says)
 	}
 }
 

@@ -12,8 +12,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/command"
 	"github.com/inlinecache/action/internal/registrytest"
 	"github.com/inlinecache/action/internal/report"
@@ -91,19 +93,48 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 	}
 	fmt.Fprintln(c.Stderr, "#6 DONE 0.1s")
 	meta := map[string]any{"buildx.build.ref": "fake/ref"}
+	var d v1.Hash
+	if f.image != nil {
+		d, _ = f.image.Digest()
+	}
+	// lost names repositories the fake registry loses after the push.
+	push := func(ref string) {
+		r, err := name.ParseReference(ref)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if !f.lost[r.Context().Name()] {
+			registrytest.Push(f.t, ref, f.image)
+		}
+	}
 	if f.image != nil && slices.Contains(c.Args, "--push") {
 		var tags []string
 		for i, a := range c.Args {
 			if a == "--tag" && i+1 < len(c.Args) {
 				tags = append(tags, c.Args[i+1])
-				if !f.lost[c.Args[i+1]] {
-					registrytest.Push(f.t, c.Args[i+1], f.image)
-				}
+				push(c.Args[i+1])
 			}
 		}
-		d, _ := f.image.Digest()
 		meta["containerimage.digest"] = d.String()
 		meta["image.name"] = strings.Join(tags, ",")
+	}
+	for i, a := range c.Args {
+		if a != "--output" || i+1 == len(c.Args) || f.image == nil {
+			continue
+		}
+		// An image output that pushes by digest: every name, no tag.
+		o, err := buildflags.ParseOutput(c.Args[i+1])
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if byDigest, _ := o.Attrs.Get("push-by-digest"); o.Type == "image" && byDigest == "true" {
+			names, _ := o.Attrs.Get("name")
+			for _, n := range strings.Split(names, ",") {
+				push(n + "@" + d.String())
+			}
+			meta["containerimage.digest"] = d.String()
+			meta["image.name"] = names
+		}
 	}
 	b, _ := json.Marshal(meta)
 	if err := os.WriteFile(flagValue("--metadata-file"), b, 0o644); err != nil {

@@ -24,7 +24,7 @@ var buildInputs = []string{
 	inputs.SecretEnvs, inputs.SecretFiles, inputs.ShmSize, inputs.SSH,
 	inputs.Ulimit, inputs.GitHubToken,
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
-	inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA,
+	inputs.VerifyInput, inputs.VerifyTimeout, inputs.TagAfterVerifyIn, inputs.InsecureRegistries, inputs.RegistryCA,
 	inputs.CacheFromBranches, inputs.BranchTagTemplate, inputs.MinCacheHit, inputs.RequireCacheSource,
 }
 
@@ -94,6 +94,9 @@ func backend(bx builder.Info) plan.Backend {
 		plan.CacheExport:   in.Has(builder.FeatureCacheExport),
 		plan.Attestations:  in.Has(builder.FeatureOCIExporter),
 		plan.GitQuery:      ok && v.AtLeast(0, 29),
+		// The docker driver exports into the engine's image store, which
+		// pushes only by tag.
+		plan.PushByDigest: in.Driver != "docker",
 	})
 }
 

@@ -185,7 +185,9 @@ func TestGitLabJob(t *testing.T) {
 	}
 	build := f.calls[len(f.calls)-1]
 	for _, want := range [][2]string{
-		{"--tag", reg + "/group/app:feature-x"},
+		// The default tag is set after verification (tag-after-verify),
+		// from an image pushed by digest to its repository.
+		{"--output", "type=image,name=" + reg + "/group/app,push-by-digest=true,name-canonical=true,push=true"},
 		{"--cache-from", "type=registry,ref=" + reg + "/group/app:feature-x"},
 		{"--cache-from", "type=registry,ref=" + reg + "/group/app:main"},
 	} {
@@ -210,6 +212,9 @@ func TestGitLabJob(t *testing.T) {
 	}
 	if vars["CACHE_VERIFIED"] != "true" || vars["IMAGEID"] != "sha256:feedface" || !strings.HasPrefix(vars["DIGEST"], "sha256:") {
 		t.Errorf("dotenv = %q", vars)
+	}
+	if got := headDigest(t, reg+"/group/app:feature-x"); got != vars["DIGEST"] {
+		t.Errorf("default tag → %s, want the verified %s", got, vars["DIGEST"])
 	}
 
 	// The next job's token replaces this job's (it expires with the job);

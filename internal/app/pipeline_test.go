@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/inlinecache/action/internal/registrytest"
 )
 
@@ -97,7 +100,7 @@ func TestPushToTwoRepositoriesVerifiesBoth(t *testing.T) {
 	}
 
 	reg = registrytest.Serve(t)
-	lost := &fakeBuildx{t: t, image: img, lost: map[string]bool{reg + "/two/app:v1": true}}
+	lost := &fakeBuildx{t: t, image: img, lost: map[string]bool{reg + "/two/app": true}}
 	r = runApp(t, lost, map[string]string{"tags": tags(reg), "push": "true"}, nil)
 	if r.code != ExitFailed || r.outputs["cache-verified"] != "false" {
 		t.Fatalf("second repository missing: exit %d, cache-verified %q\n%s", r.code, r.outputs["cache-verified"], r.stdout)
@@ -118,4 +121,91 @@ func TestDockerBuildLogGolden(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	checkGolden(t, "docker-build-log", wholeRun(r, r.dir))
+}
+
+// headDigest is what ref resolves to in its registry now.
+func headDigest(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Head(r)
+	if err != nil {
+		t.Fatalf("HEAD %s: %v", ref, err)
+	}
+	return d.Digest.String()
+}
+
+// tag-after-verify: a verified build sets every tag to the verified digest;
+// a build whose verification fails leaves an existing tag on its previous
+// image and creates no new tag; a tag already there is not rewritten.
+func TestTagAfterVerify(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.Serve(t)
+	old := registrytest.Push(t, reg+"/app:main", registrytest.Image(t, "linux/amd64", 1, registrytest.Valid))
+	oldDigest := old[strings.Index(old, "@")+1:]
+	tags := reg + "/app:main\n" + reg + "/app:v2"
+
+	// Verification fails (the image carries no cache): nothing moves.
+	bad := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.None)}
+	r := runApp(t, bad, map[string]string{"tags": tags, "push": "true"}, nil)
+	if r.code != ExitFailed || r.outputs["cache-verified"] != "false" {
+		t.Fatalf("exit %d, cache-verified %q\n%s", r.code, r.outputs["cache-verified"], r.stdout)
+	}
+	if got := headDigest(t, reg+"/app:main"); got != oldDigest {
+		t.Errorf("app:main moved to %s after a failed verification", got)
+	}
+	if _, err := remote.Head(mustRef(t, reg+"/app:v2")); err == nil {
+		t.Errorf("app:v2 was created after a failed verification")
+	}
+	badDigest, _ := bad.image.Digest()
+	if r.outputs["digest"] != badDigest.String() {
+		t.Errorf("digest output %q, want the pushed %s", r.outputs["digest"], badDigest)
+	}
+	if !strings.Contains(r.stdout, "tags: left where they were (verification did not pass): "+reg+"/app:main, "+reg+"/app:v2") ||
+		!strings.Contains(r.summary, "Tags left where they were") {
+		t.Errorf("the result does not say the tags were left:\n%s\n%s", r.stdout, r.summary)
+	}
+
+	// Verification passes: both tags point at the verified digest.
+	good := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
+	r = runApp(t, good, map[string]string{"tags": tags, "push": "true"}, nil)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	for _, tg := range []string{reg + "/app:main", reg + "/app:v2"} {
+		if got := headDigest(t, tg); got != r.outputs["digest"] {
+			t.Errorf("%s → %s, want the verified %s", tg, got, r.outputs["digest"])
+		}
+	}
+	if !strings.Contains(r.stdout, "moved     "+reg+"/app:main (was "+oldDigest+")") || !strings.Contains(r.stdout, "created   "+reg+"/app:v2") {
+		t.Errorf("tag lines missing:\n%s", r.stdout)
+	}
+
+	// The same digest again: nothing to write.
+	r = runApp(t, good, map[string]string{"tags": tags, "push": "true"}, nil)
+	if r.code != 0 || strings.Count(r.stdout, "unchanged ") != 2 {
+		t.Errorf("rerun: exit %d, want both tags unchanged:\n%s", r.code, r.stdout)
+	}
+
+	// verify: warn with tag-after-verify true: a failed verification warns
+	// and still moves nothing.
+	goodDigest := headDigest(t, reg+"/app:main")
+	r = runApp(t, bad, map[string]string{"tags": tags, "push": "true", "verify": "warn", "tag-after-verify": "true"}, nil)
+	if r.code != 0 || !strings.Contains(r.stdout, "left where they were") {
+		t.Errorf("warn: exit %d, want 0 and the tags left:\n%s", r.code, r.stdout)
+	}
+	if got := headDigest(t, reg+"/app:main"); got != goodDigest {
+		t.Errorf("warn: app:main moved from the verified %s to %s", goodDigest, got)
+	}
+}
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

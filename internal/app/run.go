@@ -35,8 +35,10 @@ type buildRun struct {
 
 	rec     *buildlog.Recorder
 	digest  string // from docker push, when there is no metadata file
+	meta    metadata
 	res     report.Result
 	outErrs []error // outputs that could not be written
+	tagErr  error   // a tag that could not be set after verification
 }
 
 // run prepares the run, shows the plan and runs its steps in order, each
@@ -61,6 +63,8 @@ func (r *buildRun) run(ctx context.Context) error {
 			err = r.push(ctx, st)
 		case plan.Verify:
 			r.verify(ctx, st)
+		case plan.Tag:
+			r.tag(ctx, st)
 		default:
 			err = fmt.Errorf("plan step %q has no runner", st.Kind)
 		}
@@ -121,11 +125,17 @@ func (r *buildRun) build(ctx context.Context, st plan.Step) error {
 		return nil
 	}
 	_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
-	msg := fmt.Sprintf("build failed: %v", err)
+	// BuildKit's own error (a failed push, a lost daemon) first: it says
+	// what broke; the exit status alone does not.
+	why := err.Error()
+	if f := r.rec.Failure(); f != "" {
+		why = fmt.Sprintf("%s (%v)", f, err)
+	}
+	msg := "build failed: " + why
 	if tail := r.rec.Tail(); len(tail) > 0 {
 		msg += "\nlast lines of the build log:\n" + strings.Join(tail, "\n")
 	}
-	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: fmt.Sprintf("the build failed: %v", err), Steps: r.rec.Steps()}.Markdown())
+	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: "the build failed: " + why, Steps: r.rec.Steps()}.Markdown())
 	return titled(r.log, ExitFailed, "Build failed", errors.New(msg))
 }
 
@@ -163,6 +173,7 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	if metaErr != nil {
 		r.log.Warning(metaErr.Error())
 	}
+	r.meta = meta
 	imageID := r.readTrim(r.plan.IIDFile)
 	r.setOutput(report.OutputImageID, imageID)
 	r.setOutput(report.OutputDigest, meta.Digest)
@@ -172,7 +183,6 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	r.res.Steps = r.rec.Steps()
 	r.res.Imports = r.rec.Imports()
 	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
-	r.setOutput(report.OutputCacheReport, r.res.JSON())
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))
 	if imageID != "" {
@@ -189,14 +199,44 @@ func (r *buildRun) setOutput(k, v string) {
 	}
 }
 
-// finish writes the step summary and turns the verdict into the exit
-// status.
+// tag points the tags at the verified digest (tag-after-verify). After a
+// verification that did not pass it leaves every tag where it was: the
+// registry keeps serving the last verified image, and later builds keep
+// importing its cache.
+func (r *buildRun) tag(ctx context.Context, st plan.Step) {
+	tags := make([]string, len(st.Tags))
+	for i, t := range st.Tags {
+		tags[i] = t.Raw
+	}
+	tg := &report.Tagging{Digest: r.meta.Digest}
+	r.res.Tags = tg
+	switch {
+	case r.res.Verdict != report.Verified:
+		tg.Left, tg.Reason = tags, "verification did not pass"
+	case r.meta.Digest == "":
+		tg.Left, tg.Reason = tags, "the build reported no digest to tag"
+		r.tagErr = errors.New("the build pushed by digest but its metadata names no digest, so no tag was set")
+	default:
+		tg.Set, r.tagErr = r.v.Tag(ctx, r.meta.Digest, tags)
+		if len(tg.Set) < len(tags) {
+			tg.Left, tg.Reason = tags[len(tg.Set):], "tagging failed"
+		}
+	}
+	r.log.Infof("%s", strings.TrimRight(tg.Text(), "\n"))
+}
+
+// finish writes the report and the step summary and turns the verdict into
+// the exit status.
 func (r *buildRun) finish() error {
+	r.setOutput(report.OutputCacheReport, r.res.JSON())
 	if err := r.out.Summary(r.res.Markdown()); err != nil {
 		r.log.Warning(err.Error())
 	}
 	if len(r.outErrs) > 0 {
 		return titled(r.log, ExitFailed, "Step outputs cannot be written", errors.Join(r.outErrs...))
+	}
+	if r.tagErr != nil {
+		return titled(r.log, ExitFailed, "Tagging failed", fmt.Errorf("the image %s was verified, but: %w", r.meta.Digest, r.tagErr))
 	}
 	if r.res.Verdict == report.NotVerified {
 		msg := "inline cache not verified: " + r.res.Reason
@@ -214,6 +254,9 @@ func (r *buildRun) finish() error {
 func (r *buildRun) verifyPushed(ctx context.Context, st plan.Step, meta metadata) report.Result {
 	if st.Skip != "" {
 		return report.Result{Verdict: report.Skipped, Reason: st.Skip}
+	}
+	if r.plan.ByDigest && meta.Digest == "" {
+		return report.Result{Verdict: report.NotVerified, Reason: "the image was pushed by digest, but the build's metadata names no digest to read back"}
 	}
 	refs, err := pushedRefs(st.Tags, meta.Digest)
 	if err != nil {

@@ -17,7 +17,7 @@ func refCommand(env Env, cmd, summary string, args []string) (s settings, v *ver
 	// Usage errors go to stderr, with the flag package's own: stdout is
 	// for the table or the --json document only.
 	log := report.ForEnv(env.Getenv, env.Stderr)
-	names := []string{inputs.VerifyInput, inputs.InsecureRegistries, inputs.RegistryCA}
+	names := []string{inputs.VerifyInput, inputs.VerifyTimeout, inputs.InsecureRegistries, inputs.RegistryCA}
 	if cmd == "inspect" {
 		names = names[1:]
 	}

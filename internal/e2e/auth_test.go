@@ -5,8 +5,11 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +17,8 @@ import (
 
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/config/types"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/inlinecache/action/internal/testenv"
 )
@@ -99,11 +104,29 @@ func TestSecuredRegistry(t *testing.T) {
 	t.Run("build pushes but cannot verify without the CA", func(t *testing.T) {
 		// The builder trusts the CA (buildkitd.toml); the verifier is not
 		// told: the push succeeds, verification says why it cannot read.
-		in := map[string]string{"context": project(t, "app"), "tags": tag, "push": "true"}
+		// A changed build makes a new image, and a second tag that does
+		// not exist yet: tag-after-verify must leave :main on the verified
+		// image and create nothing.
+		never := reg.Addr + "/e2e/auth:never"
+		in := map[string]string{"context": project(t, "app"), "tags": tag + "\n" + never, "push": "true", "build-args": "GREETING=unverifiable"}
 		r := actionEnv(t, secureEnv(auths, helperBin), in)
 		runs = append(runs, r)
 		if r.code != 1 || r.outputs["cache-verified"] != "false" || !strings.HasPrefix(r.outputs["digest"], "sha256:") {
 			t.Errorf("exit %d, cache-verified %q, digest %q; want a push that is not verified", r.code, r.outputs["cache-verified"], r.outputs["digest"])
+		}
+		opts := secureRemote(t, reg.CAFile, reg.User, password)
+		verified := ref[strings.Index(ref, "@")+1:]
+		if got := headIn(t, tag, opts...); got != verified || got == r.outputs["digest"] {
+			t.Errorf("%s → %s after a failed verification, want it left on the verified %s", tag, got, verified)
+		}
+		if got := headIn(t, never, opts...); got != "" {
+			t.Errorf("%s was created (→ %s) after a failed verification", never, got)
+		}
+		if got := headIn(t, reg.Addr+"/e2e/auth@"+r.outputs["digest"], opts...); got != r.outputs["digest"] {
+			t.Errorf("the unverified image is not in the registry by digest: %q", got)
+		}
+		if !strings.Contains(r.log, "tags: left where they were (verification did not pass): "+tag+", "+never) {
+			t.Errorf("the log does not say the tags were left where they were")
 		}
 		if !strings.Contains(r.log, "::error title=Inline cache not verified::inline cache not verified: fetch "+reg.Addr) ||
 			!strings.Contains(r.log, "TLS certificate not trusted") || !strings.Contains(r.log, "registry-ca") {
@@ -292,4 +315,20 @@ func helperFound(t *testing.T, log, host string) map[string]int {
 		}
 	}
 	return n
+}
+
+// secureRemote reaches the secured registry: its CA trusted, basic auth.
+func secureRemote(t *testing.T, caFile, user, password string) []remote.Option {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", caFile)
+	}
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	return []remote.Option{remote.WithTransport(tr), remote.WithAuth(&authn.Basic{Username: user, Password: password})}
 }

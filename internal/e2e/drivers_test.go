@@ -132,6 +132,13 @@ func TestDockerDriver(t *testing.T) {
 				if !strings.Contains(first.log, "::warning::cache-to: inline cache ignores mode=max") {
 					t.Errorf("no warning that inline cache is always mode=min")
 				}
+				// tag-after-verify's fallback: the docker driver pushes
+				// only by tag, so the tags move before verification, and
+				// the log says the guarantee does not hold.
+				if !strings.Contains(first.log, "::warning::tag-after-verify: the tags are pushed with the image, before verification") ||
+					!strings.Contains(first.log, " --tag "+tag) || strings.Contains(first.log, "push-by-digest") {
+					t.Errorf("the docker driver does not fall back to pushing the tags with a warning")
+				}
 			case "build-arg":
 				if !strings.Contains(first.log, "--build-arg BUILDKIT_INLINE_CACHE=1") || strings.Contains(first.log, "--cache-to type=inline") {
 					t.Errorf("build-arg method did not reach the build alone")
@@ -238,8 +245,14 @@ func TestLegacyDockerBuild(t *testing.T) {
 	checkVerified(t, second)
 	checkAllRunStepsCached(t, second)
 
+	// docker build pushes only by tag: tag-after-verify true is bad input.
+	r := actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true", "tag-after-verify": "true"})
+	if r.code != 2 || !strings.Contains(r.log, `input "tag-after-verify": buildx is not installed, and docker build without it cannot push an image by digest`) {
+		t.Errorf("tag-after-verify true without buildx: exit %d, want 2 naming the input", r.code)
+	}
+
 	// What docker build cannot do is refused up front.
-	r := actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true", "cache-method": "cache-to"})
+	r = actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true", "cache-method": "cache-to"})
 	if r.code != 2 || !strings.Contains(r.log, `input "cache-method": buildx is not installed`) {
 		t.Errorf("cache-method cache-to without buildx: exit %d, want 2 naming the input", r.code)
 	}

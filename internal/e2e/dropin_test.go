@@ -355,7 +355,9 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 		t.Errorf("the registry password is in the log")
 	}
 	for _, want := range []string{
-		"--tag " + image + ":feature-x",
+		// The default tag, set after verification (tag-after-verify).
+		"--output type=image,name=" + image + ",push-by-digest=true,name-canonical=true,push=true",
+		"created   " + image + ":feature-x",
 		"--cache-from type=registry,ref=" + image + ":feature-x",
 		"--cache-from type=registry,ref=" + image + ":main",
 		"section_start:", "inline cache: VERIFIED",

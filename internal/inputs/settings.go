@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -42,6 +43,20 @@ type Tag struct {
 	Ref name.Tag
 }
 
+// TagAfterVerify says when the tags are set.
+type TagAfterVerify string
+
+// Tag-after-verify modes.
+const (
+	// TagAfterAuto is TagAfterOn when verify is strict and the backend
+	// can push by digest, TagAfterOff otherwise (the planner decides).
+	TagAfterAuto TagAfterVerify = "auto"
+	// TagAfterOn pushes by digest, verifies, then tags.
+	TagAfterOn TagAfterVerify = "true"
+	// TagAfterOff pushes the tags with the image.
+	TagAfterOff TagAfterVerify = "false"
+)
+
 // Settings are validated build settings.
 type Settings struct {
 	Context    string
@@ -62,6 +77,8 @@ type Settings struct {
 
 	CacheMethod        CacheMethod
 	Verify             VerifyMode
+	VerifyTimeout      time.Duration
+	TagAfterVerify     TagAfterVerify
 	InsecureRegistries []string
 	// RegistryCA are CA files as given; ReadRegistryCA reads them.
 	RegistryCA []string
@@ -173,6 +190,12 @@ func (v Values) Settings() (Settings, error) {
 	default:
 		fail(VerifyInput, "%q is not one of strict, warn, off", m)
 	}
+	if d, err := time.ParseDuration(v.Text(VerifyTimeout)); err != nil || d <= 0 {
+		fail(VerifyTimeout, "%q is not a positive Go duration (such as 90s, 2m or 1h)", v.Text(VerifyTimeout))
+	} else {
+		s.VerifyTimeout = d
+	}
+	s.TagAfterVerify = v.tagAfterVerify(s.Verify, fail)
 	for _, r := range v.List(InsecureRegistries) {
 		reg, err := name.NewRegistry(r)
 		if err != nil || strings.ContainsAny(r, "/@") {
@@ -212,6 +235,25 @@ func (v Values) tags(push bool, fail func(input, format string, a ...any)) []Tag
 	}
 
 	return out
+}
+
+// tagAfterVerify reads tag-after-verify: auto, or a boolean.
+func (v Values) tagAfterVerify(verify VerifyMode, fail func(input, format string, a ...any)) TagAfterVerify {
+	raw := v.Text(TagAfterVerifyIn)
+	if raw == "" || raw == string(TagAfterAuto) {
+		return TagAfterAuto
+	}
+	on, err := ParseBool(raw)
+	switch {
+	case err != nil:
+		fail(TagAfterVerifyIn, "%q is not one of auto, true, false", raw)
+		return TagAfterAuto
+	case !on:
+		return TagAfterOff
+	case verify == VerifyOff:
+		fail(TagAfterVerifyIn, "true needs verification, but verify is off: set verify to strict (or warn), or tag-after-verify to false")
+	}
+	return TagAfterOn
 }
 
 // cacheEntries reads cache-from and cache-to.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // read parses env (INPUT_* without the prefix) and args with every input.
@@ -43,20 +44,21 @@ func TestDefaults(t *testing.T) {
 	if s.Context != "." || s.Push || s.Load || s.NoCache || s.Pull {
 		t.Errorf("defaults: %+v", s)
 	}
-	if s.CacheMethod != MethodAuto || s.Verify != VerifyStrict {
-		t.Errorf("cache-method %q verify %q", s.CacheMethod, s.Verify)
+	if s.CacheMethod != MethodAuto || s.Verify != VerifyStrict || s.VerifyTimeout != 2*time.Minute || s.TagAfterVerify != TagAfterAuto {
+		t.Errorf("cache-method %q verify %q verify-timeout %s tag-after-verify %q", s.CacheMethod, s.Verify, s.VerifyTimeout, s.TagAfterVerify)
 	}
 }
 
 func TestInputsAndFlags(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		"tags":       "ghcr.io/acme/app:main\nghcr.io/acme/app:sha-1,docker.io/acme/app:main",
-		"push":       "true",
-		"build-args": "A=1,2\nB=x",
-		"platforms":  "linux/amd64,linux/arm64",
-		"cache-to":   "inline",
-		"verify":     "warn",
+		"tags":           "ghcr.io/acme/app:main\nghcr.io/acme/app:sha-1,docker.io/acme/app:main",
+		"push":           "true",
+		"build-args":     "A=1,2\nB=x",
+		"platforms":      "linux/amd64,linux/arm64",
+		"cache-to":       "inline",
+		"verify":         "warn",
+		"verify-timeout": "45s",
 	}
 	s, _, err := read(t, env)
 	if err != nil {
@@ -81,8 +83,8 @@ func TestInputsAndFlags(t *testing.T) {
 	if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "docker.io/library/inline") {
 		t.Errorf("normalisation not explained: %q", s.Notes)
 	}
-	if s.Verify != VerifyWarn || !s.Push {
-		t.Errorf("verify %q push %v", s.Verify, s.Push)
+	if s.Verify != VerifyWarn || !s.Push || s.VerifyTimeout != 45*time.Second {
+		t.Errorf("verify %q push %v verify-timeout %s", s.Verify, s.Push, s.VerifyTimeout)
 	}
 
 	// A flag replaces the input of the same name; others stay.
@@ -128,6 +130,9 @@ func TestBadInputsNameTheInput(t *testing.T) {
 		{map[string]string{"push": "true"}, "tags", "no tag"},
 		{map[string]string{"cache-method": "registry"}, "cache-method", "not one of auto, cache-to, build-arg"},
 		{map[string]string{"verify": "maybe"}, "verify", "not one of strict, warn, off"},
+		{map[string]string{"verify-timeout": "2"}, "verify-timeout", "not a positive Go duration"},
+		{map[string]string{"verify-timeout": "-1m"}, "verify-timeout", "not a positive Go duration"},
+		{map[string]string{"verify-timeout": "0s"}, "verify-timeout", "not a positive Go duration"},
 		{map[string]string{"cache-from": "type=registry"}, "cache-from", "needs ref="},
 		{map[string]string{"cache-from": "mode=max"}, "cache-from", "no type="},
 		{map[string]string{"cache-to": "type=registry,ref=UPPER/Case"}, "cache-to", "not a valid image reference"},
@@ -138,6 +143,8 @@ func TestBadInputsNameTheInput(t *testing.T) {
 		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE=false"}, "build-args", "turns off the inline cache"},
 		{map[string]string{"build-args": "BUILDKIT_INLINE_CACHE="}, "build-args", "turns off the inline cache"},
 		{map[string]string{"insecure-registries": "reg.example/path"}, "insecure-registries", "host[:port]"},
+		{map[string]string{"tag-after-verify": "later"}, "tag-after-verify", "not one of auto, true, false"},
+		{map[string]string{"tag-after-verify": "true", "verify": "off"}, "tag-after-verify", "verify is off"},
 	}
 	for _, tt := range tests {
 		wantInputError(t, tt.env, tt.input, tt.says)

@@ -51,6 +51,8 @@ const (
 	Provenance         = "provenance"
 	CacheMethodInput   = "cache-method"
 	VerifyInput        = "verify"
+	VerifyTimeout      = "verify-timeout"
+	TagAfterVerifyIn   = "tag-after-verify"
 	InsecureRegistries = "insecure-registries"
 	RegistryCA         = "registry-ca"
 )
@@ -150,6 +152,10 @@ var Specs = []Spec{
 		Description: "How the inline cache is requested: auto, cache-to (--cache-to type=inline) or build-arg (--build-arg BUILDKIT_INLINE_CACHE=1). Exactly one reaches the build."},
 	{Name: VerifyInput, Kind: Text, Default: "strict",
 		Description: "After pushing, check from the registry that every platform image carries valid inline cache metadata: strict (fail the step), warn (warn only) or off."},
+	{Name: VerifyTimeout, Kind: Text, Default: "2m",
+		Description: "How long verifying one pushed image may take in all, retries included (a Go duration: 90s, 2m, 1h). Each registry read also has bounds of its own: 10s to connect, 30s for an answer, 30s without a byte of a body; 5xx, 429, resets, timeouts and cut bodies are retried up to 5 times. When it runs out, verification fails naming what it was reading (a warning under verify: warn)."},
+	{Name: TagAfterVerifyIn, Kind: Text, Default: "auto",
+		Description: "Publish only what is verified: push the image by digest, verify it, then point the tags at the verified digest (true); push the tags with the image and verify afterwards (false); or auto: true when verify is strict and the builder can push by digest (not buildx's docker driver, not docker build without buildx), false otherwise. With it, a tag never points at an image whose cache failed verification."},
 	{Name: InsecureRegistries, Kind: CommaList, Aliases: []string{"insecure-registry"},
 		Description: "Registries (host[:port], separated by newlines or commas) that verification may reach over plain HTTP, or over TLS without verifying the certificate, as docker and BuildKit treat insecure registries. Loopback registries may use plain HTTP without listing."},
 	{Name: RegistryCA, Kind: LineList,

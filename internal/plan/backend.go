@@ -29,6 +29,9 @@ const (
 	// GitQuery is buildx 0.29 or later, which reads a git context's
 	// ?ref=…&checksum=… query form.
 	GitQuery Capability = "git query"
+	// PushByDigest is an image exporter that pushes without a tag
+	// (push-by-digest=true): every buildx driver but docker's.
+	PushByDigest Capability = "push by digest"
 )
 
 // Backend is what runs the build: how its commands start and what it can
@@ -129,6 +132,9 @@ func Check(s inputs.Settings, b Backend) error {
 	}
 	if !b.Can(Buildx) {
 		refuseBuildxOnly(s, refuse)
+	}
+	if s.TagAfterVerify == inputs.TagAfterOn && !b.Can(PushByDigest) {
+		refuse(inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
 	}
 	return errors.Join(errs...)
 }

@@ -14,7 +14,7 @@ func TestCheckBuildxDrivers(t *testing.T) {
 	dockerDriver := BuildxBackend(cmd, "default", "docker", nil)
 	// The docker driver with the containerd image store.
 	dockerContainerd := BuildxBackend(cmd, "default", "docker", map[Capability]bool{MultiPlatform: true, Attestations: true})
-	remote := BuildxBackend(cmd, "ci", "remote", map[Capability]bool{MultiPlatform: true, CacheExport: true, Attestations: true})
+	remote := BuildxBackend(cmd, "ci", "remote", map[Capability]bool{MultiPlatform: true, CacheExport: true, Attestations: true, PushByDigest: true})
 
 	everything := func(s *inputs.Settings) {
 		s.Platforms = []string{"linux/amd64", "linux/386"}

@@ -22,6 +22,8 @@ const (
 	Build  Kind = "build"
 	Push   Kind = "push"
 	Verify Kind = "verify"
+	// Tag points the tags at the verified digest (tag-after-verify).
+	Tag Kind = "tag"
 )
 
 // Step is one step of a plan, run in order by one loop.
@@ -32,7 +34,9 @@ type Step struct {
 	Path string
 	Args []string
 	Env  []string
-	// Tags are what a verify step reads back: the pushed tags.
+	// Tags are what a verify step reads back (the pushed tags, or with
+	// tag-after-verify the tags whose repositories hold the digest), and
+	// what a tag step sets.
 	Tags []inputs.Tag
 	// Skip says why a verify step has nothing to verify.
 	Skip string
@@ -52,6 +56,9 @@ type Plan struct {
 
 	// CacheMethod is the inline mechanism that reaches the build.
 	CacheMethod inputs.CacheMethod
+	// ByDigest: the build pushes by digest only and a tag step sets the
+	// tags once verification passed.
+	ByDigest bool
 	// Notes tell the user where their input was changed or is doubtful.
 	Notes []string
 	// Info explains choices the plan made for the user (cache sources
@@ -96,6 +103,11 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	method, buildArgs, cacheTo, notes := inlineCache(s, buildx)
 	p.CacheMethod = method
 	p.Notes = append(p.Notes, notes...)
+	var note string
+	p.ByDigest, note = byDigest(s, b)
+	if note != "" {
+		p.Notes = append(p.Notes, note)
+	}
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -127,8 +139,10 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	}
 	a.each("--label", s.Labels)
 	a.one("--platform", strings.Join(s.Platforms, ","))
-	for _, t := range s.Tags {
-		a.one("--tag", t.Raw)
+	if !p.ByDigest {
+		for _, t := range s.Tags {
+			a.one("--tag", t.Raw)
+		}
 	}
 	a.one("--target", s.Target)
 	p.TempSecrets = a.dropIn(s, tmpDir, buildx)
@@ -139,7 +153,10 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	}
 	a.flag("--no-cache", s.NoCache)
 	a.flag("--pull", s.Pull)
-	a.flag("--push", s.Push && buildx)
+	if p.ByDigest {
+		a.one("--output", digestOutput(s.Tags).String())
+	}
+	a.flag("--push", s.Push && buildx && !p.ByDigest)
 	// Plain progress is what CI logs show anyway; asking for it keeps the
 	// log parseable for the cached-step report even under a TTY.
 	a.args = append(a.args, "--progress", "plain", s.Context)
@@ -151,7 +168,54 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 		}
 	}
 	p.Steps = append(p.Steps, verifyStep(s))
+	if p.ByDigest {
+		p.Steps = append(p.Steps, Step{Kind: Tag, Tags: slices.Clone(s.Tags)})
+	}
 	return p, nil
+}
+
+// byDigest decides tag-after-verify: push by digest, verify, then tag.
+// Where the settings or the backend leave no way to, the tags are pushed
+// with the image as before, and the note says the guarantee does not hold
+// when the user could have expected it.
+func byDigest(s inputs.Settings, b Backend) (bool, string) {
+	mode := s.TagAfterVerify
+	if mode == inputs.TagAfterOff || !s.Push || len(s.Tags) == 0 || s.Evaluates() {
+		return false, ""
+	}
+	if mode == inputs.TagAfterAuto && s.Verify != inputs.VerifyStrict {
+		return false, ""
+	}
+	const without = "tag-after-verify: the tags are pushed with the image, before verification, so a tag can point at an image whose cache fails verification: "
+	switch {
+	case !b.Can(PushByDigest):
+		// Check refused an explicit true; this is auto.
+		return false, without + b.Where + " cannot push by digest (" + b.Remedy + ", or set tag-after-verify: false to silence this)"
+	case s.Load:
+		return false, without + "load is also set, and pushing by digest next to loading needs two exporters (build and load in separate steps to keep the guarantee)"
+	case slices.ContainsFunc(s.Outputs, func(o buildflags.Output) bool { return o.Type == "image" || o.Type == "registry" }):
+		return false, without + "an image output is given in outputs and is pushed as written"
+	}
+	return true, ""
+}
+
+// digestOutput pushes the image by digest, without a tag, to every
+// repository of the tags: BuildKit's image exporter pushes to each name of
+// a comma-separated list, so all repositories get the same digest from
+// one export.
+func digestOutput(tags []inputs.Tag) buildflags.Output {
+	var repos []string
+	for _, t := range tags {
+		if r := t.Ref.Context().Name(); !slices.Contains(repos, r) {
+			repos = append(repos, r)
+		}
+	}
+	return buildflags.Output{Type: "image", Attrs: buildflags.Attrs{
+		{Key: "name", Value: strings.Join(repos, ",")},
+		{Key: "push-by-digest", Value: "true"},
+		{Key: "name-canonical", Value: "true"},
+		{Key: "push", Value: "true"},
+	}}
 }
 
 // gitContexts sends the workflow's git context in the query form where

@@ -1,9 +1,11 @@
 package plan
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,7 +45,7 @@ func entries(t *testing.T, ss ...string) []buildflags.CacheEntry {
 
 // remote is a buildx builder that can do everything.
 func remote(command ...string) Backend {
-	return BuildxBackend(command, "ci", "remote", map[Capability]bool{MultiPlatform: true, CacheExport: true, Attestations: true})
+	return BuildxBackend(command, "ci", "remote", map[Capability]bool{MultiPlatform: true, CacheExport: true, Attestations: true, PushByDigest: true})
 }
 
 var (
@@ -215,8 +217,12 @@ func TestGolden(t *testing.T) {
 					t.Errorf("temp secret %s not passed as a file: %q", ts.ID, build(t, p))
 				}
 			}
-			if last := p.Steps[len(p.Steps)-1]; last.Kind != Verify {
-				t.Errorf("plan does not end with verify: %+v", last)
+			kinds := []Kind{Verify}
+			if p.ByDigest {
+				kinds = []Kind{Verify, Tag}
+			}
+			if tail := p.Steps[len(p.Steps)-len(kinds):]; tail[0].Kind != kinds[0] || tail[len(tail)-1].Kind != kinds[len(kinds)-1] {
+				t.Errorf("plan does not end with %v: %+v", kinds, tail)
 			}
 		})
 	}
@@ -357,5 +363,102 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("plan differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
+	}
+}
+
+// tag-after-verify: which builds push by digest and tag after
+// verification, and what is said when they cannot.
+func TestTagAfterVerify(t *testing.T) {
+	t.Parallel()
+	cmd := []string{"/usr/bin/docker", "buildx"}
+	remote := BuildxBackend(cmd, "ci", "remote", map[Capability]bool{MultiPlatform: true, CacheExport: true, Attestations: true, PushByDigest: true})
+	dockerDriver := BuildxBackend(cmd, "default", "docker", nil)
+	push := func(mod func(*inputs.Settings)) inputs.Settings {
+		s := inputs.Settings{Context: ".", Push: true, Verify: inputs.VerifyStrict, TagAfterVerify: inputs.TagAfterAuto,
+			Tags: tags(t, "reg.example/one/app:main", "reg.example/two/app:main", "reg.example/one/app:v1")}
+		if mod != nil {
+			mod(&s)
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		name     string
+		s        inputs.Settings
+		b        Backend
+		byDigest bool
+		note     string // a substring of the one note expected, "" for none
+	}{
+		{"auto, strict, remote", push(nil), remote, true, ""},
+		{"explicit true", push(func(s *inputs.Settings) { s.TagAfterVerify = inputs.TagAfterOn }), remote, true, ""},
+		{"false", push(func(s *inputs.Settings) { s.TagAfterVerify = inputs.TagAfterOff }), remote, false, ""},
+		{"auto, warn", push(func(s *inputs.Settings) { s.Verify = inputs.VerifyWarn }), remote, false, ""},
+		{"true, warn", push(func(s *inputs.Settings) { s.Verify = inputs.VerifyWarn; s.TagAfterVerify = inputs.TagAfterOn }), remote, true, ""},
+		{"auto, docker driver", push(nil), dockerDriver, false, `builder "default" (driver docker) cannot push by digest`},
+		{"auto, docker build", push(nil), DockerBackend("/usr/bin/docker"), false, "docker build without it cannot push by digest"},
+		{"load too", push(func(s *inputs.Settings) { s.Load = true }), remote, false, "load is also set"},
+		{"image output", push(func(s *inputs.Settings) {
+			o, err := buildflags.ParseOutput("type=image,name=reg.example/x,push=true")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Outputs = []buildflags.Output{o}
+		}), remote, false, "an image output is given"},
+		{"no push", push(func(s *inputs.Settings) { s.Push = false }), remote, false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := New(tt.s, tt.b, "/tmp/ic")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.ByDigest != tt.byDigest {
+				t.Errorf("ByDigest = %v, want %v", p.ByDigest, tt.byDigest)
+			}
+			var notes []string
+			for _, n := range p.Notes {
+				if strings.HasPrefix(n, "tag-after-verify") {
+					notes = append(notes, n)
+				}
+			}
+			switch {
+			case tt.note == "" && len(notes) > 0:
+				t.Errorf("unexpected note %q", notes)
+			case tt.note != "" && (len(notes) != 1 || !strings.Contains(notes[0], tt.note)):
+				t.Errorf("notes %q, want one containing %q", notes, tt.note)
+			}
+			args := build(t, p)
+			var kinds []Kind
+			for _, st := range p.Steps {
+				kinds = append(kinds, st.Kind)
+			}
+			if !tt.byDigest {
+				if slices.Contains(kinds, Tag) || (tt.s.Push && tt.b.Can(Buildx) && !slices.Contains(args, "--push")) {
+					t.Errorf("steps %v, args %q: want the tags pushed with the image", kinds, args)
+				}
+				return
+			}
+			want := `type=image,"name=reg.example/one/app,reg.example/two/app",push-by-digest=true,name-canonical=true,push=true`
+			if count(args, "--output", want) != 1 || slices.Contains(args, "--push") || slices.Contains(args, "--tag") {
+				t.Errorf("args %q: want one push-by-digest output to both repositories, no --push, no --tag", args)
+			}
+			// Cache is still imported from every tag: they hold the last verified images.
+			if countPrefix(args, "--cache-from", "type=registry,ref=reg.example/") != 3 {
+				t.Errorf("args %q: want a cache source per tag", args)
+			}
+			if !slices.Equal(kinds, []Kind{Build, Verify, Tag}) {
+				t.Errorf("steps %v, want build, verify, tag", kinds)
+			}
+			if last := p.Steps[len(p.Steps)-1]; len(last.Tags) != 3 {
+				t.Errorf("tag step tags %v", last.Tags)
+			}
+		})
+	}
+
+	// An explicit true on a backend that cannot push by digest is bad input.
+	s := push(func(s *inputs.Settings) { s.TagAfterVerify = inputs.TagAfterOn })
+	_, err := New(s, dockerDriver, "/tmp/ic")
+	var ie *inputs.Error
+	if !errors.As(err, &ie) || ie.Input != inputs.TagAfterVerifyIn || !strings.Contains(err.Error(), "cannot push an image by digest") {
+		t.Errorf("docker driver with tag-after-verify true: %v", err)
 	}
 }

@@ -217,6 +217,28 @@ func (r Result) Text() string {
 	return b.String()
 }
 
+// Text is the tag step's lines for the log and the result block.
+func (t Tagging) Text() string {
+	var b strings.Builder
+	if len(t.Set) > 0 {
+		fmt.Fprintf(&b, "tags: set to the verified %s\n", t.Digest)
+		for _, r := range t.Set {
+			fmt.Fprintf(&b, "  %-9s %s%s\n", r.Action, r.Tag, previous(r))
+		}
+	}
+	if len(t.Left) > 0 {
+		fmt.Fprintf(&b, "tags: left where they were (%s): %s\n", t.Reason, strings.Join(t.Left, ", "))
+	}
+	return b.String()
+}
+
+func previous(r verify.TagResult) string {
+	if r.Previous == "" {
+		return ""
+	}
+	return " (was " + r.Previous + ")"
+}
+
 // Markdown is the job summary section.
 func (r Result) Markdown() string {
 	var b strings.Builder
@@ -228,6 +250,17 @@ func (r Result) Markdown() string {
 		fmt.Fprintf(&b, "\n:information_source: Verification skipped: %s\n", mdEscape(r.Reason))
 	default:
 		fmt.Fprintf(&b, "\n:x: Inline cache not verified: %s\n", mdEscape(r.Reason))
+	}
+	if t := r.Tags; t != nil {
+		if len(t.Set) > 0 {
+			fmt.Fprintf(&b, "\nTags set to the verified `%s`:\n\n", t.Digest)
+			for _, s := range t.Set {
+				fmt.Fprintf(&b, "- `%s` %s%s\n", s.Tag, s.Action, mdEscape(previous(s)))
+			}
+		}
+		if len(t.Left) > 0 {
+			fmt.Fprintf(&b, "\n:warning: Tags left where they were (%s): `%s`. The pushed image is `%s`.\n", mdEscape(t.Reason), strings.Join(t.Left, "`, `"), t.Digest)
+		}
 	}
 	writeMarkdownDetails(&b, r)
 	return b.String()

@@ -29,6 +29,19 @@ type Result struct {
 	Steps []buildlog.Step `json:"-"`
 	// Imports are the cache sources the build tried.
 	Imports []buildlog.Import `json:"imports,omitempty"`
+	// Tags is what tag-after-verify did; nil when the tags were pushed
+	// with the image.
+	Tags *Tagging `json:"tags,omitempty"`
+}
+
+// Tagging is what became of the tags after a push by digest.
+type Tagging struct {
+	// Digest is what was pushed, verified and (if it passed) tagged.
+	Digest string             `json:"digest"`
+	Set    []verify.TagResult `json:"set,omitempty"`
+	// Left are the tags not touched, and Reason why.
+	Left   []string `json:"left,omitempty"`
+	Reason string   `json:"reason,omitempty"`
 }
 
 type stepCounts struct {

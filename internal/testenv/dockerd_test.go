@@ -17,12 +17,15 @@ import (
 // registry through the forwarder, and buildx sees its docker context as a
 // builder of driver docker.
 func TestDockerd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	tools, err := EnsureTools(ctx, t.Logf)
+	// The tools first, unbounded by the daemon's limit: on a clean machine
+	// another package may hold the tools lock while it builds them for
+	// longer than the daemon may take to start.
+	tools, err := EnsureTools(context.Background(), t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	e, err := Start(ctx, tools, t.Logf)
 	if err != nil {
 		t.Fatal(err)

@@ -29,10 +29,15 @@ type RegistryError struct {
 func (e *RegistryError) Error() string { return fmt.Sprintf("registry %s: %s", e.Registry, e.Msg) }
 func (e *RegistryError) Unwrap() error { return e.Err }
 
-// explain maps the failures users meet with private registries — bad or
-// missing credentials, an untrusted certificate, a registry without TLS —
-// to a RegistryError. Anything else is returned as it is.
-func (v *Verifier) explain(ctx context.Context, ref name.Reference, err error) error {
+// explain maps the failures users meet with registries to messages they
+// can act on: bad or missing credentials, an untrusted certificate, a
+// registry without TLS (a *RegistryError); a request that failed for good
+// (a *ReadError, naming the object, status, attempts and time). For a
+// registry that may speak plain HTTP, go-containerregistry races the ping
+// over https and http and joins both failures: when the plain HTTP ping
+// got an answer (a status) or failed transiently, that is the real
+// failure and no TLS advice is given. Anything else is returned as it is.
+func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err error) error {
 	reg := ref.Context().Registry
 	host := reg.RegistryStr()
 	re := func(format string, a ...any) error {
@@ -46,33 +51,73 @@ func (v *Verifier) explain(ctx context.Context, ref name.Reference, err error) e
 		return re("TLS certificate not trusted (%s). If the registry uses a private CA, give its certificate in registry-ca; "+
 			"to skip TLS verification for this registry alone, list %s in insecure-registries", reason, host)
 	}
+	if strings.Contains(err.Error(), "invalid realm in www-authenticate") {
+		return re("the registry sends clients for a token to %s, another address than its own (%v). "+
+			"A token service on a private, loopback or link-local address other than the registry's own host:port is refused, "+
+			"so that a registry cannot point credentials at an internal service, unless both the registry and the token service "+
+			"are loopback or listed in insecure-registries: list both, or serve the token service at %s or on a public address",
+			c.tokenRealm(), err, host)
+	}
+
+	if strings.Contains(err.Error(), "error verifying sha256 checksum") || strings.Contains(err.Error(), "does not match requested digest") {
+		// Bytes other than the digest names: retrying would not help.
+		return fmt.Errorf("digest mismatch, not retried: %w", err)
+	}
+	var refused *plainHTTPRefused
+	if errors.As(err, &refused) {
+		return re("%v (the TLS attempt: %v)", refused, err)
+	}
+
+	var te *transport.Error
+	if errors.As(err, &te) {
+		// Which request was refused: the ping, the token service, a
+		// manifest or a blob.
+		at := ""
+		if te.Request != nil {
+			at = "; refused: " + describe(te.Request)
+		}
+		switch te.StatusCode {
+		case http.StatusUnauthorized:
+			who, found := v.credentialUser(ctx, reg)
+			if !found {
+				return re("authentication required (401 Unauthorized) to pull %s, and %s has no credentials for it: log in first "+
+					"(docker login %s, or docker/login-action in a workflow)%s", ref.Context().RepositoryStr(), v.credentialSource(host), host, at)
+			}
+			return re("authentication failed (401 Unauthorized): the registry rejected the credentials%s from %s for %s; "+
+				"check the password or token (docker login %s)%s", who, v.credentialSource(host), ref.Context().RepositoryStr(), host, at)
+		case http.StatusForbidden:
+			who, _ := v.credentialUser(ctx, reg)
+			return re("access denied (403 Forbidden): the credentials%s from %s may not pull %s%s", who, v.credentialSource(host), ref.Context().RepositoryStr(), at)
+		}
+	}
+	if p := c.plainPingFailure(); p != nil {
+		var status *transport.Error
+		if errors.As(err, &status) && p.Status != "" {
+			// The registry's own answer, with its error body.
+			return fmt.Errorf("%s: %w", p, status)
+		}
+		return p
+	}
 	// net/http turns the TLS record error into a message of its own when
 	// the answer looks like HTTP; it has no type to match.
 	if rh := (tls.RecordHeaderError{}); errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return re("does not answer TLS (it may speak plain HTTP only); list %s in insecure-registries to allow plain HTTP to it", host)
 	}
-
-	var te *transport.Error
-	if !errors.As(err, &te) {
-		// A keychain that fails (a credential helper that is missing
-		// or errors) fails the request before it is sent; say so.
-		if _, kerr := authn.Resolve(ctx, v.keychain, reg); kerr != nil {
-			return re("cannot get credentials from %s: %v", v.credentialSource(host), kerr)
-		}
+	var rd *ReadError
+	if errors.As(err, &rd) {
+		return rd
+	}
+	if te != nil && te.Request != nil {
+		// Another status (404, say): named, the registry's words kept.
+		return fmt.Errorf("registry %s: reading %s: %d %s: %w", host, describe(te.Request), te.StatusCode, http.StatusText(te.StatusCode), err)
+	}
+	if te != nil {
 		return err
 	}
-	switch te.StatusCode {
-	case http.StatusUnauthorized:
-		who, found := v.credentialUser(ctx, reg)
-		if !found {
-			return re("authentication required (401 Unauthorized) to pull %s, and %s has no credentials for it: log in first "+
-				"(docker login %s, or docker/login-action in a workflow)", ref.Context().RepositoryStr(), v.credentialSource(host), host)
-		}
-		return re("authentication failed (401 Unauthorized): the registry rejected the credentials%s from %s for %s; "+
-			"check the password or token (docker login %s)", who, v.credentialSource(host), ref.Context().RepositoryStr(), host)
-	case http.StatusForbidden:
-		who, _ := v.credentialUser(ctx, reg)
-		return re("access denied (403 Forbidden): the credentials%s from %s may not pull %s", who, v.credentialSource(host), ref.Context().RepositoryStr())
+	// A keychain that fails (a credential helper that is missing or
+	// errors) fails the request before it is sent; say so.
+	if _, kerr := authn.Resolve(ctx, v.keychain, reg); kerr != nil {
+		return re("cannot get credentials from %s: %v", v.credentialSource(host), kerr)
 	}
 	return err
 }

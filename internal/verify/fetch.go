@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -37,16 +34,20 @@ const registryCacheExplanation = "this is a BuildKit registry cache manifest (co
 // (plus a token request on registries that want one); for registries that
 // may be plain HTTP it races that ping over https and http. The platform
 // reads reuse that transport and never ping again (TestRequestsPerIndex).
-func (v *Verifier) check(ctx context.Context, r name.Reference, desc *remote.Descriptor, rep *Report) error {
+func (v *Verifier) check(ctx context.Context, c *call, r name.Reference, desc *remote.Descriptor, rep *Report) error {
+	// named says what failed where: registry, repository, object.
+	named := func(object string, err error) error {
+		return fmt.Errorf("%s (registry %s, repository %s): %w", object, r.Context().RegistryStr(), r.Context().RepositoryStr(), v.explain(ctx, c, r, err))
+	}
 	switch {
 	case desc.MediaType.IsIndex():
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return fmt.Errorf("read index %s: %w", r, err)
+			return fmt.Errorf("read %w", named("index "+desc.Digest.String(), err))
 		}
 		im, err := idx.IndexManifest()
 		if err != nil {
-			return fmt.Errorf("read index %s: %w", r, err)
+			return fmt.Errorf("read %w", named("index "+desc.Digest.String(), err))
 		}
 		var children []v1.Descriptor
 		for _, m := range im.Manifests {
@@ -70,9 +71,9 @@ func (v *Verifier) check(ctx context.Context, r name.Reference, desc *remote.Des
 				p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
 				img, err := idx.Image(m.Digest)
 				if err != nil {
-					p.Error = fmt.Sprintf("cannot read image: %v", err)
+					p.Error = "cannot read " + named("manifest "+m.Digest.String()+" of platform "+p.Platform, err).Error()
 				} else {
-					p = checkImage(img, p)
+					p = checkImage(img, p, named)
 				}
 				rep.Platforms[i] = p
 			}()
@@ -81,13 +82,13 @@ func (v *Verifier) check(ctx context.Context, r name.Reference, desc *remote.Des
 	case desc.MediaType.IsImage():
 		img, err := desc.Image()
 		if err != nil {
-			return fmt.Errorf("read image %s: %w", r, err)
+			return fmt.Errorf("read %w", named("image manifest "+desc.Digest.String(), err))
 		}
 		if m, err := img.Manifest(); err == nil && string(m.Config.MediaType) == cachemeta.RegistryCacheConfigMediaType {
 			rep.RegistryCache, rep.Explanation = true, registryCacheExplanation
 			return nil
 		}
-		rep.Platforms = append(rep.Platforms, checkImage(img, Platform{Digest: desc.Digest.String()}))
+		rep.Platforms = append(rep.Platforms, checkImage(img, Platform{Digest: desc.Digest.String()}, named))
 	default:
 		return fmt.Errorf("%s is a %s, not an image or image index", r, desc.MediaType)
 	}
@@ -95,10 +96,18 @@ func (v *Verifier) check(ctx context.Context, r name.Reference, desc *remote.Des
 }
 
 // checkImage reads one image's manifest and config and analyses its cache.
-func checkImage(img v1.Image, p Platform) Platform {
+// named(object, err) names the object, registry and repository of a failure.
+func checkImage(img v1.Image, p Platform, named func(string, error) error) Platform {
+	// A single-platform image's platform is in its config: until that is
+	// read, say which image it is.
+	platform := p.Platform
+	if platform == "" {
+		platform = "unknown (single-platform image " + p.Digest + ", its config unread)"
+		p.Platform = "unknown"
+	}
 	m, err := img.Manifest()
 	if err != nil {
-		p.Error = fmt.Sprintf("cannot read manifest: %v", err)
+		p.Error = "cannot read " + named("manifest "+p.Digest+" of platform "+platform, err).Error()
 		return p
 	}
 	if m.Config.Size > cachemeta.MaxConfigBytes {
@@ -107,10 +116,10 @@ func checkImage(img v1.Image, p Platform) Platform {
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
-		p.Error = fmt.Sprintf("cannot read config: %v", err)
+		p.Error = "cannot read " + named("config "+m.Config.Digest.String()+" of platform "+platform, err).Error()
 		return p
 	}
-	if p.Platform == "" || p.Platform == "unknown" {
+	if p.Platform == "unknown" {
 		if cf, err := v1.ParseConfigFile(bytes.NewReader(raw)); err == nil {
 			p.Platform = platformString(cf.Platform())
 		}
@@ -125,60 +134,3 @@ func checkImage(img v1.Image, p Platform) Platform {
 	p.Verified = p.Summary.Valid()
 	return p
 }
-
-// limitBodies caps what is read from each registry response: manifests at
-// MaxManifestBytes, blobs (we only read configs) at MaxConfigBytes. The
-// cap applies where the bytes come off the wire, before any decoding.
-func limitBodies(next http.RoundTripper) http.RoundTripper {
-	return roundTripper(func(req *http.Request) (*http.Response, error) {
-		resp, err := next.RoundTrip(req)
-		if err != nil || req.Method != http.MethodGet || resp.StatusCode/100 != 2 {
-			return resp, err
-		}
-		var what string
-		var limit int64
-		switch {
-		case strings.Contains(req.URL.Path, "/manifests/"):
-			what, limit = "manifest", cachemeta.MaxManifestBytes
-		case strings.Contains(req.URL.Path, "/blobs/"):
-			what, limit = "blob", cachemeta.MaxConfigBytes
-		default:
-			return resp, nil
-		}
-		if resp.ContentLength > limit {
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s %s is %d bytes, over the %d-byte limit", what, req.URL.Redacted(), resp.ContentLength, limit)
-		}
-		resp.Body = &limitedBody{rc: resp.Body, left: limit, err: fmt.Errorf("%s %s is over the %d-byte limit", what, req.URL.Redacted(), limit)}
-		return resp, nil
-	})
-}
-
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// limitedBody fails, rather than truncating silently, once more than the
-// limit has been read.
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-	err  error
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left < 0 {
-		return 0, b.err
-	}
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	if b.left < 0 {
-		return 0, b.err
-	}
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.rc.Close() }

@@ -109,8 +109,9 @@ func (s Source) Message() string {
 	return msg
 }
 
-// sourceTimeout bounds the check of one source: it runs beside the build
-// and must never hold up the report.
+// sourceTimeout bounds the check of one source, retries included, within
+// the Verifier's own bound: it runs beside the build and must never hold
+// up the report for long.
 const sourceTimeout = 30 * time.Second
 
 // CheckSources checks every ref concurrently and returns the results in
@@ -141,15 +142,17 @@ func (v *Verifier) CheckSource(ctx context.Context, ref string, platforms []stri
 		src.State, src.Error = SourceUnreachable, fmt.Sprintf("not a valid reference: %v", err)
 		return src
 	}
-	desc, err := remote.Get(r, append(v.remote(ctx), remote.WithJobs(fetchConcurrency))...)
+	ctx, cancel2, c, opts := v.begin(ctx, r)
+	defer cancel2()
+	desc, err := remote.Get(r, append(opts, remote.WithJobs(fetchConcurrency))...)
 	if err != nil {
-		src.State, src.Error = v.sourceFailure(ctx, r, err), v.explain(ctx, r, err).Error()
+		src.State, src.Error = v.sourceFailure(ctx, r, err), v.explain(ctx, c, r, err).Error()
 		return src
 	}
 	src.Digest = desc.Digest.String()
 	rep := Report{Ref: r.String()}
-	if err := v.check(ctx, r, desc, &rep); err != nil {
-		src.State, src.Error = v.sourceFailure(ctx, r, err), v.explain(ctx, r, err).Error()
+	if err := v.check(ctx, c, r, desc, &rep); err != nil {
+		src.State, src.Error = v.sourceFailure(ctx, r, err), v.explain(ctx, c, r, err).Error()
 		return src
 	}
 	if rep.RegistryCache {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -155,8 +156,9 @@ func TestCheckSourceServerError(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:main"
-	src := newVerifier().CheckSource(context.Background(), ref, nil)
-	if src.State != verify.SourceUnreachable || !src.Warns() || !strings.Contains(src.Message(), "cannot be read") || !strings.Contains(src.Error, "database on fire") {
+	v := verify.New(verify.WithKeychain(authn.NewMultiKeychain()), verify.WithRetries(2, time.Millisecond, time.Millisecond, time.Millisecond))
+	src := v.CheckSource(context.Background(), ref, nil)
+	if src.State != verify.SourceUnreachable || !src.Warns() || !strings.Contains(src.Message(), "cannot be read") || !strings.Contains(src.Error, "500 Internal Server Error (2 attempts") {
 		t.Errorf("got %+v (%s)", src, src.Message())
 	}
 }

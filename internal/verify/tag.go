@@ -54,44 +54,55 @@ func (v *Verifier) Tag(ctx context.Context, digest string, tags []string) ([]Tag
 	var out []TagResult
 	manifests := map[string]*remote.Descriptor{} // by repository
 	for _, t := range tags {
-		r, err := v.ParseReference(t)
+		res, err := v.tagOne(ctx, digest, t, manifests)
 		if err != nil {
 			return out, &TagError{Tag: t, Digest: digest, Err: err}
-		}
-		tag, ok := r.(name.Tag)
-		if !ok {
-			return out, &TagError{Tag: t, Digest: digest, Err: errors.New("not a tag")}
-		}
-		res := TagResult{Tag: tag.String(), Action: TagCreated}
-		cur, err := remote.Head(tag, v.remote(ctx)...)
-		switch {
-		case err == nil && cur.Digest.String() == digest:
-			res.Action = TagUnchanged
-			out = append(out, res)
-			continue
-		case err == nil:
-			res.Action, res.Previous = TagMoved, cur.Digest.String()
-		case !isNotFound(err):
-			return out, &TagError{Tag: res.Tag, Digest: digest, Err: fmt.Errorf("look up the tag: %w", v.explain(ctx, tag, err))}
-		}
-		repo := tag.Context()
-		desc, ok := manifests[repo.String()]
-		if !ok {
-			d := repo.Digest(digest)
-			if desc, err = remote.Get(d, v.remote(ctx)...); err != nil {
-				return out, &TagError{Tag: res.Tag, Digest: digest, Err: fmt.Errorf("read %s: %w", d, v.explain(ctx, d, err))}
-			}
-			if desc.Digest.String() != digest {
-				return out, &TagError{Tag: res.Tag, Digest: digest, Err: fmt.Errorf("the registry served %s for %s", desc.Digest, d)}
-			}
-			manifests[repo.String()] = desc
-		}
-		if err := remote.Tag(tag, desc, v.remote(ctx)...); err != nil {
-			return out, &TagError{Tag: res.Tag, Digest: digest, Err: v.explain(ctx, tag, err)}
 		}
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// tagOne sets one tag, as one call: bounded by the verifier's timeout,
+// its reads and the write retried as verification's are.
+func (v *Verifier) tagOne(ctx context.Context, digest, t string, manifests map[string]*remote.Descriptor) (TagResult, error) {
+	r, err := v.ParseReference(t)
+	if err != nil {
+		return TagResult{}, err
+	}
+	tag, ok := r.(name.Tag)
+	if !ok {
+		return TagResult{}, errors.New("not a tag")
+	}
+	ctx, cancel, c, opts := v.begin(ctx, tag)
+	defer cancel()
+	res := TagResult{Tag: tag.String(), Action: TagCreated}
+	cur, err := remote.Head(tag, opts...)
+	switch {
+	case err == nil && cur.Digest.String() == digest:
+		res.Action = TagUnchanged
+		return res, nil
+	case err == nil:
+		res.Action, res.Previous = TagMoved, cur.Digest.String()
+	case !isNotFound(err):
+		return res, fmt.Errorf("look up the tag: %w", v.explain(ctx, c, tag, err))
+	}
+	repo := tag.Context()
+	desc, ok := manifests[repo.String()]
+	if !ok {
+		d := repo.Digest(digest)
+		if desc, err = remote.Get(d, opts...); err != nil {
+			return res, fmt.Errorf("read %s: %w", d, v.explain(ctx, c, d, err))
+		}
+		if desc.Digest.String() != digest {
+			return res, fmt.Errorf("the registry served %s for %s", desc.Digest, d)
+		}
+		manifests[repo.String()] = desc
+	}
+	if err := remote.Tag(tag, desc, opts...); err != nil {
+		return res, v.explain(ctx, c, tag, err)
+	}
+	return res, nil
 }
 
 func isNotFound(err error) bool {

@@ -3,8 +3,10 @@ package verify
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -19,9 +21,14 @@ func WithRootCAs(pool *x509.CertPool) Option { return func(v *Verifier) { v.root
 // BuildKit do for an insecure registry. That exception is per host: a
 // redirect elsewhere (blob storage) is verified as usual. Plain HTTP is
 // guarded separately (plainHTTPGuard), on top of whatever transport is used.
-func newTransport(insecure []string, roots *x509.CertPool) http.RoundTripper {
+//
+// Its time bound (lim.connect) covers the TCP connect and the TLS
+// handshake; the retrier bounds each attempt as a whole.
+func newTransport(insecure []string, roots *x509.CertPool, lim limits) http.RoundTripper {
 	base := remote.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	base.DialContext = (&net.Dialer{Timeout: lim.connect, KeepAlive: 30 * time.Second}).DialContext
+	base.TLSHandshakeTimeout = lim.connect
 	if len(insecure) == 0 {
 		return base
 	}

@@ -46,9 +46,9 @@ func TestPerHostTLSSkipsVerificationOnlyForListedHosts(t *testing.T) {
 
 func TestNewTransport(t *testing.T) {
 	// Without insecure registries it is a plain verifying transport.
-	base, ok := newTransport(nil, nil).(*http.Transport)
+	base, ok := newTransport(nil, nil, defaultLimits).(*http.Transport)
 	if !ok {
-		t.Fatalf("newTransport(nil, nil) = %T", newTransport(nil, nil))
+		t.Fatalf("newTransport(nil, nil, defaultLimits) = %T", newTransport(nil, nil, defaultLimits))
 	}
 	if base.TLSClientConfig.InsecureSkipVerify || base.TLSClientConfig.RootCAs != nil {
 		t.Errorf("default TLS config = %+v, want verification against the system roots", base.TLSClientConfig)
@@ -57,7 +57,7 @@ func TestNewTransport(t *testing.T) {
 		t.Error("remote.DefaultTransport's settings were not kept")
 	}
 
-	p, ok := newTransport([]string{"registry.invalid:5000"}, nil).(*perHostTLS)
+	p, ok := newTransport([]string{"registry.invalid:5000"}, nil, defaultLimits).(*perHostTLS)
 	if !ok {
 		t.Fatal("insecure registries do not get a per-host transport")
 	}

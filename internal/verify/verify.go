@@ -75,6 +75,7 @@ type Verifier struct {
 	transport http.RoundTripper
 	insecure  []string
 	roots     *x509.CertPool // see transport.go
+	lim       limits         // see retry.go
 }
 
 // Option configures a Verifier.
@@ -95,12 +96,12 @@ func WithInsecureRegistries(regs []string) Option {
 
 // New returns a Verifier.
 func New(opts ...Option) *Verifier {
-	v := &Verifier{keychain: authn.DefaultKeychain}
+	v := &Verifier{keychain: authn.DefaultKeychain, lim: defaultLimits}
 	for _, o := range opts {
 		o(v)
 	}
 	if v.transport == nil {
-		v.transport = newTransport(v.insecure, v.roots)
+		v.transport = newTransport(v.insecure, v.roots, v.lim)
 	}
 	return v
 }
@@ -117,11 +118,18 @@ func (v *Verifier) ParseReference(ref string) (name.Reference, error) {
 	return r, nil
 }
 
-func (v *Verifier) remote(ctx context.Context) []remote.Option {
-	return []remote.Option{
+// begin starts one call on r: its deadline (WithTimeout) and the options
+// for go-containerregistry, whose own retries are off: the retrier below
+// retries what is worth it, within the deadline, and names what failed.
+func (v *Verifier) begin(ctx context.Context, r name.Reference) (context.Context, context.CancelFunc, *call, []remote.Option) {
+	ctx, cancel := context.WithTimeoutCause(ctx, v.lim.timeout, errVerifyDeadline)
+	c := &call{registry: r.Context().RegistryStr(), insecure: v.insecure, lim: v.lim}
+	return ctx, cancel, c, []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(v.keychain),
-		remote.WithTransport(limitBodies(&plainHTTPGuard{next: v.transport, allowed: v.insecure})),
+		remote.WithTransport(&plainHTTPGuard{next: &retrier{next: v.transport, c: c}, allowed: v.insecure}),
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
 	}
 }
 
@@ -131,17 +139,19 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("parse %q: %w", ref, err)
 	}
+	ctx, cancel, c, opts := v.begin(ctx, r)
+	defer cancel()
 	rep := Report{Ref: r.String()}
 	// WithJobs: go-containerregistry caps concurrent blob reads at 4 by
 	// default; let every platform read of check run at once.
-	desc, err := remote.Get(r, append(v.remote(ctx), remote.WithJobs(fetchConcurrency))...)
+	desc, err := remote.Get(r, append(opts, remote.WithJobs(fetchConcurrency))...)
 	if err != nil {
-		return rep, fmt.Errorf("fetch %s: %w", r, v.explain(ctx, r, err))
+		return rep, fmt.Errorf("fetch %s: %w", r, v.explain(ctx, c, r, err))
 	}
 	rep.Digest = desc.Digest.String()
 	rep.MediaType = string(desc.MediaType)
 
-	if err := v.check(ctx, r, desc, &rep); err != nil {
+	if err := v.check(ctx, c, r, desc, &rep); err != nil {
 		return rep, err
 	}
 	return rep, nil
@@ -154,8 +164,10 @@ func (v *Verifier) Exists(ctx context.Context, ref string) error {
 	if err != nil {
 		return fmt.Errorf("parse %q: %w", ref, err)
 	}
-	if _, err := remote.Head(r, v.remote(ctx)...); err != nil {
-		return fmt.Errorf("look up %s: %w", r, v.explain(ctx, r, err))
+	ctx, cancel, c, opts := v.begin(ctx, r)
+	defer cancel()
+	if _, err := remote.Head(r, opts...); err != nil {
+		return fmt.Errorf("look up %s: %w", r, v.explain(ctx, c, r, err))
 	}
 	return nil
 }
@@ -190,9 +202,16 @@ type plainHTTPGuard struct {
 
 func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) && !slices.Contains(g.allowed, req.URL.Host) {
-		return nil, fmt.Errorf("refusing plain HTTP to %s: list it in insecure-registries to allow it", req.URL.Host)
+		return nil, &plainHTTPRefused{host: req.URL.Host}
 	}
 	return g.next.RoundTrip(req)
+}
+
+// plainHTTPRefused is the guard's refusal: never retried.
+type plainHTTPRefused struct{ host string }
+
+func (e *plainHTTPRefused) Error() string {
+	return fmt.Sprintf("refusing plain HTTP to %s: list it in insecure-registries to allow it", e.host)
 }
 
 func isLoopback(host string) bool {

@@ -261,5 +261,5 @@ func TestRegistryStoppedDuringPush(t *testing.T) {
 	if err := reg.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	r.wait(t, "build failed: failed to build: failed to solve: failed to push "+reg.Addr+"/e2e/stopped:main", "connection refused")
+	r.wait(t, "build failed: failed to build: failed to solve: failed to push "+reg.Addr+"/e2e/stopped", "connection refused")
 }

@@ -75,9 +75,17 @@ func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
 		return nil, err
 	}
 
-	// The daemon reads no system configuration: an empty config file.
+	// The daemon reads no system configuration, only this file: its
+	// containers run through capfit (see there), because a privileged
+	// container, as buildx's docker-container driver makes, asks for
+	// capabilities this machine's bounding set may lack.
+	capfit := filepath.Join(dir, "capfit")
+	if out, err := runOut(ctx, os.Environ(), "", "go", "build", "-ldflags", "-X main.runc="+e.Tools.Runc, "-o", capfit, "github.com/inlinecache/action/internal/testenv/capfit"); err != nil {
+		return nil, fmt.Errorf("build capfit: %w\n%s", err, out)
+	}
 	cfg := filepath.Join(dir, "daemon.json")
-	if err := os.WriteFile(cfg, []byte("{}\n"), 0o644); err != nil {
+	conf := fmt.Sprintf(`{"runtimes": {"capfit": {"path": %q}}, "default-runtime": "capfit"}`+"\n", capfit)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
 	args := []string{
@@ -94,8 +102,17 @@ func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
 		// 127.0.0.0/8 is insecure by default; naming the registry keeps
 		// plain HTTP working if its address ever changes.
 		"--insecure-registry", e.Registry,
+		// docker.io images come from the environment's registry (20.10
+		// wants a URL here, and the registry listed as insecure).
+		"--registry-mirror", "http://" + e.Registry,
 	}
-	p, err := e.startInNetNS(ctx, "dockerd", e.Tools.Dockerd, args, e.Registry)
+	fwd := []string{e.Registry}
+	if e.Egress != nil {
+		// Builders on the engine's network reach the package registries
+		// only through the proxy.
+		fwd = append(fwd, e.Egress.Addr)
+	}
+	p, err := e.startInNetNS(ctx, "dockerd", e.Tools.Dockerd, args, fwd...)
 	if err != nil {
 		return nil, err
 	}
@@ -195,14 +212,14 @@ func (d *Dockerd) Prune(ctx context.Context) error {
 }
 
 // startInNetNS starts a daemon in a new network namespace with loopback up
-// and fwdAddr (a 127.0.0.1 address of this namespace) forwarded into it.
+// and fwdAddrs (127.0.0.1 addresses of this namespace) forwarded into it.
 //
 // The namespace belongs to one OS thread, which stays locked until the
 // daemon exits: the daemon's parent-death signal is tied to that thread.
-func (e *Env) startInNetNS(ctx context.Context, name, path string, args []string, fwdAddr string) (*proc, error) {
+func (e *Env) startInNetNS(ctx context.Context, name, path string, args []string, fwdAddrs ...string) (*proc, error) {
 	type started struct {
 		p   *proc
-		l   net.Listener
+		ls  []net.Listener
 		err error
 	}
 	ch := make(chan started, 1)
@@ -218,14 +235,23 @@ func (e *Env) startInNetNS(ctx context.Context, name, path string, args []string
 			if err := loopbackUp(); err != nil {
 				return err
 			}
-			l, err := net.Listen("tcp", fwdAddr)
-			if err != nil {
-				return fmt.Errorf("listen on %s in the namespace: %w", fwdAddr, err)
+			closeAll := func() {
+				for _, l := range s.ls {
+					l.Close()
+				}
 			}
-			s.l = l
+			for _, a := range fwdAddrs {
+				l, err := net.Listen("tcp", a)
+				if err != nil {
+					closeAll()
+					return fmt.Errorf("listen on %s in the namespace: %w", a, err)
+				}
+				s.ls = append(s.ls, l)
+			}
+			var err error
 			s.p, err = e.StartProc(name, path, args...)
 			if err != nil {
-				l.Close()
+				closeAll()
 			}
 			return err
 		}()
@@ -238,10 +264,14 @@ func (e *Env) startInNetNS(ctx context.Context, name, path string, args []string
 	if s.err != nil {
 		return nil, s.err
 	}
-	go forward(s.l, fwdAddr)
+	for i, l := range s.ls {
+		go forward(l, fwdAddrs[i])
+	}
 	go func() {
 		<-s.p.done
-		s.l.Close()
+		for _, l := range s.ls {
+			l.Close()
+		}
 	}()
 	return s.p, nil
 }
@@ -260,18 +290,25 @@ func forward(l net.Listener, addr string) {
 				return
 			}
 			defer out.Close()
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _ = io.Copy(out, in)
-				_ = out.(*net.TCPConn).CloseWrite()
-			}()
-			_, _ = io.Copy(in, out)
-			_ = in.(*net.TCPConn).CloseWrite()
-			wg.Wait()
+			splice(in, in, out)
 		}()
 	}
+}
+
+// splice copies between a client and an upstream TCP connection both ways
+// until each side has closed its half. from reads the client: it may hold
+// bytes already buffered.
+func splice(client net.Conn, from io.Reader, up net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(up, from)
+		_ = up.(*net.TCPConn).CloseWrite()
+	}()
+	_, _ = io.Copy(client, up)
+	_ = client.(*net.TCPConn).CloseWrite()
+	wg.Wait()
 }
 
 // loopbackUp brings up lo in the calling thread's network namespace.

@@ -32,6 +32,9 @@ type Env struct {
 	DockerConfig string
 	// BinDir holds a standalone buildx, first on the environment's PATH.
 	BinDir string
+	// Egress lets builders without the host's network reach the package
+	// registries (see egress.go).
+	Egress *Egress
 
 	procs []*proc
 	logf  Logf
@@ -68,6 +71,13 @@ func Start(ctx context.Context, t Tools, logf Logf) (_ *Env, err error) {
 	}
 
 	if err := e.startRegistry(ctx); err != nil {
+		return nil, err
+	}
+	hosts, err := PackageRegistryHosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if e.Egress, err = StartEgress(hosts); err != nil {
 		return nil, err
 	}
 	if err := e.startBuildkitd(ctx); err != nil {
@@ -129,6 +139,12 @@ func (e *Env) Close() error {
 		}
 	}
 	e.procs = nil
+	if e.Egress != nil {
+		if err := e.Egress.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		e.Egress = nil
+	}
 	unmountUnder(e.Dir)
 	if err := os.RemoveAll(e.Dir); err != nil {
 		errs = append(errs, err)
@@ -199,9 +215,10 @@ func (e *Env) startBuildkitd(ctx context.Context) error {
 }
 
 // RegistryTOML is the buildkitd.toml section that lets a daemon push to the
-// environment's plain-HTTP registry.
+// environment's plain-HTTP registry, and makes that registry its docker.io
+// mirror, where PushBaseImages puts the images Dockerfiles start FROM.
 func (e *Env) RegistryTOML() string {
-	return fmt.Sprintf("[registry.%q]\n  http = true\n  insecure = true\n", e.Registry)
+	return fmt.Sprintf("[registry.%q]\n  http = true\n  insecure = true\n[registry.\"docker.io\"]\n  mirrors = [%q]\n", e.Registry, e.Registry)
 }
 
 // StartBuildkitd starts one more buildkitd (OCI worker, runc) named name,
@@ -219,6 +236,9 @@ func (e *Env) StartBuildkitd(ctx context.Context, name, toml string) (socket str
 		"--config", cfg,
 		"--oci-worker=true",
 		"--oci-worker-binary", e.Tools.Runc,
+		// RUN steps reach the package registries as the host does (the
+		// default would pick CNI wherever a CNI config happens to exist).
+		"--oci-worker-net", "host",
 		"--containerd-worker=false",
 	)
 	if err != nil {

@@ -205,7 +205,9 @@ func (r *SecureRegistry) SecureRegistryTOML() string {
 // state under the environment's DOCKER_CONFIG. Runs with another
 // DOCKER_CONFIG (other credentials) find it through BUILDX_CONFIG=BuildxConfig().
 func (e *Env) StartSecureBuilder(ctx context.Context, name string, r *SecureRegistry) error {
-	sock, err := e.StartBuildkitd(ctx, name, r.SecureRegistryTOML())
+	// The environment's registry stays its docker.io mirror, as for every
+	// test builder.
+	sock, err := e.StartBuildkitd(ctx, name, e.RegistryTOML()+r.SecureRegistryTOML())
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,12 @@ var debPackages = map[string]string{
 	"runc":            "runc",
 	"docker-registry": "docker-registry",
 	"busybox":         "busybox-static",
-	// The action's entry point is a node script (dist/index.js).
+	// The action's entry point is a node script (dist/index.js); npm
+	// names the npm registry the real-world Node project's build uses.
 	"node": "nodejs",
+	"npm":  "npm",
+	// Makes the base images' root file systems (images.go).
+	"debootstrap": "debootstrap",
 	// Docker engine 20.10 with containerd, for the docker-driver and
 	// legacy "docker build" tests.
 	"dockerd": "docker.io",

@@ -1,0 +1,373 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inlinecache/action/internal/testenv"
+)
+
+// Real-world-shaped projects (testdata/goservice, testdata/nodeservice) on
+// base images made from Debian's packages, with dependencies fetched in RUN
+// steps from the package registries this machine reaches; and the buildx
+// docker-container driver (setup-buildx-action's default).
+
+var (
+	baseOnce sync.Once
+	base     *testenv.BaseImages
+	baseErr  error
+)
+
+// baseImages makes the base images (once per machine, cached) and pushes
+// them to the environment's registry, the builders' docker.io mirror (once
+// per test binary).
+func baseImages(t *testing.T) *testenv.BaseImages {
+	t.Helper()
+	baseOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+		defer cancel()
+		logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", a...) }
+		start := time.Now()
+		base, baseErr = testenv.EnsureBaseImages(ctx, env.Tools, logf)
+		if baseErr != nil {
+			return
+		}
+		made := time.Since(start)
+		baseErr = env.PushBaseImages(ctx, base)
+		logf("base images ready in %s (made or found in %s, pushed in %s): %s", time.Since(start).Round(time.Millisecond),
+			made.Round(time.Millisecond), (time.Since(start) - made).Round(time.Millisecond), strings.Join(base.Refs, " "))
+	})
+	if baseErr != nil {
+		t.Fatalf("base images: %v", baseErr)
+	}
+	return base
+}
+
+// step is one Dockerfile step of a build's raw log.
+type step struct {
+	name   string // "[build 4/6] RUN go mod download"
+	cached bool
+	took   string // "12.3s" from "#n DONE 12.3s"; empty when CACHED
+}
+
+var (
+	stepRE = regexp.MustCompile(`(?m)^#(\d+) (\[[^\]]*\d+/\d+\] .*)$`)
+	doneRE = regexp.MustCompile(`(?m)^#(\d+) DONE ([0-9.]+s)$`)
+)
+
+// dockerfileSteps reads every numbered Dockerfile step ("[stage n/m] …")
+// from the raw log, except FROM (resolving a base image is not a build
+// step the cache can skip), in log order. A log without steps fails the
+// test: a reader that finds nothing must not pass.
+func dockerfileSteps(t *testing.T, log string) []step {
+	t.Helper()
+	cached := map[string]bool{}
+	for _, m := range cachedRE.FindAllStringSubmatch(log, -1) {
+		cached[m[1]] = true
+	}
+	took := map[string]string{}
+	for _, m := range doneRE.FindAllStringSubmatch(log, -1) {
+		took[m[1]] = m[2]
+	}
+	var out []step
+	seen := map[string]bool{}
+	for _, m := range stepRE.FindAllStringSubmatch(log, -1) {
+		if seen[m[1]] {
+			continue
+		}
+		seen[m[1]] = true
+		_, instr, _ := strings.Cut(m[2], "] ")
+		if strings.HasPrefix(instr, "FROM ") {
+			continue
+		}
+		out = append(out, step{name: m[2], cached: cached[m[1]], took: took[m[1]]})
+	}
+	if len(out) == 0 {
+		t.Fatalf("no Dockerfile steps in the build log")
+	}
+	return out
+}
+
+// logSteps writes which steps ran and for how long into the test output,
+// the record of what each rebuild did.
+func logSteps(t *testing.T, what string, r run, took time.Duration) []step {
+	t.Helper()
+	steps := dockerfileSteps(t, r.log)
+	var b strings.Builder
+	ran := 0
+	for _, s := range steps {
+		state := "CACHED"
+		if !s.cached {
+			state, ran = "ran "+s.took, ran+1
+		}
+		fmt.Fprintf(&b, "\n  %-12s %s", state, s.name)
+	}
+	t.Logf("STEPS %s: %d of %d steps ran, build took %s:%s", what, ran, len(steps), took.Round(100*time.Millisecond), b.String())
+	return steps
+}
+
+// checkImageVerified asserts a successful push whose inline cache covers
+// every layer of the image.
+func checkImageVerified(t *testing.T, r run) {
+	t.Helper()
+	if r.code != 0 || r.outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d, cache-verified %q", r.code, r.outputs["cache-verified"])
+	}
+	rep := parseReport(t, r)
+	if len(rep.Report.Platforms) != 1 {
+		t.Fatalf("platforms = %+v", rep.Report.Platforms)
+	}
+	if p := rep.Report.Platforms[0]; !p.Verified || p.LayersTotal == 0 || p.LayersCovered != p.LayersTotal {
+		t.Errorf("platform report = %+v, want every layer covered", p)
+	}
+}
+
+// realProject is a testdata project and the one-file change its third
+// build makes.
+type realProject struct {
+	name string
+	// buildArgs are what the machine's registries need, read at run time.
+	buildArgs func(t *testing.T) []string
+	// file is changed by replacing old with new.
+	file, old, new string
+	// mustRun are the steps (by a prefix of their instruction) that must
+	// run after the change: the changed COPY, the steps after it in its
+	// stage, and the runtime stage's steps that take what they made.
+	mustRun []string
+}
+
+var realProjects = []realProject{
+	{
+		name: "goservice",
+		buildArgs: func(t *testing.T) []string {
+			return []string{"GO_VERSION=" + baseImages(t).GoTag, "GOPROXY=" + goEnvVar(t, "GOPROXY")}
+		},
+		file: "internal/greet/greet.go", old: `"hello, %s`, new: `"hi, %s`,
+		mustRun: []string{"COPY . .", "RUN CGO_ENABLED=0 go build", "COPY --from=build /out/server", `RUN ["/usr/local/bin/server"`},
+	},
+	{
+		name: "nodeservice",
+		buildArgs: func(t *testing.T) []string {
+			return []string{"NPM_CONFIG_REGISTRY=" + npmRegistry(t)}
+		},
+		file: "src/server.js", old: "hello from nodeservice", new: "hi from nodeservice",
+		mustRun: []string{"COPY src ./src", "RUN npm run build", "COPY --from=build /app/dist", `RUN ["node"`},
+	},
+}
+
+func goEnvVar(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		t.Fatalf("go env %s: %v %q", name, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func npmRegistry(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("npm", "config", "get", "registry").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		t.Fatalf("npm config get registry: %v %q", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// hostEntries are add-hosts for the package registries the machine
+// resolves through /etc/hosts (none where DNS resolves them).
+func hostEntries(t *testing.T) string {
+	t.Helper()
+	hosts, err := testenv.PackageRegistryHosts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := testenv.HostEntries(hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(entries, "\n")
+}
+
+// buildLeg builds p with the product the way a CI pipeline does, on one
+// builder: a cold first build, an unchanged rebuild on an emptied builder
+// (every step CACHED from the registry's inline cache), and a rebuild on an
+// emptied builder after a one-file source change (the steps after the
+// changed COPY run). extraArgs are build arguments the builder needs.
+func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(*testing.T), extraArgs ...string) {
+	baseImages(t)
+	ctx := project(t, p.name)
+	in := map[string]string{
+		"context":    ctx,
+		"tags":       repo(t) + ":main",
+		"push":       "true",
+		"build-args": strings.Join(append(p.buildArgs(t), extraArgs...), "\n"),
+	}
+	if h := hostEntries(t); h != "" {
+		in["add-hosts"] = h
+	}
+	build := func(what string) (run, []step) {
+		pruneBuilder(t)
+		start := time.Now()
+		r := actionIn(t, environ, in)
+		took := time.Since(start)
+		checkImageVerified(t, r)
+		return r, logSteps(t, what, r, took)
+	}
+
+	_, first := build("first build")
+	if !strings.Contains(strings.Join(stepNames(first), "\n"), "RUN ") {
+		t.Fatalf("no RUN step in the first build")
+	}
+
+	_, unchanged := build("unchanged rebuild")
+	for _, s := range unchanged {
+		if !s.cached {
+			t.Errorf("unchanged rebuild: %s ran, want CACHED", s.name)
+		}
+	}
+	if len(unchanged) != len(first) {
+		t.Errorf("unchanged rebuild has %d steps, first build %d", len(unchanged), len(first))
+	}
+
+	path := filepath.Join(ctx, p.file)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), p.old) {
+		t.Fatalf("%s does not contain %q", p.file, p.old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), p.old, p.new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, changed := build("rebuild after changing " + p.file)
+	for _, want := range p.mustRun {
+		found := false
+		for _, s := range changed {
+			_, instr, _ := strings.Cut(s.name, "] ")
+			if strings.HasPrefix(instr, want) {
+				found = true
+				if s.cached {
+					t.Errorf("after changing %s: %s CACHED, want it to run", p.file, s.name)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("after changing %s: no step %q in the log", p.file, want)
+		}
+	}
+	// What else ran is the cache's effectiveness, recorded: inline cache
+	// (mode=min) holds no layers for builder-stage steps that are not in
+	// the final image, so on an empty builder their dependency downloads
+	// run again.
+	var reran []string
+	for _, s := range changed {
+		if !s.cached && !hasPrefixAny(s.name, p.mustRun) {
+			reran = append(reran, s.name)
+		}
+	}
+	sort.Strings(reran)
+	t.Logf("STEPS after changing %s, besides the changed ones, also ran: %q", p.file, reran)
+}
+
+func stepNames(steps []step) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+func hasPrefixAny(name string, prefixes []string) bool {
+	_, instr, _ := strings.Cut(name, "] ")
+	for _, p := range prefixes {
+		if strings.HasPrefix(instr, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRealWorldRemote builds the real-world projects on the remote-driver
+// builder (the environment's buildkitd, on the host's network).
+func TestRealWorldRemote(t *testing.T) {
+	for _, p := range realProjects {
+		t.Run(p.name, func(t *testing.T) {
+			buildLeg(t, p, env.Environ(), prune)
+		})
+	}
+}
+
+// dockerContainer creates the docker-container builder on the
+// environment's engine; the test's cleanup removes it.
+func dockerContainer(t *testing.T) *testenv.ContainerBuilder {
+	t.Helper()
+	bi := baseImages(t)
+	d := engine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	b, err := d.CreateContainerBuilder(ctx, "inline-cache-container", bi)
+	if err != nil {
+		t.Fatalf("docker-container builder: %v", err)
+	}
+	t.Logf("docker-container builder up in %s", time.Since(start).Round(time.Millisecond))
+	t.Cleanup(func() {
+		if err := b.Remove(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+func containerPrune(b *testenv.ContainerBuilder) func(*testing.T) {
+	return func(t *testing.T) {
+		t.Helper()
+		if err := b.Prune(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDockerContainerDriver is the leg of buildx's docker-container driver
+// (BuildKit in a container of the image made here, network=host, on
+// dockerd 20.10), as docker/setup-buildx-action sets it up: testdata/app
+// with both inline cache methods, then the real-world projects, whose RUN
+// steps reach the package registries through the environment's egress
+// proxy (the engine's network namespace has nothing else).
+func TestDockerContainerDriver(t *testing.T) {
+	b := dockerContainer(t)
+	environ := b.Environ()
+	for _, method := range []string{"cache-to", "build-arg"} {
+		t.Run("app/"+method, func(t *testing.T) {
+			in := map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true", "cache-method": method}
+			containerPrune(b)(t)
+			first := actionIn(t, environ, in)
+			checkVerified(t, first)
+			checkNoRunStepCached(t, first)
+			if !strings.Contains(first.log, `builder "inline-cache-container", driver docker-container`) {
+				t.Errorf("plan does not say it builds on the docker-container builder")
+			}
+			containerPrune(b)(t)
+			second := actionIn(t, environ, in)
+			checkVerified(t, second)
+			checkAllRunStepsCached(t, second)
+		})
+	}
+	for _, p := range realProjects {
+		t.Run(p.name, func(t *testing.T) {
+			buildLeg(t, p, environ, containerPrune(b), "HTTPS_PROXY="+env.Egress.URL())
+		})
+	}
+}

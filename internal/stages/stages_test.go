@@ -2,6 +2,7 @@ package stages
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -368,5 +369,51 @@ func TestSyntaxNote(t *testing.T) {
 		if !newer && n != "" {
 			t.Errorf("syntaxNote(%q) = %q, want none", syntax, n)
 		}
+	}
+}
+
+// The real-world test projects (testdata/goservice, testdata/nodeservice):
+// the builder stage's dependency install and compile are outside the
+// inline cache.
+func TestAnalyzeRealWorldProjects(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		project string
+		o       Options
+		want    shape
+		base    string
+	}{
+		{"goservice", Options{BuildArgs: []string{"GO_VERSION=1.25", "GOPROXY=http://127.0.0.1:1"}}, shape{
+			roles: map[string]Role{"build": Builder, "#1": Image},
+			chain: []string{"#1"},
+			costly: map[string][]string{"build": {
+				"RUN go mod download",
+				"RUN CGO_ENABLED=0 go build -trimpath -o /out/server ./cmd/server",
+			}},
+		}, "golang:1.25-bookworm"},
+		{"nodeservice", Options{}, shape{
+			roles: map[string]Role{"build": Builder, "#1": Image},
+			chain: []string{"#1"},
+			costly: map[string][]string{"build": {
+				"RUN npm ci --omit=dev --no-audit --no-fund",
+				"RUN npm run build",
+			}},
+		}, "node:18-bookworm"},
+	} {
+		t.Run(tc.project, func(t *testing.T) {
+			t.Parallel()
+			dt, err := os.ReadFile(filepath.Join("..", "..", "testdata", tc.project, "Dockerfile"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := Analyze(dt, tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, a, tc.want)
+			if a.Syntax != "docker/dockerfile:1" || a.Stages[0].Base != tc.base {
+				t.Errorf("syntax %q, builder base %q, want %q", a.Syntax, a.Stages[0].Base, tc.base)
+			}
+		})
 	}
 }

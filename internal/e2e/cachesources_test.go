@@ -65,6 +65,10 @@ func TestCacheFromInlineRefused(t *testing.T) {
 // A multi-stage build whose builder stage has steps gets one warning
 // before it, naming the stage and its RUN steps; the build goes on.
 func TestBuilderStageWarning(t *testing.T) {
+	// Leave the builder as cold as it was: TestCaptureFixtures builds the
+	// same project and compares its cache with a fixture from a cold
+	// build.
+	t.Cleanup(func() { prune(t) })
 	r := action(t, map[string]string{"context": project(t, "cacheprojects/multistage"), "tags": repo(t) + ":main", "push": "true"})
 	if r.code != 0 || r.outputs["cache-verified"] != "true" {
 		t.Fatalf("exit %d, cache-verified %q", r.code, r.outputs["cache-verified"])

@@ -44,7 +44,7 @@ type fakeBuildx struct {
 	lost map[string]bool
 	// version is what "buildx version" says; empty: v0.38.2.
 	version string
-	mu   sync.Mutex // detection runs some calls side by side
+	mu      sync.Mutex // detection runs some calls side by side
 }
 
 // fakePlugin is where runApp's docker CLI has its buildx plugin.

@@ -26,6 +26,7 @@ var buildInputs = []string{
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
 	inputs.VerifyInput, inputs.VerifyTimeout, inputs.TagAfterVerifyIn, inputs.InsecureRegistries, inputs.RegistryCA,
 	inputs.ProgressFile,
+	inputs.CacheFromBranches, inputs.BranchTagTemplate, inputs.MinCacheHit, inputs.RequireCacheSource,
 }
 
 // tailLines is how much of the build log is repeated when it fails.
@@ -61,12 +62,27 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	}
 	defer env.files().RemoveAll(tmp)
 
-	p, err := plan.New(s.Settings, backend(bx), tmp)
+	p, err := plan.New(s.Settings, backend(bx), tmp, dockerfile(env, s.Settings)...)
 	if err != nil {
 		return inputErr(log, err)
 	}
 	r := &buildRun{env: env, log: log, out: outputs, s: s, v: newVerifier(s, env), bx: bx, plan: p}
 	return r.run(ctx)
+}
+
+// dockerfile gives the planner the local Dockerfile for its stage
+// analysis. Preflight found it readable; if it no longer is, the build
+// says so and the plan goes without the analysis.
+func dockerfile(env Env, s inputs.Settings) []plan.Option {
+	path, _ := s.Dockerfile()
+	if path == "" {
+		return nil
+	}
+	dt, err := env.disk().ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return []plan.Option{plan.WithDockerfile(dt)}
 }
 
 // backend is the detected installation as the planner sees it.

@@ -153,6 +153,9 @@ func (r *buildRun) logPlan() {
 	for _, n := range r.s.Defaults {
 		r.log.Infof("default %s", n)
 	}
+	for _, n := range r.plan.Info {
+		r.log.Infof("%s", n)
+	}
 	end()
 	for _, n := range r.plan.Notes {
 		r.log.Warning(n)

@@ -10,8 +10,9 @@ import (
 	"testing"
 )
 
+// The version tests set the package's Version and Commit: not parallel
+// (run in parallel, one read the other's values now and then).
 func TestReadBuildInfo(t *testing.T) {
-	t.Parallel()
 	bi := &debug.BuildInfo{
 		GoVersion: "go1.99",
 		Main:      debug.Module{Version: "v1.4.0"},
@@ -39,7 +40,6 @@ func TestReadBuildInfo(t *testing.T) {
 }
 
 func TestVersionCommand(t *testing.T) {
-	t.Parallel()
 	Version, Commit = "v3.1.0", "0ff1ce"
 	t.Cleanup(func() { Version, Commit = "", "" })
 	var out, errb bytes.Buffer

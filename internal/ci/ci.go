@@ -66,8 +66,8 @@ func (g GitLab) CacheImages() []string {
 		return nil
 	}
 	out := []string{branch}
-	if def := RefSlug(g.DefaultBranch); def != "" && def != g.RefSlug {
-		out = append(out, g.RegistryImage+":"+def)
+	for _, b := range g.cacheBranches() {
+		out = append(out, g.RegistryImage+":"+RefSlug(b))
 	}
 	return out
 }

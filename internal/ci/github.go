@@ -22,6 +22,11 @@ type GitHub struct {
 	// GitQuery is BUILDX_SEND_GIT_QUERY_AS_INPUT=true: buildx 0.29 and
 	// later take the git context as ?ref=…&checksum=….
 	GitQuery bool
+	// EventName (GITHUB_EVENT_NAME), BaseRef (GITHUB_BASE_REF, or a merge
+	// group's base_ref) and DefaultBranch (the event payload's
+	// repository.default_branch) choose the branches whose images are
+	// cache sources.
+	EventName, BaseRef, DefaultBranch string
 }
 
 // detectGitHub reads the run from the runner's variables and, for a pull
@@ -43,29 +48,54 @@ func detectGitHub(getenv func(string) string, readFile func(string) ([]byte, err
 		RunID:      getenv("GITHUB_RUN_ID"),
 		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
 		GitQuery:   getenv("BUILDX_SEND_GIT_QUERY_AS_INPUT") == "true",
+		EventName:  getenv("GITHUB_EVENT_NAME"),
+		BaseRef:    getenv("GITHUB_BASE_REF"),
+	}
+	ev, evErr := readEvent(getenv("GITHUB_EVENT_PATH"), readFile)
+	// The payload only adds cache sources, except for a pull request's
+	// head commit, which cannot be built without it.
+	g.DefaultBranch = ev.Repository.DefaultBranch
+	if g.BaseRef == "" {
+		g.BaseRef = ev.MergeGroup.BaseRef
 	}
 	if getenv("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF") == "true" && strings.HasPrefix(g.Ref, "refs/pull/") {
-		path := getenv("GITHUB_EVENT_PATH")
-		if path == "" {
-			return g, errors.New("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true needs the event payload, but GITHUB_EVENT_PATH is not set")
-		}
-		raw, err := readFile(path)
-		if err != nil {
-			return g, fmt.Errorf("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true: read the event payload: %w", err)
-		}
-		var ev struct {
-			PullRequest struct {
-				Head struct {
-					SHA string `json:"sha"`
-				} `json:"head"`
-			} `json:"pull_request"`
-		}
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return g, fmt.Errorf("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true: read the event payload %s: %w", path, err)
+		if evErr != nil {
+			return g, fmt.Errorf("DOCKER_DEFAULT_GIT_CONTEXT_PR_HEAD_REF=true: %w", evErr)
 		}
 		g.PRHeadSHA = ev.PullRequest.Head.SHA
 	}
 	return g, nil
+}
+
+// event is what is read of the event payload.
+type event struct {
+	PullRequest struct {
+		Head struct {
+			SHA string `json:"sha"`
+		} `json:"head"`
+	} `json:"pull_request"`
+	Repository struct {
+		DefaultBranch string `json:"default_branch"`
+	} `json:"repository"`
+	MergeGroup struct {
+		BaseRef string `json:"base_ref"`
+	} `json:"merge_group"`
+}
+
+// readEvent reads the event payload (GITHUB_EVENT_PATH).
+func readEvent(path string, readFile func(string) ([]byte, error)) (event, error) {
+	var ev event
+	if path == "" {
+		return ev, errors.New("the event payload is needed, but GITHUB_EVENT_PATH is not set")
+	}
+	raw, err := readFile(path)
+	if err != nil {
+		return ev, fmt.Errorf("read the event payload: %w", err)
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return event{}, fmt.Errorf("read the event payload %s: %w", path, err)
+	}
+	return ev, nil
 }
 
 // repoURL is the workflow repository's git URL.

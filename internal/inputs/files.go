@@ -89,12 +89,9 @@ func checkFiles(s Settings, d Disk) error {
 		return &Error{Input: Context, Msg: fmt.Sprintf("cannot read build context %q: %v", s.Context, unwrapPath(err))}
 	}
 
-	input, file := File, s.File
-	switch file {
-	case "-":
+	file, input := s.Dockerfile()
+	if file == "" {
 		return nil
-	case "":
-		input, file = Context, filepath.Join(s.Context, "Dockerfile")
 	}
 	fi, err = fs.Stat(d.FS, d.name(file))
 	switch {
@@ -104,6 +101,19 @@ func checkFiles(s Settings, d Disk) error {
 		return &Error{Input: input, Msg: fmt.Sprintf("Dockerfile %q is a directory", file)}
 	}
 	return nil
+}
+
+// Dockerfile is the path of the Dockerfile on the local disk, as buildx
+// reads it, and the input that names it; "" when buildx reads it from stdin
+// or a remote context.
+func (s Settings) Dockerfile() (path, input string) {
+	switch {
+	case s.File == "-" || IsRemoteContext(s.Context):
+		return "", ""
+	case s.File == "":
+		return filepath.Join(s.Context, "Dockerfile"), Context
+	}
+	return s.File, File
 }
 
 // checkSecretFiles makes sure every secret file can be read, so a typo

@@ -81,8 +81,12 @@ func (v Values) gitlabDefaults(g ci.GitLab) []string {
 		notes = append(notes, fmt.Sprintf("tags: %s (GitLab: CI_REGISTRY_IMAGE:CI_COMMIT_REF_SLUG)", branch))
 	}
 	if from := g.CacheImages(); len(v.List(CacheFrom)) == 0 {
+		why := "this branch, then the default branch"
+		if b, err := ParseBool(v.Text(CacheFromBranches)); err == nil && !b {
+			from, why = from[:1], "this branch; cache-from-branches is off"
+		}
 		v.lists[CacheFrom] = from
-		notes = append(notes, fmt.Sprintf("cache-from: %s (GitLab: this branch, then the default branch)", strings.Join(from, ", ")))
+		notes = append(notes, fmt.Sprintf("cache-from: %s (GitLab: %s)", strings.Join(from, ", "), why))
 	}
 	return notes
 }

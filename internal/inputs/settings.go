@@ -88,6 +88,8 @@ type Settings struct {
 
 	// DropIn is the rest of build-push-action's inputs.
 	DropIn
+	// CacheSources are the inputs on cache sources and their effect.
+	CacheSources
 
 	// Notes are things the user should know about how their input was read.
 	Notes []string
@@ -209,6 +211,7 @@ func (v Values) Settings() (Settings, error) {
 	s.ProgressFile = v.Text(ProgressFile)
 
 	v.dropIn(&s, fail)
+	v.cacheSources(&s, fail)
 
 	if s.Context == "" {
 		fail(Context, "must not be empty")
@@ -265,7 +268,13 @@ func (v Values) cacheEntries(s *Settings, fail func(input, format string, a ...a
 			fail(CacheFrom, "%v", err)
 			continue
 		}
-		s.CacheFrom = append(s.CacheFrom, es...)
+		for _, e := range es {
+			if err := cacheFromEntry(e); err != nil {
+				fail(CacheFrom, "%v", err)
+				continue
+			}
+			s.CacheFrom = append(s.CacheFrom, e)
+		}
 	}
 	for _, item := range v.List(CacheTo) {
 		es, err := buildflags.ParseCache(item)
@@ -280,10 +289,12 @@ func (v Values) cacheEntries(s *Settings, fail func(input, format string, a ...a
 				e = buildflags.CacheEntry{Type: "inline"}
 				s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
 			}
+			if n := cacheToNote(e); n != "" {
+				s.Notes = append(s.Notes, n)
+			}
 			s.CacheTo = append(s.CacheTo, e)
 		}
 	}
-
 }
 
 func outputPushes(o string) bool {

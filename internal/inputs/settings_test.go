@@ -147,15 +147,22 @@ func TestBadInputsNameTheInput(t *testing.T) {
 		{map[string]string{"tag-after-verify": "true", "verify": "off"}, "tag-after-verify", "verify is off"},
 	}
 	for _, tt := range tests {
-		_, _, err := read(t, tt.env)
-		var ie *Error
-		if !errors.As(err, &ie) {
-			t.Errorf("%v: error %v is not an input error", tt.env, err)
-			continue
-		}
-		if ie.Input != tt.input || !strings.Contains(err.Error(), tt.says) {
-			t.Errorf("%v: got %q (input %q), want input %q saying %q", tt.env, err, ie.Input, tt.input, tt.says)
-		}
+		wantInputError(t, tt.env, tt.input, tt.says)
+	}
+}
+
+// wantInputError reads env and wants an *Error naming input and saying
+// says.
+func wantInputError(t *testing.T, env map[string]string, input, says string) {
+	t.Helper()
+	_, _, err := read(t, env)
+	var ie *Error
+	if !errors.As(err, &ie) {
+		t.Errorf("%v: error %v is not an input error", env, err)
+		return
+	}
+	if ie.Input != input || !strings.Contains(err.Error(), says) {
+		t.Errorf("%v: got %q (input %q), want input %q saying %q", env, err, ie.Input, input, says)
 	}
 }
 

@@ -163,6 +163,14 @@ var Specs = []Spec{
 		Description: "CA certificate files (PEM), one per line, that verification trusts for registry TLS in addition to the system roots: for a registry with a private CA. The builder trusts registries through its own configuration (buildkitd.toml ca)."},
 	{Name: ProgressFile, Kind: Text,
 		Description: "A file to write the build's raw progress stream to, byte for byte (buildx --progress rawjson, or plain where buildx is older than 0.12 or for docker build), e.g. to upload as an artifact. Created or truncated; its directory must exist."},
+	{Name: CacheFromBranches, Kind: Bool, Default: "true",
+		Description: "When pushing, also import the images of the branches this one comes from, in each pushed repository: on a pull request the base branch's and the default branch's, on a push to another branch or a tag the default branch's (GitHub Actions; GitLab CI: the default branch's in CI_REGISTRY_IMAGE). Their tags follow branch-tag-template."},
+	{Name: BranchTagTemplate, Kind: Text, Default: "{{branch}}",
+		Description: "The tag of a branch's image, for cache-from-branches: {{branch}} is the branch name, and the result is sanitised as docker/metadata-action's type=ref,event=branch does (each run of characters other than letters, digits, '.', '_' and '-' becomes '-'), so a prefix or suffix you give it there goes here too (e.g. cache-{{branch}})."},
+	{Name: MinCacheHit, Kind: Text,
+		Description: "Least cached share of build steps, 0 to 100, when a cache source was imported (not applied yet: read and checked only)."},
+	{Name: RequireCacheSource, Kind: Bool, Default: "false",
+		Description: "Fail when none of the cache sources could be imported, except a first build where none exists yet (not applied yet: read and checked only)."},
 }
 
 // Lookup returns the spec of the named input.

@@ -94,7 +94,8 @@ func Check(s inputs.Settings, b Backend) error {
 		if s.CacheMethod == inputs.MethodCacheTo {
 			refuse(inputs.CacheMethodInput, "request the inline cache with --cache-to", "use cache-method auto or build-arg, or ")
 		}
-		for _, e := range cacheFrom(s) {
+		sources, _ := cacheFrom(s)
+		for _, e := range sources {
 			if !isImage(e) {
 				refuse(inputs.CacheFrom, fmt.Sprintf("import cache from %s, only from images (type=registry,ref=<image>)", e), "")
 			}

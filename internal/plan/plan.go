@@ -11,6 +11,7 @@ import (
 
 	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/stages"
 )
 
 // Kind is what a step does.
@@ -63,8 +64,14 @@ type Plan struct {
 	ByDigest bool
 	// Notes tell the user where their input was changed or is doubtful.
 	Notes []string
+	// Info explains choices the plan made for the user (cache sources
+	// from other branches), shown in the plan group.
+	Info []string
 	// TempSecrets must be written before the build and removed after it.
 	TempSecrets []TempSecret
+	// Stages is the Dockerfile's stage analysis; nil when the Dockerfile
+	// was not given or could not be read (a note says why).
+	Stages *stages.Analysis
 }
 
 // Commands are the plan's command lines in the order they run.
@@ -80,7 +87,7 @@ func (p Plan) Commands() [][]string {
 
 // New composes the build on backend b, or refuses what b cannot do (see
 // Check). tmpDir holds the metadata, image ID and secret files.
-func New(s inputs.Settings, b Backend, tmpDir string) (Plan, error) {
+func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, error) {
 	if len(b.Command) == 0 {
 		return Plan{}, fmt.Errorf("no build command")
 	}
@@ -104,11 +111,22 @@ func New(s inputs.Settings, b Backend, tmpDir string) (Plan, error) {
 	if note != "" {
 		p.Notes = append(p.Notes, note)
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p.Stages, notes = analyzeStages(s, o.dockerfile)
+	p.Notes = append(p.Notes, notes...)
+	if w := stageWarning(s, p.Stages); w != "" {
+		p.Notes = append(p.Notes, w)
+	}
 
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)
 	a.each("--build-arg", buildArgs)
-	for _, e := range cacheFrom(s) {
+	sources, info := cacheFrom(s)
+	p.Info = append(p.Info, info...)
+	for _, e := range sources {
 		if !buildx {
 			// docker build takes images only (Check refused the rest).
 			ref, _ := e.Get("ref")
@@ -373,8 +391,10 @@ func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []buildflags.
 }
 
 // cacheFrom imports the cache of every tag being pushed, so a rebuild on a
-// cold machine starts from the previous push, then whatever the user listed.
-func cacheFrom(s inputs.Settings) []buildflags.CacheEntry {
+// cold machine starts from the previous push, then the images of the
+// branches this one comes from, then whatever the user listed. The info
+// lines say where the branch images come from.
+func cacheFrom(s inputs.Settings) ([]buildflags.CacheEntry, []string) {
 	var out []buildflags.CacheEntry
 	seen := map[string]bool{}
 	add := func(e buildflags.CacheEntry) {
@@ -385,11 +405,19 @@ func cacheFrom(s inputs.Settings) []buildflags.CacheEntry {
 	}
 	if s.Pushes() {
 		for _, t := range s.PushedTags() {
-			add(buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{{Key: "ref", Value: t.Raw}}})
+			add(registrySource(t.Raw))
 		}
+	}
+	refs, info := branchSources(s)
+	for _, r := range refs {
+		add(registrySource(r))
 	}
 	for _, e := range s.CacheFrom {
 		add(e)
 	}
-	return out
+	return out, info
+}
+
+func registrySource(ref string) buildflags.CacheEntry {
+	return buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{{Key: "ref", Value: ref}}}
 }

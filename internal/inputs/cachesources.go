@@ -1,0 +1,103 @@
+package inputs
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/inlinecache/action/internal/buildflags"
+	"github.com/inlinecache/action/internal/ci"
+)
+
+// Inputs on cache sources and their effect.
+const (
+	CacheFromBranches  = "cache-from-branches"
+	BranchTagTemplate  = "branch-tag-template"
+	MinCacheHit        = "min-cache-hit"
+	RequireCacheSource = "require-cache-source"
+)
+
+// CacheSources are the settings on where a build's cache comes from and
+// what it must achieve.
+type CacheSources struct {
+	// FromBranches imports the images of the branches the job's branch
+	// comes from (ci.Job.CacheBranches), in every pushed repository.
+	FromBranches bool
+	// BranchTagTemplate names a branch's image tag ({{branch}}, as
+	// docker/metadata-action's type=ref,event=branch).
+	BranchTagTemplate string
+	// MinCacheHit is the least cached share of steps (1–100) when a
+	// source was imported; 0 is no gate.
+	MinCacheHit int
+	// RequireCacheSource fails a build none of whose sources could be
+	// imported, unless none exists yet (a first build).
+	RequireCacheSource bool
+}
+
+// cacheSources reads the cache source inputs.
+func (v Values) cacheSources(s *Settings, fail func(input, format string, a ...any)) {
+	if b, err := ParseBool(v.Text(CacheFromBranches)); err != nil {
+		fail(CacheFromBranches, "%v", err)
+	} else {
+		s.FromBranches = b
+	}
+	if b, err := ParseBool(v.Text(RequireCacheSource)); err != nil {
+		fail(RequireCacheSource, "%v", err)
+	} else {
+		s.RequireCacheSource = b
+	}
+	tmpl := strings.TrimSpace(v.Text(BranchTagTemplate))
+	if tmpl == "" {
+		tmpl = ci.DefaultBranchTag
+	}
+	switch {
+	case !strings.Contains(tmpl, "{{branch}}"):
+		fail(BranchTagTemplate, "%q does not contain {{branch}}", tmpl)
+	default:
+		// A usual branch name must give a valid tag: try one that
+		// needs sanitising.
+		if _, err := ci.BranchTag(tmpl, "feature/x"); err != nil {
+			fail(BranchTagTemplate, "%q does not make a valid image tag for branch feature/x: %v", tmpl, err)
+		}
+	}
+	s.BranchTagTemplate = tmpl
+	if raw := strings.TrimSpace(v.Text(MinCacheHit)); raw != "" {
+		n, err := strconv.Atoi(strings.TrimSuffix(raw, "%"))
+		if err != nil || n < 0 || n > 100 {
+			fail(MinCacheHit, "%q is not a whole percentage from 0 to 100", raw)
+		} else {
+			s.MinCacheHit = n
+		}
+	}
+	// Read and checked now so a workflow can set them; the gates need the
+	// cache source check and the explained steps, which come next.
+	if s.MinCacheHit > 0 {
+		s.Notes = append(s.Notes, "min-cache-hit: read and checked, but not applied yet by this version")
+	}
+	if s.RequireCacheSource {
+		s.Notes = append(s.Notes, "require-cache-source: read and checked, but not applied yet by this version")
+	}
+}
+
+// cacheFromEntry checks one cache-from entry: BuildKit has no inline
+// importer, so type=inline would import nothing, silently.
+func cacheFromEntry(e buildflags.CacheEntry) error {
+	if e.Type != "inline" {
+		return nil
+	}
+	ref, _ := e.Get("ref")
+	if ref == "" {
+		ref = "<image>"
+	}
+	return fmt.Errorf("type=inline cannot be imported (BuildKit has no inline cache importer, so it would import nothing): the inline cache is read from the image itself; write type=registry,ref=%s", ref)
+}
+
+// cacheToNote warns about a type=inline cache-to entry with a ref: the
+// inline cache goes into the image being pushed, wherever ref points.
+func cacheToNote(e buildflags.CacheEntry) string {
+	ref, ok := e.Get("ref")
+	if e.Type != "inline" || !ok {
+		return ""
+	}
+	return fmt.Sprintf("cache-to: type=inline ignores ref=%s: the inline cache is written into the pushed image itself (its tags); for a cache image of its own, use type=registry,ref=%s", ref, ref)
+}

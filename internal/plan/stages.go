@@ -1,0 +1,121 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/stages"
+)
+
+// Option adds to what New plans from.
+type Option func(*options)
+
+type options struct {
+	dockerfile []byte
+}
+
+// WithDockerfile gives New the Dockerfile's contents (as read from the
+// disk before planning), for the stage analysis; without it, or with a
+// remote context, there is none.
+func WithDockerfile(dt []byte) Option {
+	return func(o *options) { o.dockerfile = dt }
+}
+
+// analyzeStages reads the Dockerfile's stages as this build's target,
+// build-args, platform and named contexts select them. A Dockerfile the
+// analysis cannot read is a note: the build is BuildKit's to judge.
+func analyzeStages(s inputs.Settings, dt []byte) (*stages.Analysis, []string) {
+	if dt == nil {
+		return nil, nil
+	}
+	o := stages.Options{BuildArgs: s.BuildArgs, Target: s.Target}
+	if len(s.Platforms) > 0 {
+		o.Platform = s.Platforms[0]
+	}
+	for _, c := range s.BuildContexts {
+		name, _, _ := strings.Cut(c, "=")
+		o.Contexts = append(o.Contexts, name)
+	}
+	a, err := stages.Analyze(dt, o)
+	var notes []string
+	for _, n := range a.Notes {
+		notes = append(notes, "stage analysis: "+n)
+	}
+	if err != nil {
+		return nil, append(notes, fmt.Sprintf("stage analysis skipped: %v", err))
+	}
+	return &a, notes
+}
+
+// stageWarning is the one warning before a build whose builder stages
+// have steps: the inline cache holds only the image's layers (BuildKit
+// exports it in min mode), so on a cold builder any change to a builder
+// stage's inputs re-runs all of its steps. It says nothing when another
+// cache export already keeps every stage (mode=max) or nothing is pushed.
+func stageWarning(s inputs.Settings, a *stages.Analysis) string {
+	if a == nil || !s.Pushes() || s.NoCache || exportsAllStages(s) {
+		return ""
+	}
+	builders := a.BuildersWithSteps()
+	if len(builders) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, b := range builders {
+		costly := b.CostlySteps()
+		desc := fmt.Sprintf("%q (%d steps", b.Label(), len(b.Steps))
+		if len(costly) > 0 {
+			var runs []string
+			for _, st := range costly {
+				runs = append(runs, fmt.Sprintf("line %d `%s`", st.Line, shorten(st.Text, 60)))
+			}
+			desc += ": " + strings.Join(runs, ", ")
+		}
+		parts = append(parts, desc+")")
+	}
+	word := "stage"
+	if len(builders) > 1 {
+		word = "stages"
+	}
+	return fmt.Sprintf("multi-stage build: the inline cache holds only the layers of the image (stage %s); builder %s %s never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. "+
+		"To keep them cached, also export a registry cache with mode=max: cache-to: type=registry,ref=%s,mode=max and cache-from: type=registry,ref=%s",
+		chainLabel(a), word, strings.Join(parts, ", "), cacheRef(s), cacheRef(s))
+}
+
+// exportsAllStages reports whether a cache-to entry other than inline
+// exports every stage's layers.
+func exportsAllStages(s inputs.Settings) bool {
+	for _, e := range s.CacheTo {
+		if mode, _ := e.Get("mode"); !isInline(e) && mode == "max" {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheRef suggests a cache ref next to the first pushed image, in the
+// same repository so the same credentials reach it.
+func cacheRef(s inputs.Settings) string {
+	if tags := s.PushedTags(); len(tags) > 0 && tags[0].Ref.Context().RepositoryStr() != "" {
+		return tags[0].Ref.Context().String() + ":buildcache"
+	}
+	return "<repository>:buildcache"
+}
+
+func chainLabel(a *stages.Analysis) string {
+	var ls []string
+	for _, s := range a.Chain() {
+		ls = append(ls, fmt.Sprintf("%q", s.Label()))
+	}
+	return strings.Join(ls, " ← ")
+}
+
+// shorten cuts s to at most n runes, marking the cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -254,11 +254,7 @@ func TestBadInputStartsNoBuild(t *testing.T) {
 // builds counts the builds in BuildKit's history.
 func builds(t *testing.T) int {
 	t.Helper()
-	n := 0
-	for _, c := range buildStatuses(t) {
-		n += c
-	}
-	return n
+	return len(buildStatuses(t))
 }
 
 func TestNoPushSkipsVerification(t *testing.T) {

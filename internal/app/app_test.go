@@ -44,6 +44,8 @@ type fakeBuildx struct {
 	lost map[string]bool
 	// version is what "buildx version" says; empty: v0.38.2.
 	version string
+	// started, if set, is closed when the build command starts.
+	started chan struct{}
 	mu      sync.Mutex // detection runs some calls side by side
 }
 
@@ -69,6 +71,9 @@ func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 	case slices.Equal(args, []string{"docker-buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
 		return f.inspectOut(c)
 	case len(args) > 1 && args[1] == "build":
+		if f.started != nil {
+			close(f.started)
+		}
 		return f.build(c)
 	}
 	f.t.Errorf("unexpected command %q", args)

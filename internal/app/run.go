@@ -37,6 +37,8 @@ type buildRun struct {
 
 	rec     *progress.Recorder
 	raw     io.WriteCloser // the progress-file input's file, or nil
+	check   *sourceCheck   // the cache source check; nil without sources
+	endPlan func()         // ends the plan group (once)
 	digest  string         // from docker push, when there is no metadata file
 	meta    metadata
 	res     report.Result
@@ -45,29 +47,43 @@ type buildRun struct {
 }
 
 // run prepares the run, shows the plan and runs its steps in order, each
-// kind of step in its own log group.
+// kind of step in its own log group. The cache source check starts with
+// the build and is shown in the plan group once it answers.
 func (r *buildRun) run(ctx context.Context) error {
 	if err := r.prepare(); err != nil {
 		return err
 	}
 	defer r.warm(ctx)()
+	r.startSourceCheck(ctx)
+	g := &groups{log: r.log}
+	defer g.close()
+	g.open("plan")
 	r.logPlan()
-	kind, end := plan.Kind(""), func() {}
-	defer func() { end() }()
-	for _, st := range r.plan.Steps {
-		if st.Kind != kind {
-			end()
-			kind, end = st.Kind, r.log.Group("inline-cache: "+string(st.Kind))
+	r.endPlan = func() {
+		warnings := r.showSources()
+		g.close()
+		for _, n := range append(slices.Clip(r.plan.Notes), warnings...) {
+			r.log.Warning(n)
 		}
+		r.endPlan = func() {}
+	}
+	for _, st := range r.plan.Steps {
 		var err error
 		switch st.Kind {
 		case plan.Build:
-			err = r.build(ctx, st)
+			// The build ends the plan group once it has started.
+			err = r.build(ctx, st, func() { r.endPlan(); g.open(string(st.Kind)) })
 		case plan.Push:
+			r.endPlan()
+			g.open(string(st.Kind))
 			err = r.push(ctx, st)
 		case plan.Verify:
+			r.endPlan()
+			g.open(string(st.Kind))
 			r.verify(ctx, st)
 		case plan.Tag:
+			r.endPlan()
+			g.open(string(st.Kind))
 			r.tag(ctx, st)
 		default:
 			err = fmt.Errorf("plan step %q has no runner", st.Kind)
@@ -76,9 +92,33 @@ func (r *buildRun) run(ctx context.Context) error {
 			return err
 		}
 	}
-	end()
-	end = func() {}
+	r.endPlan()
+	g.close()
 	return r.finish()
+}
+
+// groups keeps one log group open at a time.
+type groups struct {
+	log   report.Log
+	title string
+	end   func()
+}
+
+// open starts the group "inline-cache: <title>", ending the one before;
+// it does nothing when that group is open already.
+func (g *groups) open(title string) {
+	if g.end != nil && g.title == title {
+		return
+	}
+	g.close()
+	g.title, g.end = title, g.log.Group("inline-cache: "+title)
+}
+
+func (g *groups) close() {
+	if g.end != nil {
+		g.end()
+		g.end = nil
+	}
 }
 
 // prepare does what must happen between planning and building: check the
@@ -138,9 +178,8 @@ func (r *buildRun) warm(ctx context.Context) (stop func()) {
 
 // logPlan shows, in the plan group, the builder, the inline cache method,
 // the commands in the order they run and the CI defaults applied; the
-// planner's notes follow as warnings.
+// planner's notes follow the group as warnings (endPlan).
 func (r *buildRun) logPlan() {
-	end := r.log.Group("inline-cache: plan")
 	r.log.Infof("builder: %s", describeBuilder(r.bx))
 	r.log.Infof("inline cache method: %s", r.plan.CacheMethod)
 	for i, c := range r.plan.Commands() {
@@ -156,27 +195,30 @@ func (r *buildRun) logPlan() {
 	for _, n := range r.plan.Info {
 		r.log.Infof("%s", n)
 	}
-	end()
-	for _, n := range r.plan.Notes {
-		r.log.Warning(n)
-	}
 }
 
 // build runs the build, reading its progress stream into the step model
 // and drawing it to the log as buildx's plain output would; the build's
 // step counts become outputs, its failure and build check warnings
-// annotations on their Dockerfile lines.
-func (r *buildRun) build(ctx context.Context, st plan.Step) error {
+// annotations on their Dockerfile lines. started runs once the build
+// process is on its way; what the build writes is held until it returns.
+func (r *buildRun) build(ctx context.Context, st plan.Step, started func()) error {
 	format := progress.Plain
 	if st.Progress == "rawjson" {
 		format = progress.RawJSON
 	}
-	opts := []progress.Option{progress.WithRender(r.env.Stderr), progress.WithLogTail(tailLines)}
+	stdout, stderr := holdWriter(r.env.Stdout), holdWriter(r.env.Stderr)
+	opts := []progress.Option{progress.WithRender(stderr), progress.WithLogTail(tailLines)}
 	if r.raw != nil {
 		opts = append(opts, progress.WithTee(r.raw))
 	}
 	r.rec = progress.New(format, opts...)
-	err := r.exec(ctx, st, r.env.Stdout, r.rec)
+	errc := make(chan error, 1)
+	go func() { errc <- r.exec(ctx, st, stdout, r.rec) }()
+	started()
+	stdout.release()
+	stderr.release()
+	err := <-errc
 	if cerr := r.rec.Close(); cerr != nil {
 		r.log.Warning(fmt.Sprintf("input %q: the progress stream was not copied whole: %v", inputs.ProgressFile, cerr))
 	}
@@ -338,9 +380,11 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	r.setOutput(report.OutputDigest, meta.Digest)
 	r.setOutput(report.OutputMetadata, string(meta.Raw))
 
-	build := r.res.Build
-	r.res = r.verifyPushed(ctx, st, meta)
-	r.res.Build = build
+	r.collectSources()
+	r.explain()
+	res := r.verifyPushed(ctx, st, meta)
+	res.Build, res.Sources, res.Misses = r.res.Build, r.res.Sources, r.res.Misses
+	r.res = res
 	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))
@@ -387,6 +431,7 @@ func (r *buildRun) tag(ctx context.Context, st plan.Step) {
 // finish writes the report and the step summary and turns the verdict into
 // the exit status.
 func (r *buildRun) finish() error {
+	gateErr := r.gate()
 	r.setOutput(report.OutputCacheReport, r.res.JSON())
 	if err := r.out.Summary(r.res.Markdown()); err != nil {
 		r.log.Warning(err.Error())
@@ -405,7 +450,7 @@ func (r *buildRun) finish() error {
 		}
 		return titled(r.log, ExitFailed, "Inline cache not verified", errors.New(msg))
 	}
-	return nil
+	return gateErr
 }
 
 // verifyPushed reads the pushed image back from every repository it went

@@ -133,6 +133,25 @@ func TestSecuredRegistry(t *testing.T) {
 			t.Errorf("the error does not say the certificate is not trusted and how to fix it")
 		}
 	})
+	t.Run("cache source behind wrong credentials", func(t *testing.T) {
+		// The image goes to the open registry; its cache source is the
+		// secured one's, with a password the registry refuses: named as
+		// verify names it, and the build goes on without it.
+		in := map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true",
+			"registry-ca": reg.CAFile, "cache-from": "type=registry,ref=" + tag}
+		r := actionEnv(t, secureEnv(wrongPassword, helperBin), in)
+		runs = append(runs, r)
+		checkVerified(t, r)
+		want := "::warning::cache source " + tag + ": cannot be read, so the build imports nothing from it: registry " + reg.Addr + ": authentication failed (401 Unauthorized)"
+		if !strings.Contains(r.log, want) {
+			t.Errorf("log lacks %q", want)
+		}
+		for _, s := range parseReport(t, r).Sources {
+			if s.Ref == tag && s.State != "denied" {
+				t.Errorf("source %s: state %q, want denied", tag, s.State)
+			}
+		}
+	})
 	t.Run("build through a credential helper", func(t *testing.T) {
 		before := helperFound(t, helperLog, reg.Addr)
 		in := map[string]string{"context": project(t, "app"), "tags": tag, "push": "true", "registry-ca": reg.CAFile}

@@ -33,6 +33,34 @@ type cacheReport struct {
 		CachedSteps, TotalSteps int
 		Steps                   []struct{ Text, State string }
 	} `json:"build"`
+	Sources []struct {
+		Ref, State string
+		Importable bool
+		Cached     []string `json:"cachedPlatforms"`
+	} `json:"sources"`
+	Misses *struct {
+		Ran    int
+		Causes []struct{ Reason, Stage, Step, Detail string }
+	} `json:"misses"`
+	Gates []struct {
+		Input   string
+		Failed  bool
+		Message string
+	} `json:"gates"`
+}
+
+// resultBlock is the result block of a run's log (from "inline cache:"
+// to the end of the verify group), for the test's record.
+func resultBlock(log string) string {
+	i := strings.Index(log, "inline cache: ")
+	if i < 0 {
+		return ""
+	}
+	rest := log[i:]
+	if j := strings.Index(rest, "::endgroup::"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
 }
 
 func parseReport(t *testing.T, r run) cacheReport {

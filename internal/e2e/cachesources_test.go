@@ -3,10 +3,15 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // A pull request's first build imports the base branch's image pushed
@@ -48,6 +53,17 @@ func TestPullRequestImportsBaseBranch(t *testing.T) {
 		}
 	}
 	checkAllRunStepsCached(t, pr)
+	t.Logf("RESULT of the pull request's build:\n%s", resultBlock(pr.log))
+	states := map[string]string{}
+	for _, s := range parseReport(t, pr).Sources {
+		states[s.Ref] = s.State
+	}
+	if states[image+":pr-7"] != "not-found" || states[image+":develop"] != "inline" || states[image+":main"] != "not-found" {
+		t.Errorf("sources = %v, want pr-7 and main not found, develop with inline cache", states)
+	}
+	if !strings.Contains(pr.log, "cache source "+image+":develop: inline cache for linux/amd64") {
+		t.Errorf("the log does not show the base branch's image as a source with inline cache")
+	}
 }
 
 // cache-from: type=inline imports nothing in BuildKit: refused before
@@ -79,5 +95,104 @@ func TestBuilderStageWarning(t *testing.T) {
 	}
 	if plan, build := strings.Index(r.log, "multi-stage build:"), strings.Index(r.log, "inline-cache: build"); plan < 0 || build < plan {
 		t.Errorf("the warning does not come before the build")
+	}
+}
+
+// A cache source that is an image without cache metadata (here a plain
+// image pushed with go-containerregistry, as a base image or a build
+// without inline cache leaves one) imports nothing: a warning before the
+// build, which goes on and is verified. With require-cache-source the step
+// then fails: nothing could be imported, and something exists.
+func TestSourceWithoutCacheMetadata(t *testing.T) {
+	img, err := random.Image(256, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := repo(t) + "/base:plain"
+	ref, err := name.ParseReference(plain, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true", "cache-from": "type=registry,ref=" + plain}
+	r := action(t, in)
+	checkVerified(t, r)
+	warning := "::warning::cache source " + plain + ": an image without cache metadata"
+	if w, build := strings.Index(r.log, warning), strings.Index(r.log, "::group::inline-cache: build"); w < 0 || build < w {
+		t.Errorf("no warning %q before the build", warning)
+	}
+	rep := parseReport(t, r)
+	states := map[string]string{}
+	for _, s := range rep.Sources {
+		states[s.Ref] = s.State
+	}
+	if states[plain] != "no-cache" || states[repo(t)+":main"] != "not-found" {
+		t.Errorf("sources = %+v, want %s no-cache and the pushed tag not found", rep.Sources, plain)
+	}
+
+	// The tag pushed above is a source now: require-cache-source passes.
+	in["require-cache-source"] = "true"
+	if r := action(t, in); r.code != 0 {
+		t.Errorf("require-cache-source with %s:main importable: exit %d", repo(t), r.code)
+	}
+
+	// Only the plain image as a source, and a tag never pushed: nothing to
+	// import, and a source that exists: the gate fails the step after a
+	// verified push.
+	in["tags"] = repo(t) + ":third"
+	in["tag-after-verify"] = "false"
+	r = action(t, in)
+	if r.code != 1 || r.outputs["cache-verified"] != "true" {
+		t.Errorf("exit %d, cache-verified %q; want 1 after a verified push", r.code, r.outputs["cache-verified"])
+	}
+	if !strings.Contains(r.log, "::error title=Cache gate not met::require-cache-source: none of the cache sources could be imported: cache source "+plain+": an image without cache metadata") {
+		t.Errorf("the gate's error does not name the source that imports nothing")
+	}
+}
+
+// A change in the final stage is explained as its changed input, and
+// min-cache-hit fails the step under verify: strict when the cached share
+// is lower; an unchanged rebuild meets it.
+func TestFinalStageChangeAndMinCacheHit(t *testing.T) {
+	t.Cleanup(func() { prune(t) }) // TestCaptureFixtures wants a cold builder
+	ctx := project(t, "cacheprojects/multistage")
+	in := map[string]string{"context": ctx, "tags": repo(t) + ":main", "push": "true", "min-cache-hit": "100"}
+	prune(t)
+	first := action(t, in)
+	if first.code != 0 || first.outputs["cache-verified"] != "true" {
+		t.Fatalf("first build: exit %d, cache-verified %q", first.code, first.outputs["cache-verified"])
+	}
+	if !strings.Contains(first.log, "min-cache-hit 100%: not applied, no cache source was imported") {
+		t.Errorf("first build: the gate does not say it was not applied")
+	}
+
+	if err := os.WriteFile(filepath.Join(ctx, "hello.txt"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prune(t)
+	changed := action(t, in)
+	t.Logf("RESULT after changing hello.txt:\n%s", resultBlock(changed.log))
+	if changed.code != 1 || changed.outputs["cache-verified"] != "true" {
+		t.Errorf("changed: exit %d, cache-verified %q; want 1 from the gate after a verified push", changed.code, changed.outputs["cache-verified"])
+	}
+	rep := parseReport(t, changed)
+	want := "`COPY hello.txt /hello.txt` changed: files it copies from the build context differ"
+	if m := rep.Misses; m == nil || len(m.Causes) != 1 || m.Causes[0].Reason != "inputs-changed" || m.Causes[0].Detail != want {
+		t.Errorf("misses = %+v, want one cause: %s", m, want)
+	}
+	if !strings.Contains(changed.log, "why: 2 steps ran: 2 because `COPY hello.txt /hello.txt` changed (") {
+		t.Errorf("the result block does not say why the steps ran")
+	}
+	gate := fmt.Sprintf("::error title=Cache gate not met::min-cache-hit 100%%25: only %d of %d steps", rep.Build.CachedSteps, rep.Build.TotalSteps)
+	if !strings.Contains(changed.log, gate) {
+		t.Errorf("log lacks %q", gate)
+	}
+
+	prune(t)
+	again := action(t, in)
+	if again.code != 0 || parseReport(t, again).Build.CachedSteps != parseReport(t, again).Build.TotalSteps {
+		t.Errorf("unchanged rebuild: exit %d, report %s; want every step cached and the gate met", again.code, again.outputs["cache-report"])
 	}
 }

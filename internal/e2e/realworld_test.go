@@ -225,12 +225,18 @@ func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(*
 		return r, logSteps(t, what, r, took)
 	}
 
-	_, first := build("first build")
+	firstRun, first := build("first build")
+	if c := causes(t, firstRun); !c["no-source"] {
+		t.Errorf("first build: the misses do not say no cache source was imported: %v", c)
+	}
 	if !strings.Contains(strings.Join(stepNames(first), "\n"), "RUN ") {
 		t.Fatalf("no RUN step in the first build")
 	}
 
-	_, unchanged := build("unchanged rebuild")
+	unchangedRun, unchanged := build("unchanged rebuild")
+	if m := parseReport(t, unchangedRun).Misses; m == nil || m.Ran != 0 {
+		t.Errorf("unchanged rebuild: misses = %+v, want none ran", m)
+	}
 	for _, s := range unchanged {
 		if !s.cached {
 			t.Errorf("unchanged rebuild: %s ran, want CACHED", s.name)
@@ -251,7 +257,15 @@ func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(*
 	if err := os.WriteFile(path, []byte(strings.Replace(string(b), p.old, p.new, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, changed := build("rebuild after changing " + p.file)
+	changedRun, changed := build("rebuild after changing " + p.file)
+	t.Logf("RESULT after changing %s:\n%s", p.file, resultBlock(changedRun.log))
+	// The builder stage re-ran whole: the inline cache does not hold it;
+	// the runtime stage's first step that ran took the builder's new
+	// output: its input changed.
+	c := causes(t, changedRun)
+	if !c["not-in-inline-cache build"] || !c["inputs-changed COPY --from=build"] {
+		t.Errorf("after changing %s: the misses say %v, want stage build not in the inline cache and the runtime stage's COPY --from=build changed", p.file, c)
+	}
 	for _, want := range p.mustRun {
 		found := false
 		for _, s := range changed {
@@ -279,6 +293,24 @@ func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(*
 	}
 	sort.Strings(reran)
 	t.Logf("STEPS after changing %s, besides the changed ones, also ran: %q", p.file, reran)
+}
+
+// causes are the misses of a run, as "reason stage" and "reason step"
+// (the step's first three words), and the bare reason.
+func causes(t *testing.T, r run) map[string]bool {
+	t.Helper()
+	m := parseReport(t, r).Misses
+	if m == nil {
+		t.Fatalf("cache-report has no misses: %s", r.outputs["cache-report"])
+	}
+	out := map[string]bool{}
+	for _, c := range m.Causes {
+		words := strings.Fields(c.Step)
+		out[c.Reason] = true
+		out[c.Reason+" "+c.Stage] = true
+		out[c.Reason+" "+strings.Join(words[:min(2, len(words))], " ")] = true
+	}
+	return out
 }
 
 func stepNames(steps []step) []string {

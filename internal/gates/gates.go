@@ -15,11 +15,11 @@ import (
 // Finding is the outcome of one gate that has something to say.
 type Finding struct {
 	// Input is the gate's input.
-	Input string
+	Input string `json:"input"`
 	// Failed: the gate is not met; otherwise the finding is information
 	// (a first build, a gate that could not be judged).
-	Failed  bool
-	Message string
+	Failed  bool   `json:"failed"`
+	Message string `json:"message"`
 }
 
 // Steps are the counts of Dockerfile steps in the build.

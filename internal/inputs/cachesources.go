@@ -69,14 +69,6 @@ func (v Values) cacheSources(s *Settings, fail func(input, format string, a ...a
 			s.MinCacheHit = n
 		}
 	}
-	// Read and checked now so a workflow can set them; the gates need the
-	// cache source check and the explained steps, which come next.
-	if s.MinCacheHit > 0 {
-		s.Notes = append(s.Notes, "min-cache-hit: read and checked, but not applied yet by this version")
-	}
-	if s.RequireCacheSource {
-		s.Notes = append(s.Notes, "require-cache-source: read and checked, but not applied yet by this version")
-	}
 }
 
 // cacheFromEntry checks one cache-from entry: BuildKit has no inline

@@ -168,9 +168,9 @@ var Specs = []Spec{
 	{Name: BranchTagTemplate, Kind: Text, Default: "{{branch}}",
 		Description: "The tag of a branch's image, for cache-from-branches: {{branch}} is the branch name, and the result is sanitised as docker/metadata-action's type=ref,event=branch does (each run of characters other than letters, digits, '.', '_' and '-' becomes '-'), so a prefix or suffix you give it there goes here too (e.g. cache-{{branch}})."},
 	{Name: MinCacheHit, Kind: Text,
-		Description: "Least cached share of build steps, 0 to 100, when a cache source was imported (not applied yet: read and checked only)."},
+		Description: "Least cached share of build steps, 0 to 100, when a cache source was imported: below it the step fails under verify: strict and warns otherwise."},
 	{Name: RequireCacheSource, Kind: Bool, Default: "false",
-		Description: "Fail when none of the cache sources could be imported, except a first build where none exists yet (not applied yet: read and checked only)."},
+		Description: "Fail (under verify: strict; warn otherwise) when none of the cache sources could be imported, except a first build where none exists yet."},
 }
 
 // Lookup returns the spec of the named input.

@@ -51,8 +51,9 @@ type Cause struct {
 	// Step is the first step that ran, as BuildKit names it.
 	Step string `json:"step"`
 	// Steps ran because of it, itself included; Time is their run time.
-	Steps int           `json:"steps"`
-	Time  time.Duration `json:"time"`
+	Steps   int           `json:"steps"`
+	Time    time.Duration `json:"-"`
+	Seconds float64       `json:"seconds"`
 	// Detail says the reason in words.
 	Detail string `json:"detail"`
 }
@@ -103,6 +104,7 @@ func Explain(b progress.Build, f Facts) Explanation {
 				c.Time += st.Duration
 			}
 		}
+		c.Seconds = c.Time.Round(time.Millisecond).Seconds()
 		e.Ran += c.Steps
 		stage, ok := f.stage(k.stage)
 		c.Reason, c.Detail = f.reason(steps[first], first == 0, k.platform, stage, ok, func(name string) bool { return ranIn[key{k.platform, name}] })

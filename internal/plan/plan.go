@@ -72,6 +72,10 @@ type Plan struct {
 	// Stages is the Dockerfile's stage analysis; nil when the Dockerfile
 	// was not given or could not be read (a note says why).
 	Stages *stages.Analysis
+	// CacheSources are the images and registry caches the build imports
+	// (the registry refs of its cache-from entries), in the order given,
+	// for the cache source check.
+	CacheSources []string
 }
 
 // Commands are the plan's command lines in the order they run.
@@ -127,6 +131,9 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	sources, info := cacheFrom(s)
 	p.Info = append(p.Info, info...)
 	for _, e := range sources {
+		if ref, ok := e.Get("ref"); ok && (e.Type == "registry" || !buildx) {
+			p.CacheSources = append(p.CacheSources, ref)
+		}
 		if !buildx {
 			// docker build takes images only (Check refused the rest).
 			ref, _ := e.Get("ref")

@@ -179,17 +179,13 @@ func (r Result) Text() string {
 			fmt.Fprintf(&b, "  problem: %s\n", f)
 		}
 	}
-	for _, imp := range r.imports() {
-		switch {
-		case strings.HasSuffix(imp.Error, "not found"):
-			fmt.Fprintf(&b, "cache source: not imported  %s (not found: expected until a first push there)\n", imp.Ref)
-		case imp.Error != "":
-			fmt.Fprintf(&b, "cache source: not imported  %s (%s)\n", imp.Ref, imp.Error)
-		default:
-			fmt.Fprintf(&b, "cache source: imported      %s\n", imp.Ref)
+	writeSourcesText(&b, r)
+	writeStepsText(&b, r.Build)
+	if r.Misses != nil {
+		if l := r.Misses.Line(); l != "" {
+			fmt.Fprintf(&b, "why: %s\n", l)
 		}
 	}
-	writeStepsText(&b, r.Build)
 	return b.String()
 }
 
@@ -264,5 +260,95 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 			fmt.Fprintf(b, "| %s | %d | %d | %d/%d | %s | %s |\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, steps, ok)
 		}
 	}
+	writeSourcesMarkdown(b, r)
 	writeStepsMarkdown(b, r.Build)
+	if r.Misses != nil && r.Misses.Ran > 0 {
+		fmt.Fprintf(b, "\n#### Why steps ran\n\n%s.\n\n", mdEscape(r.Misses.Line()))
+		for _, l := range r.Misses.Lines() {
+			fmt.Fprintf(b, "- %s\n", mdEscape(l))
+		}
+	}
+	if len(r.Gates) > 0 {
+		b.WriteString("\n#### Cache gates\n\n")
+		for _, g := range r.Gates {
+			mark := ":information_source:"
+			if g.Failed {
+				mark = ":x:"
+			}
+			fmt.Fprintf(b, "- %s %s\n", mark, mdEscape(g.Message))
+		}
+	}
+}
+
+// writeSourcesText is the result block's lines on the cache sources: what
+// the check found in each, then what BuildKit said when it imported it.
+// Without a check, what BuildKit said is all there is.
+func writeSourcesText(b *strings.Builder, r Result) {
+	said := map[string]string{}
+	var imports []Import
+	for _, imp := range r.imports() {
+		said[imp.Ref] = imp.Error
+		imports = append(imports, imp)
+	}
+	if r.Sources == nil {
+		for _, imp := range imports {
+			fmt.Fprintf(b, "cache source: %s\n", importLine(imp))
+		}
+		return
+	}
+	for _, s := range r.Sources {
+		fmt.Fprintf(b, "%s\n", s.Message())
+		if e, ok := said[s.Ref]; ok && e != "" && s.State != verify.SourceNotFound {
+			fmt.Fprintf(b, "  BuildKit: %s\n", e)
+		}
+	}
+}
+
+func importLine(imp Import) string {
+	switch {
+	case strings.HasSuffix(imp.Error, "not found"):
+		return fmt.Sprintf("not imported  %s (not found: expected until a first push there)", imp.Ref)
+	case imp.Error != "":
+		return fmt.Sprintf("not imported  %s (%s)", imp.Ref, imp.Error)
+	}
+	return "imported      " + imp.Ref
+}
+
+// writeSourcesMarkdown is the job summary's table of cache sources.
+func writeSourcesMarkdown(b *strings.Builder, r Result) {
+	if len(r.Sources) == 0 {
+		return
+	}
+	b.WriteString("\n#### Cache sources\n\n| Source | Found | Imports for the build |\n|---|---|---|\n")
+	for _, s := range r.Sources {
+		imports := "nothing"
+		if s.Importable {
+			imports = "cache"
+			if len(s.Missing) > 0 {
+				imports += ", nothing for " + strings.Join(s.Missing, ", ")
+			}
+		}
+		mark := ""
+		if s.Warns() {
+			mark = ":warning: "
+		}
+		fmt.Fprintf(b, "| `%s` | %s%s | %s |\n", s.Ref, mark, mdEscape(sourceFound(s)), imports)
+	}
+}
+
+// sourceFound is the state of a source in a few words.
+func sourceFound(s verify.Source) string {
+	switch s.State {
+	case verify.SourceNotFound:
+		return "not found (a first build there)"
+	case verify.SourceDenied:
+		return "access refused: " + s.Error
+	case verify.SourceUnreachable:
+		return "unreadable: " + s.Error
+	case verify.SourceRegistryCache:
+		return "registry cache"
+	case verify.SourceNoCache:
+		return "image without cache metadata"
+	}
+	return "inline cache for " + strings.Join(s.Cached, ", ")
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/inlinecache/action/internal/gates"
+	"github.com/inlinecache/action/internal/misses"
 	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/verify"
 )
@@ -31,6 +33,13 @@ type Result struct {
 	// Tags is what tag-after-verify did; nil when the tags were pushed
 	// with the image.
 	Tags *Tagging `json:"tags,omitempty"`
+	// Sources is what the cache source check found, in the order the build
+	// imports them; nil when the build had no registry cache source.
+	Sources []verify.Source `json:"sources,omitempty"`
+	// Misses says why the steps that ran were not cached.
+	Misses *misses.Explanation `json:"misses,omitempty"`
+	// Gates are what min-cache-hit and require-cache-source found.
+	Gates []gates.Finding `json:"gates,omitempty"`
 }
 
 // Tagging is what became of the tags after a push by digest.

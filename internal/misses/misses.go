@@ -10,6 +10,7 @@ package misses
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -255,6 +256,8 @@ func (e Explanation) Line() string {
 		sums[w].n += c.Steps
 		sums[w].t += c.Time
 	}
+	// The costliest first: that is where a cache would help most.
+	sort.SliceStable(order, func(i, j int) bool { return sums[order[i]].t > sums[order[j]].t })
 	var parts []string
 	for _, w := range order {
 		parts = append(parts, fmt.Sprintf("%d because %s (%.1f s)", sums[w].n, w, sums[w].t.Seconds()))

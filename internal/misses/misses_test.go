@@ -126,29 +126,31 @@ func TestBuilderStageNotInInlineCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// In BuildKit's order (the final stage's steps first, as v0.34.2
+	// lists them); the line puts the costliest cause first.
 	b := progress.Build{Steps: []progress.Step{
+		step("", "stage-2", "COPY", "--from=build /out/server /usr/local/bin/server", progress.Ran, 0.3),
+		step("", "stage-2", "RUN", "--mount=type=cache,target=/var/cache/apt apt-get update", progress.Ran, 2),
 		step("", "build", "WORKDIR", "/src", progress.Ran, 0.1),
 		step("", "build", "COPY", "go.mod go.sum ./", progress.Ran, 0.1),
 		step("", "build", "RUN", "go mod download", progress.Ran, 20),
 		step("", "build", "COPY", ". .", progress.Ran, 0.2),
 		step("", "build", "RUN", "go build -o /out/server .", progress.Ran, 21),
-		step("", "stage-2", "COPY", "--from=build /out/server /usr/local/bin/server", progress.Ran, 0.3),
-		step("", "stage-2", "RUN", "--mount=type=cache,target=/var/cache/apt apt-get update", progress.Ran, 2),
 	}}
 	e := Explain(b, Facts{Analysis: &a, Sources: []verify.Source{inline}})
 	want := "7 steps ran: 5 because stage `build` is not in the inline cache (41.4 s), 2 because `COPY --from=build /out/server /usr/local/bin/server` changed (2.3 s)"
 	if e.Line() != want {
 		t.Errorf("line =\n%s\nwant\n%s", e.Line(), want)
 	}
-	if c := e.Causes[1]; c.Detail != "`COPY --from=build /out/server /usr/local/bin/server` changed: the files it copies from `build` differ" {
+	if c := e.Causes[0]; c.Detail != "`COPY --from=build /out/server /usr/local/bin/server` changed: the files it copies from `build` differ" {
 		t.Errorf("detail = %q", c.Detail)
 	}
 	// With a registry cache imported, the builder stage may be in it:
 	// then its first step that ran changed.
 	cache := verify.Source{Ref: "r.example/app:buildcache", State: verify.SourceRegistryCache, Importable: true}
-	b.Steps[0].State, b.Steps[1].State, b.Steps[2].State = progress.Cached, progress.Cached, progress.Cached
+	b.Steps[2].State, b.Steps[3].State, b.Steps[4].State = progress.Cached, progress.Cached, progress.Cached
 	e = Explain(b, Facts{Analysis: &a, Sources: []verify.Source{inline, cache}})
-	if c := e.Causes[0]; c.Reason != InputsChanged || c.Step != "COPY . ." || c.Steps != 2 || c.Detail != "`COPY . .` changed: files it copies from the build context differ" {
+	if c := e.Causes[1]; c.Reason != InputsChanged || c.Step != "COPY . ." || c.Steps != 2 || c.Detail != "`COPY . .` changed: files it copies from the build context differ" {
 		t.Errorf("cause %+v", c)
 	}
 }

@@ -331,16 +331,6 @@ func hasPrefixAny(name string, prefixes []string) bool {
 	return false
 }
 
-// TestRealWorldRemote builds the real-world projects on the remote-driver
-// builder (the environment's buildkitd, on the host's network).
-func TestRealWorldRemote(t *testing.T) {
-	for _, p := range realProjects {
-		t.Run(p.name, func(t *testing.T) {
-			buildLeg(t, p, env.Environ(), prune)
-		})
-	}
-}
-
 // dockerContainer creates the docker-container builder on the
 // environment's engine; the test's cleanup removes it.
 func dockerContainer(t *testing.T) *testenv.ContainerBuilder {
@@ -372,13 +362,34 @@ func containerPrune(b *testenv.ContainerBuilder) func(*testing.T) {
 	}
 }
 
-// TestDockerContainerDriver is the leg of buildx's docker-container driver
-// (BuildKit in a container of the image made here, network=host, on
-// dockerd 20.10), as docker/setup-buildx-action sets it up: testdata/app
-// with both inline cache methods, then the real-world projects, whose RUN
-// steps reach the package registries through the environment's egress
-// proxy (the engine's network namespace has nothing else).
-func TestDockerContainerDriver(t *testing.T) {
+// TestRealWorld builds on two builders at once, each leg on its own
+// BuildKit so each can empty its builder while the other builds: the
+// remote-driver builder (the environment's buildkitd, on the host's
+// network) and buildx's docker-container driver (BuildKit in a container
+// of the image made here, network=host, on dockerd 20.10), as
+// docker/setup-buildx-action sets it up. Each builds the real-world
+// projects; the docker-container leg first builds testdata/app with both
+// inline cache methods. Its RUN steps reach the package registries through
+// the environment's egress proxy (the engine's network namespace has
+// nothing else). No other test runs meanwhile: the remote leg prunes the
+// shared builder.
+func TestRealWorld(t *testing.T) {
+	baseImages(t)
+	t.Run("remote", func(t *testing.T) {
+		t.Parallel()
+		for _, p := range realProjects {
+			t.Run(p.name, func(t *testing.T) {
+				buildLeg(t, p, env.Environ(), prune)
+			})
+		}
+	})
+	t.Run("docker-container", func(t *testing.T) {
+		t.Parallel()
+		dockerContainerLeg(t)
+	})
+}
+
+func dockerContainerLeg(t *testing.T) {
 	b := dockerContainer(t)
 	environ := b.Environ()
 	for _, method := range []string{"cache-to", "build-arg"} {

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/inlinecache/action/internal/cachemeta"
 )
@@ -62,13 +62,10 @@ func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name
 			children = append(children, m)
 		}
 		rep.Platforms = make([]Platform, len(children))
-		sem := make(chan struct{}, min(len(children), maxFetchConcurrency))
-		var wg sync.WaitGroup
+		var g errgroup.Group
+		g.SetLimit(maxFetchConcurrency)
 		for i, m := range children {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
+			g.Go(func() error {
 				p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
 				img, err := childImage(ctx, pl, r, m)
 				if err != nil {
@@ -77,9 +74,10 @@ func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name
 					p = checkImage(img, p, named)
 				}
 				rep.Platforms[i] = p
-			}()
+				return nil // a failed read is part of its platform's result
+			})
 		}
-		wg.Wait()
+		_ = g.Wait()
 	case desc.MediaType.IsImage():
 		img, err := desc.Image()
 		if err != nil {

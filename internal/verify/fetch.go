@@ -69,7 +69,7 @@ func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name
 				p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
 				img, err := childImage(ctx, pl, r, m)
 				if err != nil {
-					p.Error = "cannot read " + named("manifest "+m.Digest.String()+" of platform "+p.Platform, err).Error()
+					p.Error, p.Unreadable = "cannot read "+named("manifest "+m.Digest.String()+" of platform "+p.Platform, err).Error(), true
 				} else {
 					p = checkImage(img, p, named)
 				}
@@ -118,16 +118,17 @@ func checkImage(img v1.Image, p Platform, named func(string, error) error) Platf
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		p.Error = "cannot read " + named("manifest "+p.Digest+" of platform "+platform, err).Error()
+		p.Error, p.Unreadable = "cannot read "+named("manifest "+p.Digest+" of platform "+platform, err).Error(), true
 		return p
 	}
 	if m.Config.Size > cachemeta.MaxConfigBytes {
-		p.Error = fmt.Sprintf("the image config is %d bytes, over the %d-byte limit", m.Config.Size, cachemeta.MaxConfigBytes)
+		// not read, so whether it carries cache is unknown
+		p.Error, p.Unreadable = fmt.Sprintf("the image config is %d bytes, over the %d-byte limit", m.Config.Size, cachemeta.MaxConfigBytes), true
 		return p
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
-		p.Error = "cannot read " + named("config "+m.Config.Digest.String()+" of platform "+platform, err).Error()
+		p.Error, p.Unreadable = "cannot read "+named("config "+m.Config.Digest.String()+" of platform "+platform, err).Error(), true
 		return p
 	}
 	if p.Platform == "unknown" {

@@ -541,3 +541,22 @@ func TestProgressFileUnwritable(t *testing.T) {
 		t.Errorf("exit %d, %d builds:\n%s", r.code, f.builds(), r.stdout)
 	}
 }
+
+// In a remote context the file input is a path inside that context, not on
+// the runner's disk: a build check's annotation names the file BuildKit
+// reports rather than a local path, and no local file of that name is read.
+func TestRemoteContextAnnotatesNoLocalFile(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.Serve(t)
+	f := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 1, registrytest.Valid)}
+	r := runApp(t, f, map[string]string{
+		"tags": reg + "/app:main", "push": "true",
+		"context": "https://github.com/acme/app.git#main", "file": "ctx/Dockerfile",
+	}, nil)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "::warning file=Dockerfile,line=3,title=Build check::"; !strings.Contains(r.stdout+r.stderr, want) {
+		t.Errorf("log lacks %q:\n%s", want, r.stdout)
+	}
+}

@@ -62,27 +62,17 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	}
 	defer env.files().RemoveAll(tmp)
 
-	p, err := plan.New(s.Settings, backend(bx), tmp, dockerfile(env, s.Settings)...)
+	var opts []plan.Option
+	if s.DockerfileText != nil {
+		// for the planner's stage analysis
+		opts = append(opts, plan.WithDockerfile(s.DockerfileText))
+	}
+	p, err := plan.New(s.Settings, backend(bx), tmp, opts...)
 	if err != nil {
 		return inputErr(log, err)
 	}
 	r := &buildRun{env: env, log: log, out: outputs, s: s, v: newVerifier(s, env), bx: bx, plan: p}
 	return r.run(ctx)
-}
-
-// dockerfile gives the planner the local Dockerfile for its stage
-// analysis. Preflight found it readable; if it no longer is, the build
-// says so and the plan goes without the analysis.
-func dockerfile(env Env, s inputs.Settings) []plan.Option {
-	path, _ := s.Dockerfile()
-	if path == "" {
-		return nil
-	}
-	dt, err := env.disk().ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	return []plan.Option{plan.WithDockerfile(dt)}
 }
 
 // backend is the detected installation as the planner sees it.

@@ -213,7 +213,7 @@ func TestGitLabJob(t *testing.T) {
 	if vars["CACHE_VERIFIED"] != "true" || vars["IMAGEID"] != "sha256:feedface" || !strings.HasPrefix(vars["DIGEST"], "sha256:") {
 		t.Errorf("dotenv = %q", vars)
 	}
-	if got := headDigest(t, reg+"/group/app:feature-x"); got != vars["DIGEST"] {
+	if got := registrytest.Head(t, reg+"/group/app:feature-x"); got != vars["DIGEST"] {
 		t.Errorf("default tag → %s, want the verified %s", got, vars["DIGEST"])
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	cachetypes "github.com/moby/buildkit/cache/remotecache/v1/types"
 
 	"github.com/inlinecache/action/internal/cachemeta"
@@ -138,6 +139,39 @@ func TestInspectUnreadableImageFails(t *testing.T) {
 	code, out, _ := runCmd(t, "inspect", reg+"/nope@sha256:"+strings.Repeat("a", 64))
 	if code != ExitFailed || !strings.Contains(out, "cannot read") {
 		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// A platform read whole that carries no cache is inspected (exit 0, verify
+// judges); a platform whose manifest cannot be read makes inspect fail.
+func TestInspectUnreadablePlatformFails(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.Serve(t)
+	amd := registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)
+	arm := registrytest.Image(t, "linux/arm64", 2, registrytest.None)
+	ref := registrytest.PushIndex(t, reg+"/app:main", amd, arm)
+
+	code, out, errOut := runCmd(t, "inspect", ref)
+	if code != 0 || !strings.Contains(out, "no usable cache") {
+		t.Errorf("no cache on linux/arm64: exit %d, want 0\n%s%s", code, out, errOut)
+	}
+
+	d, err := amd.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Delete(mustRef(t, reg+"/app@"+d.String())); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCmd(t, "inspect", ref)
+	if code != ExitFailed {
+		t.Errorf("linux/amd64 unreadable: exit %d, want %d\n%s%s", code, ExitFailed, out, errOut)
+	}
+	if !strings.Contains(out, "could not be read: cannot read manifest "+d.String()) {
+		t.Errorf("the platform does not say it could not be read:\n%s", out)
+	}
+	if !strings.Contains(errOut, "1 of 2 platforms could not be read: linux/amd64") {
+		t.Errorf("the error does not name the unread platform:\n%s", errOut)
 	}
 }
 

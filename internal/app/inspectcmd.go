@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/inlinecache/action/internal/report"
 )
@@ -10,8 +11,8 @@ import (
 // runInspect shows what an image's inline cache holds: per platform, each
 // layer with the Dockerfile step that made it and whether the cache reaches
 // it, and the shape of the records graph. It exits 0 whenever it could read
-// the image, whatever the cache holds (verify is the command that judges),
-// 1 when it could not, 2 on usage errors.
+// the image and all its platforms, whatever the cache holds (verify is the
+// command that judges), 1 when it could not, 2 on usage errors.
 func runInspect(ctx context.Context, args []string, env Env) error {
 	s, v, asJSON, err := refCommand(env, "inspect", "inspect [flags] REF", args)
 	if err != nil {
@@ -27,6 +28,16 @@ func runInspect(ctx context.Context, args []string, env Env) error {
 	}
 	if res.Report == nil {
 		return failedErr(fmt.Errorf("inspect %s: %s", res.Ref, res.Error))
+	}
+	var unread []string
+	for _, p := range res.Report.Platforms {
+		if p.Unreadable {
+			unread = append(unread, p.Platform)
+		}
+	}
+	if len(unread) > 0 {
+		return failedErr(fmt.Errorf("inspect %s: %d of %d platforms could not be read: %s",
+			res.Ref, len(unread), len(res.Report.Platforms), strings.Join(unread, ", ")))
 	}
 	return nil
 }

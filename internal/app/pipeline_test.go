@@ -123,20 +123,6 @@ func TestDockerBuildLogGolden(t *testing.T) {
 	checkGolden(t, "docker-build-log", wholeRun(r, r.dir))
 }
 
-// headDigest is what ref resolves to in its registry now.
-func headDigest(t *testing.T, ref string) string {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := remote.Head(r)
-	if err != nil {
-		t.Fatalf("HEAD %s: %v", ref, err)
-	}
-	return d.Digest.String()
-}
-
 // tag-after-verify: a verified build sets every tag to the verified digest;
 // a build whose verification fails leaves an existing tag on its previous
 // image and creates no new tag; a tag already there is not rewritten.
@@ -153,7 +139,7 @@ func TestTagAfterVerify(t *testing.T) {
 	if r.code != ExitFailed || r.outputs["cache-verified"] != "false" {
 		t.Fatalf("exit %d, cache-verified %q\n%s", r.code, r.outputs["cache-verified"], r.stdout)
 	}
-	if got := headDigest(t, reg+"/app:main"); got != oldDigest {
+	if got := registrytest.Head(t, reg+"/app:main"); got != oldDigest {
 		t.Errorf("app:main moved to %s after a failed verification", got)
 	}
 	if _, err := remote.Head(mustRef(t, reg+"/app:v2")); err == nil {
@@ -175,7 +161,7 @@ func TestTagAfterVerify(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 	for _, tg := range []string{reg + "/app:main", reg + "/app:v2"} {
-		if got := headDigest(t, tg); got != r.outputs["digest"] {
+		if got := registrytest.Head(t, tg); got != r.outputs["digest"] {
 			t.Errorf("%s → %s, want the verified %s", tg, got, r.outputs["digest"])
 		}
 	}
@@ -191,12 +177,12 @@ func TestTagAfterVerify(t *testing.T) {
 
 	// verify: warn with tag-after-verify true: a failed verification warns
 	// and still moves nothing.
-	goodDigest := headDigest(t, reg+"/app:main")
+	goodDigest := registrytest.Head(t, reg+"/app:main")
 	r = runApp(t, bad, map[string]string{"tags": tags, "push": "true", "verify": "warn", "tag-after-verify": "true"}, nil)
 	if r.code != 0 || !strings.Contains(r.stdout, "left where they were") {
 		t.Errorf("warn: exit %d, want 0 and the tags left:\n%s", r.code, r.stdout)
 	}
-	if got := headDigest(t, reg+"/app:main"); got != goodDigest {
+	if got := registrytest.Head(t, reg+"/app:main"); got != goodDigest {
 		t.Errorf("warn: app:main moved from the verified %s to %s", goodDigest, got)
 	}
 }

@@ -284,10 +284,8 @@ func (r *buildRun) annotate(b *progress.Build) {
 	if f != nil && f.Line == 0 {
 		// An old BuildKit reports no source location: find the step in
 		// the Dockerfile.
-		if p := r.localDockerfile(); p != "" {
-			if df, err := r.env.disk().ReadFile(p); err == nil {
-				f.Locate(filepath.Base(p), df)
-			}
+		if p, _ := r.s.Dockerfile(); p != "" && r.s.DockerfileText != nil {
+			f.Locate(filepath.Base(p), r.s.DockerfileText)
 		}
 	}
 	if f == nil || f.Line == 0 {
@@ -306,18 +304,6 @@ func (r *buildRun) annotate(b *progress.Build) {
 	r.log.Annotate(report.Annotation{Error: true, Title: title, Msg: msg, File: r.dockerfile(f.File), Line: f.Line, EndLine: f.EndLine})
 }
 
-// localDockerfile is the Dockerfile's path as the user gave it, "" when
-// it is in a remote context.
-func (r *buildRun) localDockerfile() string {
-	if r.s.File != "" {
-		return r.s.File
-	}
-	if inputs.IsRemoteContext(r.s.Context) {
-		return ""
-	}
-	return filepath.Join(r.s.Context, "Dockerfile")
-}
-
 // dockerfile names the Dockerfile BuildKit calls name (its base name) as
 // the repository does: the file input, or the context's Dockerfile,
 // relative to the workspace where it is inside it.
@@ -325,7 +311,7 @@ func (r *buildRun) dockerfile(name string) string {
 	if name == "" {
 		return ""
 	}
-	p := r.localDockerfile()
+	p, _ := r.s.Dockerfile()
 	if p == "" {
 		return name
 	}

@@ -19,6 +19,9 @@ type settings struct {
 	Args []string
 	// CA is the registry-ca pool (nil: the system roots).
 	CA *x509.CertPool
+	// DockerfileText is the local Dockerfile as a build's preflight read
+	// it (nil when there is none: see inputs.Settings.Dockerfile).
+	DockerfileText []byte
 }
 
 // loadSettings reads a command's settings once (inputs.LoadSettings) from
@@ -45,7 +48,9 @@ func loadSettings(env Env, log report.Log, fs *flag.FlagSet, args, names []strin
 	}
 	var diskErr error
 	if build {
-		out.CA, diskErr = inputs.Preflight(s, env.disk())
+		var read inputs.Checked
+		read, diskErr = inputs.Preflight(s, env.disk())
+		out.CA, out.DockerfileText = read.CA, read.Dockerfile
 	} else {
 		out.CA, diskErr = inputs.ReadRegistryCA(s, env.disk())
 	}

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/report"
@@ -74,17 +75,15 @@ func runVerify(ctx context.Context, args []string, env Env) error {
 	// The images are read side by side (each bounded by verify-timeout)
 	// and reported in the order given.
 	results := make([]report.ImageResult, len(refs))
-	sem := make(chan struct{}, maxParallelRefs)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(maxParallelRefs)
 	for i, ref := range refs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			results[i] = verifyOne(ctx, v, ref)
-		}()
+			return nil // a failed read is part of its result
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	for _, res := range results {
 		if !res.Verified {
 			failed++

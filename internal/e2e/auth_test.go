@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/inlinecache/action/internal/registrytest"
 	"github.com/inlinecache/action/internal/testenv"
 )
 
@@ -116,13 +117,13 @@ func TestSecuredRegistry(t *testing.T) {
 		}
 		opts := secureRemote(t, reg.CAFile, reg.User, password)
 		verified := ref[strings.Index(ref, "@")+1:]
-		if got := headIn(t, tag, opts...); got != verified || got == r.outputs["digest"] {
+		if got := registrytest.Head(t, tag, opts...); got != verified || got == r.outputs["digest"] {
 			t.Errorf("%s → %s after a failed verification, want it left on the verified %s", tag, got, verified)
 		}
-		if got := headIn(t, never, opts...); got != "" {
+		if got := registrytest.Head(t, never, opts...); got != "" {
 			t.Errorf("%s was created (→ %s) after a failed verification", never, got)
 		}
-		if got := headIn(t, reg.Addr+"/e2e/auth@"+r.outputs["digest"], opts...); got != r.outputs["digest"] {
+		if got := registrytest.Head(t, reg.Addr+"/e2e/auth@"+r.outputs["digest"], opts...); got != r.outputs["digest"] {
 			t.Errorf("the unverified image is not in the registry by digest: %q", got)
 		}
 		if !strings.Contains(r.log, "tags: left where they were (verification did not pass): "+tag+", "+never) {

@@ -438,7 +438,7 @@ func copyConfigDir(src, dst string) error {
 // message naming the input, before BuildKit sees a build.
 func TestBuildPushActionBadInputs(t *testing.T) {
 	ctxDir := project(t, "app")
-	before := builds(t)
+	before := buildStatuses(t)
 	for _, tt := range []struct {
 		in    map[string]string
 		input string
@@ -466,8 +466,8 @@ func TestBuildPushActionBadInputs(t *testing.T) {
 			t.Errorf("%v: a build was started", tt.in)
 		}
 	}
-	if after := builds(t); after != before {
-		t.Errorf("BuildKit ran %d builds for bad input", after-before)
+	if n := newBuilds(before, buildStatuses(t)); len(n) != 0 {
+		t.Errorf("BuildKit ran builds for bad input: %v", n)
 	}
 }
 

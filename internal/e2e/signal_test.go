@@ -81,16 +81,7 @@ func TestSignalStopsBuild(t *testing.T) {
 			if n := countStatus(after, "Running"); n != 0 {
 				t.Errorf("%d builds still running in BuildKit", n)
 			}
-			// New records, by ref: BuildKit keeps a bounded history, so
-			// after many builds an old record goes as a new one comes
-			// and counts alone would miss it.
-			newFailed := 0
-			for ref, st := range after {
-				if _, old := before[ref]; !old && st == "Error" {
-					newFailed++
-				}
-			}
-			if newFailed != 1 {
+			if newFailed := countStatus(newBuilds(before, after), "Error"); newFailed != 1 {
 				t.Errorf("BuildKit recorded %d new failed builds, want the cancelled one", newFailed)
 			}
 		})
@@ -108,6 +99,19 @@ func buildStatuses(t *testing.T) map[string]string {
 	n := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if ref, st, ok := strings.Cut(strings.TrimSpace(l), " "); ok {
+			n[ref] = st
+		}
+	}
+	return n
+}
+
+// newBuilds are the records of after whose refs before lacks: BuildKit
+// keeps a bounded history, so after many builds an old record goes as a new
+// one comes and comparing counts alone would miss it.
+func newBuilds(before, after map[string]string) map[string]string {
+	n := map[string]string{}
+	for ref, st := range after {
+		if _, old := before[ref]; !old {
 			n[ref] = st
 		}
 	}

@@ -3,34 +3,14 @@
 package e2e
 
 import (
-	"errors"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-)
 
-// headIn is what ref resolves to in the test registry, or "" when the
-// registry says it does not exist; opts reach a secured registry.
-func headIn(t *testing.T, ref string, opts ...remote.Option) string {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := remote.Head(r, opts...)
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return ""
-	}
-	if err != nil {
-		t.Fatalf("HEAD %s: %v", ref, err)
-	}
-	return d.Digest.String()
-}
+	"github.com/inlinecache/action/internal/registrytest"
+)
 
 // TestTagAfterVerify: on the remote builder (buildkitd v0.34.2) the image
 // is pushed by digest to both repositories, verified, and only then are
@@ -45,7 +25,7 @@ func TestTagAfterVerify(t *testing.T) {
 	if !strings.Contains(old.log, " --tag "+one+":main") || strings.Contains(old.log, "push-by-digest") {
 		t.Fatalf("tag-after-verify false does not push the tag with the image")
 	}
-	oldDigest := headIn(t, one+":main")
+	oldDigest := registrytest.Head(t, one+":main")
 	logTags(t, "before", one, two)
 
 	in := map[string]string{
@@ -63,7 +43,7 @@ func TestTagAfterVerify(t *testing.T) {
 		t.Errorf("the build does not push by digest to both repositories without tags")
 	}
 	for _, tg := range []string{one + ":main", one + ":v2", two + ":main"} {
-		if got := headIn(t, tg); got != digest {
+		if got := registrytest.Head(t, tg); got != digest {
 			t.Errorf("%s → %q, want the verified %s", tg, got, digest)
 		}
 	}
@@ -99,7 +79,7 @@ func logTags(t *testing.T, when string, repos ...string) {
 			continue
 		}
 		for _, tg := range tags {
-			t.Logf("%s: %s:%s → %s", when, rp, tg, headIn(t, rp+":"+tg))
+			t.Logf("%s: %s:%s → %s", when, rp, tg, registrytest.Head(t, rp+":"+tg))
 		}
 	}
 }

@@ -50,33 +50,50 @@ func (d Disk) name(p string) string {
 // ReadFile reads a file the user named.
 func (d Disk) ReadFile(p string) ([]byte, error) { return fs.ReadFile(d.FS, d.name(p)) }
 
+// Checked is what Preflight read from the disk, kept so that nothing reads
+// it twice.
+type Checked struct {
+	// CA is the registry-ca pool (nil: the system roots).
+	CA *x509.CertPool
+	// Dockerfile is the local Dockerfile's content (nil when buildx reads
+	// it from stdin or a remote context: see Settings.Dockerfile).
+	Dockerfile []byte
+}
+
 // Preflight runs every check of the settings that reads the disk, in one
 // step before anything runs: the context and Dockerfile, the secret files,
-// and the registry-ca files, whose pool it returns (nil for the system
-// roots). Every problem is an *Error naming its input.
-func Preflight(s Settings, d Disk) (*x509.CertPool, error) {
-	var errs []error
+// and the registry-ca files. It returns the registry-ca pool and the
+// Dockerfile it read. Every problem is an *Error naming its input.
+func Preflight(s Settings, d Disk) (Checked, error) {
+	var (
+		out  Checked
+		errs []error
+	)
 	if s.Context != "" {
-		errs = append(errs, checkFiles(s, d))
+		var err error
+		out.Dockerfile, err = checkFiles(s, d)
+		errs = append(errs, err)
 	}
 	errs = append(errs, checkSecretFiles(s, d), checkProgressFile(s, d))
 	pool, err := ReadRegistryCA(s, d)
-	return pool, errors.Join(append(errs, err)...)
+	out.CA = pool
+	return out, errors.Join(append(errs, err)...)
 }
 
 // checkFiles makes sure a local context is a readable directory and the
-// Dockerfile exists, so that a typo fails in a second with the input's name
-// instead of minutes later inside buildx.
-func checkFiles(s Settings, d Disk) error {
+// Dockerfile can be read, so that a typo fails in a second with the input's
+// name instead of minutes later inside buildx. It returns the Dockerfile's
+// content (nil when it is not on the local disk).
+func checkFiles(s Settings, d Disk) ([]byte, error) {
 	if IsRemoteContext(s.Context) {
-		return nil
+		return nil, nil
 	}
 	fi, err := fs.Stat(d.FS, d.name(s.Context))
 	if err != nil {
-		return &Error{Input: Context, Msg: fmt.Sprintf("cannot read build context %q: %v", s.Context, unwrapPath(err))}
+		return nil, &Error{Input: Context, Msg: fmt.Sprintf("cannot read build context %q: %v", s.Context, unwrapPath(err))}
 	}
 	if !fi.IsDir() {
-		return &Error{Input: Context, Msg: fmt.Sprintf("build context %q is not a directory", s.Context)}
+		return nil, &Error{Input: Context, Msg: fmt.Sprintf("build context %q is not a directory", s.Context)}
 	}
 	f, err := d.FS.Open(d.name(s.Context))
 	if err == nil {
@@ -86,21 +103,25 @@ func checkFiles(s Settings, d Disk) error {
 		f.Close()
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		return &Error{Input: Context, Msg: fmt.Sprintf("cannot read build context %q: %v", s.Context, unwrapPath(err))}
+		return nil, &Error{Input: Context, Msg: fmt.Sprintf("cannot read build context %q: %v", s.Context, unwrapPath(err))}
 	}
 
 	file, input := s.Dockerfile()
 	if file == "" {
-		return nil
+		return nil, nil
 	}
 	fi, err = fs.Stat(d.FS, d.name(file))
-	switch {
-	case err != nil:
-		return &Error{Input: input, Msg: fmt.Sprintf("cannot read Dockerfile %q: %v", file, unwrapPath(err))}
-	case fi.IsDir():
-		return &Error{Input: input, Msg: fmt.Sprintf("Dockerfile %q is a directory", file)}
+	if err == nil && fi.IsDir() {
+		return nil, &Error{Input: input, Msg: fmt.Sprintf("Dockerfile %q is a directory", file)}
 	}
-	return nil
+	var dt []byte
+	if err == nil {
+		dt, err = d.ReadFile(file)
+	}
+	if err != nil {
+		return nil, &Error{Input: input, Msg: fmt.Sprintf("cannot read Dockerfile %q: %v", file, unwrapPath(err))}
+	}
+	return dt, nil
 }
 
 // Dockerfile is the path of the Dockerfile on the local disk, as buildx

@@ -197,7 +197,7 @@ func TestCheckFiles(t *testing.T) {
 		{Settings{Context: "ctx", File: "nope/Dockerfile"}, File},
 	}
 	for _, tt := range tests {
-		err := checkFiles(tt.s, OSDisk(dir))
+		_, err := checkFiles(tt.s, OSDisk(dir))
 		var ie *Error
 		if !errors.As(err, &ie) || ie.Input != tt.input {
 			t.Errorf("checkFiles(%+v) = %v, want an error for input %q", tt.s, err, tt.input)
@@ -206,15 +206,39 @@ func TestCheckFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []Settings{
-		{Context: "ctx"},
-		{Context: ctx},
-		{Context: "ctx", File: "ctx/Dockerfile"},
-		{Context: "https://github.com/acme/app.git#main"},
-		{Context: "git@github.com:acme/app.git"},
+	for _, tt := range []struct {
+		s    Settings
+		want string // the Dockerfile read
+	}{
+		{Settings{Context: "ctx"}, "FROM scratch\n"},
+		{Settings{Context: ctx}, "FROM scratch\n"},
+		{Settings{Context: "ctx", File: "ctx/Dockerfile"}, "FROM scratch\n"},
+		{Settings{Context: "ctx", File: "-"}, ""},
+		{Settings{Context: "https://github.com/acme/app.git#main"}, ""},
+		{Settings{Context: "git@github.com:acme/app.git"}, ""},
 	} {
-		if err := checkFiles(s, OSDisk(dir)); err != nil {
-			t.Errorf("checkFiles(%+v) = %v", s, err)
+		if dt, err := checkFiles(tt.s, OSDisk(dir)); err != nil || string(dt) != tt.want {
+			t.Errorf("checkFiles(%+v) = %q, %v, want %q", tt.s, dt, err, tt.want)
+		}
+	}
+}
+
+// Dockerfile is the one answer to where buildx reads the Dockerfile from.
+func TestDockerfile(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s           Settings
+		path, input string
+	}{
+		{Settings{Context: "ctx"}, filepath.Join("ctx", "Dockerfile"), Context},
+		{Settings{Context: "ctx", File: "build/Dockerfile.ci"}, "build/Dockerfile.ci", File},
+		{Settings{Context: "ctx", File: "-"}, "", ""},
+		// in a remote context, the file input is a path inside it
+		{Settings{Context: "https://github.com/acme/app.git#main", File: "sub/Dockerfile"}, "", ""},
+		{Settings{Context: "-"}, "", ""},
+	} {
+		if path, input := tt.s.Dockerfile(); path != tt.path || input != tt.input {
+			t.Errorf("%+v.Dockerfile() = %q, %q, want %q, %q", tt.s, path, input, tt.path, tt.input)
 		}
 	}
 }
@@ -232,8 +256,8 @@ func TestPreflightOnAFileSystem(t *testing.T) {
 	s := Settings{Context: "app"}
 	s.SecretFiles = []SecretFile{{ID: "k", Path: "key.pem"}}
 	s.ProgressFile = "app/progress.json" // need not exist: it is written
-	if pool, err := Preflight(s, d); err != nil || pool != nil {
-		t.Errorf("Preflight = %v, %v", pool, err)
+	if got, err := Preflight(s, d); err != nil || got.CA != nil || string(got.Dockerfile) != "FROM scratch\n" {
+		t.Errorf("Preflight = %+v, %v", got, err)
 	}
 	s.Context = "missing"
 	s.SecretFiles = []SecretFile{{ID: "k", Path: "/work/nokey.pem"}}

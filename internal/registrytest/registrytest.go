@@ -6,8 +6,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	cachetypes "github.com/moby/buildkit/cache/remotecache/v1/types"
 )
@@ -122,6 +125,25 @@ func Push(t testing.TB, ref string, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return r.Context().Digest(d.String()).String()
+}
+
+// Head returns the digest ref points at in its registry, "" when the
+// registry has no such manifest; any other failure fails the test.
+func Head(t testing.TB, ref string, opts ...remote.Option) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Head(r, opts...)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("HEAD %s: %v", ref, err)
+	}
+	return d.Digest.String()
 }
 
 // PushIndex writes an index of the images (each with its config's

@@ -103,7 +103,11 @@ func WriteInspectText(w io.Writer, res ImageResult) {
 	}
 	for _, p := range rep.Platforms {
 		fmt.Fprintf(w, "\nplatform %s  %s\n", p.Platform, p.Digest)
-		if p.Error != "" {
+		switch {
+		case p.Unreadable:
+			fmt.Fprintf(w, "  could not be read: %s\n", p.Error)
+			continue
+		case p.Error != "":
 			fmt.Fprintf(w, "  no usable cache: %s\n", p.Error)
 			continue
 		}

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/inlinecache/action/internal/cachemeta"
 )
@@ -62,24 +62,22 @@ func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name
 			children = append(children, m)
 		}
 		rep.Platforms = make([]Platform, len(children))
-		sem := make(chan struct{}, min(len(children), maxFetchConcurrency))
-		var wg sync.WaitGroup
+		var g errgroup.Group
+		g.SetLimit(maxFetchConcurrency)
 		for i, m := range children {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
+			g.Go(func() error {
 				p := Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()}
 				img, err := childImage(ctx, pl, r, m)
 				if err != nil {
-					p.Error = "cannot read " + named("manifest "+m.Digest.String()+" of platform "+p.Platform, err).Error()
+					p.Error, p.Unreadable = "cannot read "+named("manifest "+m.Digest.String()+" of platform "+p.Platform, err).Error(), true
 				} else {
 					p = checkImage(img, p, named)
 				}
 				rep.Platforms[i] = p
-			}()
+				return nil // a failed read is part of its platform's result
+			})
 		}
-		wg.Wait()
+		_ = g.Wait()
 	case desc.MediaType.IsImage():
 		img, err := desc.Image()
 		if err != nil {
@@ -120,16 +118,17 @@ func checkImage(img v1.Image, p Platform, named func(string, error) error) Platf
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		p.Error = "cannot read " + named("manifest "+p.Digest+" of platform "+platform, err).Error()
+		p.Error, p.Unreadable = "cannot read "+named("manifest "+p.Digest+" of platform "+platform, err).Error(), true
 		return p
 	}
 	if m.Config.Size > cachemeta.MaxConfigBytes {
-		p.Error = fmt.Sprintf("the image config is %d bytes, over the %d-byte limit", m.Config.Size, cachemeta.MaxConfigBytes)
+		// not read, so whether it carries cache is unknown
+		p.Error, p.Unreadable = fmt.Sprintf("the image config is %d bytes, over the %d-byte limit", m.Config.Size, cachemeta.MaxConfigBytes), true
 		return p
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
-		p.Error = "cannot read " + named("config "+m.Config.Digest.String()+" of platform "+platform, err).Error()
+		p.Error, p.Unreadable = "cannot read "+named("config "+m.Config.Digest.String()+" of platform "+platform, err).Error(), true
 		return p
 	}
 	if p.Platform == "unknown" {

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/inlinecache/action/internal/registrytest"
 	"github.com/inlinecache/action/internal/verify"
@@ -42,19 +40,6 @@ func (c *countingTransport) count(method, pathPart string) int {
 	return n
 }
 
-func resolve(t *testing.T, ref string) string {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := remote.Head(r)
-	if err != nil {
-		t.Fatalf("HEAD %s: %v", ref, err)
-	}
-	return d.Digest.String()
-}
-
 func TestTagCreatesMovesAndSkips(t *testing.T) {
 	t.Parallel()
 	reg := registrytest.Serve(t)
@@ -80,7 +65,7 @@ func TestTagCreatesMovesAndSkips(t *testing.T) {
 		t.Fatalf("results = %+v, want %+v", res, want)
 	}
 	for _, tg := range tags {
-		if got := resolve(t, tg); got != digest {
+		if got := registrytest.Head(t, tg); got != digest {
 			t.Errorf("%s → %s, want %s", tg, got, digest)
 		}
 	}

@@ -41,8 +41,12 @@ type Platform struct {
 	Digest   string `json:"digest"`
 	cachemeta.Summary
 	// Error says why the cache could not be read at all.
-	Error    string `json:"error,omitempty"`
-	Verified bool   `json:"verified"`
+	Error string `json:"error,omitempty"`
+	// Unreadable says the platform's manifest or config could not be
+	// read (Error says why), so whether it carries cache is unknown; an
+	// image read whole that has no or broken cache is not Unreadable.
+	Unreadable bool `json:"unreadable,omitempty"`
+	Verified   bool `json:"verified"`
 }
 
 // Verified reports whether every platform image carries valid cache.

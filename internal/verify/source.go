@@ -152,14 +152,12 @@ func (v *Verifier) CheckSource(ctx context.Context, ref string, platforms []stri
 	}
 	desc, err := p.Get(ctx, r)
 	if err != nil {
-		src.State, src.Error = v.sourceFailure(ctx, r, err), v.explain(ctx, c, r, err).Error()
-		return src
+		return v.failed(ctx, c, r, err, src)
 	}
 	src.Digest = desc.Digest.String()
 	rep := Report{Ref: r.String()}
 	if err := v.check(ctx, c, p, r, desc, &rep); err != nil {
-		src.State, src.Error = v.sourceFailure(ctx, r, err), v.explain(ctx, c, r, err).Error()
-		return src
+		return v.failed(ctx, c, r, err, src)
 	}
 	if rep.RegistryCache {
 		src.State, src.Importable = SourceRegistryCache, true
@@ -192,6 +190,17 @@ func (v *Verifier) CheckSource(ctx context.Context, ref string, platforms []stri
 		return src
 	}
 	src.Importable = checked == 0 || len(src.Missing) < checked
+	return src
+}
+
+// failed fills in why src could not be read. Not found needs no why: the
+// registry's wording of it (the repository exists or not yet) says
+// nothing to the user.
+func (v *Verifier) failed(ctx context.Context, c *call, r name.Reference, err error, src Source) Source {
+	src.State = v.sourceFailure(ctx, r, err)
+	if src.State != SourceNotFound {
+		src.Error = v.explain(ctx, c, r, err).Error()
+	}
 	return src
 }
 

@@ -68,22 +68,20 @@ func (r *buildRun) run(ctx context.Context) error {
 		r.endPlan = func() {}
 	}
 	for _, st := range r.plan.Steps {
+		begin := func() { r.endPlan(); g.open(string(st.Kind)) }
 		var err error
 		switch st.Kind {
 		case plan.Build:
 			// The build ends the plan group once it has started.
-			err = r.build(ctx, st, func() { r.endPlan(); g.open(string(st.Kind)) })
+			err = r.build(ctx, st, begin)
 		case plan.Push:
-			r.endPlan()
-			g.open(string(st.Kind))
+			begin()
 			err = r.push(ctx, st)
 		case plan.Verify:
-			r.endPlan()
-			g.open(string(st.Kind))
+			begin()
 			r.verify(ctx, st)
 		case plan.Tag:
-			r.endPlan()
-			g.open(string(st.Kind))
+			begin()
 			r.tag(ctx, st)
 		default:
 			err = fmt.Errorf("plan step %q has no runner", st.Kind)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/inlinecache/action/internal/testenv"
 )
 
@@ -36,7 +38,7 @@ jobs:
       - name: record
         if: always()
         env:
-          OUTPUTS: ${{ toJSON(steps.build.outputs) }}
+          OUTPUTS: ${{ toJSON(steps.build.Outputs) }}
         run: |
           printf '%%s' "$OUTPUTS" > %[2]s/outputs.json
           printf 'ACT=%%s\nGITHUB_OUTPUT=%%s\nGITHUB_STEP_SUMMARY=%%s\n' "$ACT" "$GITHUB_OUTPUT" "$GITHUB_STEP_SUMMARY" > %[2]s/env
@@ -47,7 +49,7 @@ jobs:
 // in a clone, with `uses: ./`. It checks what act depends on: act's own
 // actions/checkout copies the repository without the .gitignore'd dist
 // binaries, so the entry point builds from source with go build; outputs
-// travel through act's GITHUB_OUTPUT file into steps.<id>.outputs, the job
+// travel through act's GITHUB_OUTPUT file into steps.<id>.Outputs, the job
 // summary lands in act's GITHUB_STEP_SUMMARY, and ACT=true is set.
 func TestActUsesDotAction(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -65,7 +67,7 @@ func TestActUsesDotAction(t *testing.T) {
 	arch := runtime.GOARCH
 	mustWrite(t, filepath.Join(repoDir, "dist", "inline-cache-linux-"+arch), "not a binary", 0o755)
 	mustWrite(t, filepath.Join(repoDir, "dist", "SHA256SUMS"), strings.Repeat("0", 64)+"  inline-cache-linux-"+arch+"\n", 0o644)
-	busybox, err := os.ReadFile(env.Tools.Busybox)
+	busybox, err := os.ReadFile(harness.Env.Tools.Busybox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +105,11 @@ func TestActUsesDotAction(t *testing.T) {
 		t.Fatalf("the record step did not run: %v", err)
 	}
 	if err := json.Unmarshal(b, &outputs); err != nil {
-		t.Fatalf("steps.build.outputs %q: %v", b, err)
+		t.Fatalf("steps.build.Outputs %q: %v", b, err)
 	}
 	// act reads GITHUB_STEP_SUMMARY after each step, prints it and empties
 	// the file, so the log is where the summary shows.
-	r := run{log: log, outputs: outputs, summary: actSummary(log)}
+	r := run{Log: log, Outputs: outputs, Summary: actSummary(log)}
 	checkVerified(t, r)
 	if rep := parseReport(t, r); rep.Report.Ref == "" || !strings.HasPrefix(rep.Report.Ref, repo(t)+"@sha256:") {
 		t.Errorf("cache-report ref = %q, want %s@sha256:…", rep.Report.Ref, repo(t))
@@ -159,7 +161,7 @@ func runAct(t *testing.T, dir string) (string, error) {
 		t.Fatalf("go env: %q", goEnv)
 	}
 	var environ []string
-	for _, kv := range cleanEnv(env.Environ()) {
+	for _, kv := range cleanEnv(harness.Env.Environ()) {
 		switch k, _, _ := strings.Cut(kv, "="); k {
 		case "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "ACT":
 			continue
@@ -174,7 +176,7 @@ func runAct(t *testing.T, dir string) (string, error) {
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, env.Tools.Act, "push",
+	cmd := exec.CommandContext(ctx, harness.Env.Tools.Act, "push",
 		"-P", "ubuntu-latest=-self-hosted",
 		"-W", ".github/workflows/act-e2e.yml",
 		"--no-cache-server",

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/config/types"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -36,7 +38,7 @@ const secureBuilder = "inline-cache-secure"
 func TestSecuredRegistry(t *testing.T) {
 	ctx := context.Background()
 	password, wrong := secret(t), secret(t)
-	reg, err := env.StartSecureRegistry(ctx, "secure-registry", "ci-user", password)
+	reg, err := harness.Env.StartSecureRegistry(ctx, "secure-registry", "ci-user", password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func TestSecuredRegistry(t *testing.T) {
 			t.Errorf("stop the secured registry: %v", err)
 		}
 	})
-	if err := env.StartSecureBuilder(ctx, secureBuilder, reg); err != nil {
+	if err := harness.Env.StartSecureBuilder(ctx, secureBuilder, reg); err != nil {
 		t.Fatal(err)
 	}
 
@@ -88,7 +90,7 @@ func TestSecuredRegistry(t *testing.T) {
 		r := actionEnv(t, secureEnv(auths, helperBin), in)
 		runs = append(runs, r)
 		checkVerified(t, r)
-		ref = reg.Addr + "/e2e/auth@" + r.outputs["digest"]
+		ref = reg.Addr + "/e2e/auth@" + r.Outputs["digest"]
 	})
 	if ref == "" {
 		t.Fatal("nothing was pushed to the secured registry")
@@ -98,8 +100,8 @@ func TestSecuredRegistry(t *testing.T) {
 		in := map[string]string{"context": project(t, "app"), "tags": tag, "push": "true", "registry-ca": reg.CAFile}
 		r := actionEnv(t, secureEnv(noCredentials, helperBin), in)
 		runs = append(runs, r)
-		if r.code != 1 || !strings.Contains(r.log, "401 Unauthorized") {
-			t.Errorf("exit %d, want 1 with the registry's 401", r.code)
+		if r.Code != 1 || !strings.Contains(r.Log, "401 Unauthorized") {
+			t.Errorf("exit %d, want 1 with the registry's 401", r.Code)
 		}
 	})
 	t.Run("build pushes but cannot verify without the CA", func(t *testing.T) {
@@ -112,25 +114,25 @@ func TestSecuredRegistry(t *testing.T) {
 		in := map[string]string{"context": project(t, "app"), "tags": tag + "\n" + never, "push": "true", "build-args": "GREETING=unverifiable"}
 		r := actionEnv(t, secureEnv(auths, helperBin), in)
 		runs = append(runs, r)
-		if r.code != 1 || r.outputs["cache-verified"] != "false" || !strings.HasPrefix(r.outputs["digest"], "sha256:") {
-			t.Errorf("exit %d, cache-verified %q, digest %q; want a push that is not verified", r.code, r.outputs["cache-verified"], r.outputs["digest"])
+		if r.Code != 1 || r.Outputs["cache-verified"] != "false" || !strings.HasPrefix(r.Outputs["digest"], "sha256:") {
+			t.Errorf("exit %d, cache-verified %q, digest %q; want a push that is not verified", r.Code, r.Outputs["cache-verified"], r.Outputs["digest"])
 		}
 		opts := secureRemote(t, reg.CAFile, reg.User, password)
 		verified := ref[strings.Index(ref, "@")+1:]
-		if got := registrytest.Head(t, tag, opts...); got != verified || got == r.outputs["digest"] {
+		if got := registrytest.Head(t, tag, opts...); got != verified || got == r.Outputs["digest"] {
 			t.Errorf("%s → %s after a failed verification, want it left on the verified %s", tag, got, verified)
 		}
 		if got := registrytest.Head(t, never, opts...); got != "" {
 			t.Errorf("%s was created (→ %s) after a failed verification", never, got)
 		}
-		if got := registrytest.Head(t, reg.Addr+"/e2e/auth@"+r.outputs["digest"], opts...); got != r.outputs["digest"] {
+		if got := registrytest.Head(t, reg.Addr+"/e2e/auth@"+r.Outputs["digest"], opts...); got != r.Outputs["digest"] {
 			t.Errorf("the unverified image is not in the registry by digest: %q", got)
 		}
-		if !strings.Contains(r.log, "tags: left where they were (verification did not pass): "+tag+", "+never) {
+		if !strings.Contains(r.Log, "tags: left where they were (verification did not pass): "+tag+", "+never) {
 			t.Errorf("the log does not say the tags were left where they were")
 		}
-		if !strings.Contains(r.log, "::error title=Inline cache not verified::inline cache not verified: fetch "+reg.Addr) ||
-			!strings.Contains(r.log, "TLS certificate not trusted") || !strings.Contains(r.log, "registry-ca") {
+		if !strings.Contains(r.Log, "::error title=Inline cache not verified::inline cache not verified: fetch "+reg.Addr) ||
+			!strings.Contains(r.Log, "TLS certificate not trusted") || !strings.Contains(r.Log, "registry-ca") {
 			t.Errorf("the error does not say the certificate is not trusted and how to fix it")
 		}
 	})
@@ -144,7 +146,7 @@ func TestSecuredRegistry(t *testing.T) {
 		runs = append(runs, r)
 		checkVerified(t, r)
 		want := "::warning::cache source " + tag + ": cannot be read, so the build imports nothing from it: registry " + reg.Addr + ": authentication failed (401 Unauthorized)"
-		if !strings.Contains(r.log, want) {
+		if !strings.Contains(r.Log, want) {
 			t.Errorf("log lacks %q", want)
 		}
 		for _, s := range parseReport(t, r).Sources {
@@ -173,17 +175,17 @@ func TestSecuredRegistry(t *testing.T) {
 		t.Helper()
 		// The wording of the verdict belongs to the verify command;
 		// what counts here is that it passed and said so.
-		if r.code != 0 || !strings.Contains(r.log, "VERIFIED") || strings.Contains(r.log, "NOT VERIFIED") {
-			t.Errorf("exit %d, want 0 and VERIFIED", r.code)
+		if r.Code != 0 || !strings.Contains(r.Log, "VERIFIED") || strings.Contains(r.Log, "NOT VERIFIED") {
+			t.Errorf("exit %d, want 0 and VERIFIED", r.Code)
 		}
 	}
 	refused := func(t *testing.T, r run, want ...string) {
 		t.Helper()
-		if r.code != 1 {
-			t.Errorf("exit %d, want 1", r.code)
+		if r.Code != 1 {
+			t.Errorf("exit %d, want 1", r.Code)
 		}
 		for _, w := range want {
-			if !strings.Contains(r.log, w) {
+			if !strings.Contains(r.Log, w) {
 				t.Errorf("output lacks %q", w)
 			}
 		}
@@ -252,8 +254,8 @@ func TestSecuredRegistry(t *testing.T) {
 		}
 		for _, f := range []string{junk, filepath.Join(t.TempDir(), "missing.pem")} {
 			r := with(t, auths, "verify", "--registry-ca", f, ref)
-			if r.code != 2 || !strings.Contains(r.log, `error: input "registry-ca"`) || !strings.Contains(r.log, f) {
-				t.Errorf("%s: exit %d, want 2 naming registry-ca and the file", f, r.code)
+			if r.Code != 2 || !strings.Contains(r.Log, `error: input "registry-ca"`) || !strings.Contains(r.Log, f) {
+				t.Errorf("%s: exit %d, want 2 naming registry-ca and the file", f, r.Code)
 			}
 		}
 	})
@@ -267,8 +269,8 @@ func TestSecuredRegistry(t *testing.T) {
 		base64.StdEncoding.EncodeToString([]byte(reg.User + ":" + password)),
 		base64.StdEncoding.EncodeToString([]byte(reg.User + ":" + wrong))} {
 		for i, r := range runs {
-			all := r.log + r.summary
-			for k, v := range r.outputs {
+			all := r.Log + r.Summary
+			for k, v := range r.Outputs {
 				all += k + v
 			}
 			if strings.Contains(all, s) {
@@ -295,7 +297,7 @@ func dockerConfig(t *testing.T, edit func(*configfile.ConfigFile)) string {
 	if err := os.MkdirAll(filepath.Join(dir, "cli-plugins"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(env.Tools.Buildx, filepath.Join(dir, "cli-plugins", "docker-buildx")); err != nil {
+	if err := os.Symlink(harness.Env.Tools.Buildx, filepath.Join(dir, "cli-plugins", "docker-buildx")); err != nil {
 		t.Fatal(err)
 	}
 	cf := configfile.New(filepath.Join(dir, "config.json"))
@@ -312,9 +314,9 @@ func dockerConfig(t *testing.T, edit func(*configfile.ConfigFile)) string {
 func secureEnv(dockerCfg, bin string) []string {
 	return []string{
 		"DOCKER_CONFIG=" + dockerCfg,
-		"BUILDX_CONFIG=" + env.BuildxConfig(),
+		"BUILDX_CONFIG=" + harness.Env.BuildxConfig(),
 		"BUILDX_BUILDER=" + secureBuilder,
-		"PATH=" + bin + string(os.PathListSeparator) + env.BinDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"PATH=" + bin + string(os.PathListSeparator) + harness.Env.BinDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
 }
 

@@ -13,81 +13,26 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/inlinecache/action/internal/e2e/harness"
 )
-
-type cacheReport struct {
-	Verified string `json:"verified"`
-	Reason   string `json:"reason"`
-	Report   struct {
-		Ref       string `json:"ref"`
-		Platforms []struct {
-			Platform          string `json:"platform"`
-			Records           int    `json:"records"`
-			RecordsWithLayers int    `json:"recordsWithLayers"`
-			LayersCovered     int    `json:"layersCovered"`
-			LayersTotal       int    `json:"layersTotal"`
-			Verified          bool   `json:"verified"`
-		} `json:"platforms"`
-	} `json:"report"`
-	Build struct {
-		CachedSteps, TotalSteps int
-		Steps                   []struct{ Text, State string }
-	} `json:"build"`
-	Sources []struct {
-		Ref, State string
-		Importable bool
-		Cached     []string `json:"cachedPlatforms"`
-	} `json:"sources"`
-	Misses *struct {
-		Ran    int
-		Causes []struct{ Reason, Stage, Step, Detail string }
-	} `json:"misses"`
-	Gates []struct {
-		Input   string
-		Failed  bool
-		Message string
-	} `json:"gates"`
-}
-
-// resultBlock is the result block of a run's log (from "inline cache:"
-// to the end of the verify group), for the test's record.
-func resultBlock(log string) string {
-	i := strings.Index(log, "inline cache: ")
-	if i < 0 {
-		return ""
-	}
-	rest := log[i:]
-	if j := strings.Index(rest, "::endgroup::"); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
-}
-
-func parseReport(t *testing.T, r run) cacheReport {
-	t.Helper()
-	var rep cacheReport
-	if err := json.Unmarshal([]byte(r.outputs["cache-report"]), &rep); err != nil {
-		t.Fatalf("cache-report output %q: %v", r.outputs["cache-report"], err)
-	}
-	return rep
-}
 
 // checkVerified asserts a successful, verified push that covers every
 // layer of the image.
 func checkVerified(t *testing.T, r run) cacheReport {
 	t.Helper()
-	if r.code != 0 {
-		t.Fatalf("exit %d", r.code)
+	if r.Code != 0 {
+		t.Fatalf("exit %d", r.Code)
 	}
-	if r.outputs["cache-verified"] != "true" {
-		t.Fatalf("cache-verified = %q", r.outputs["cache-verified"])
+	if r.Outputs["cache-verified"] != "true" {
+		t.Fatalf("cache-verified = %q", r.Outputs["cache-verified"])
 	}
-	if !strings.HasPrefix(r.outputs["digest"], "sha256:") || !strings.HasPrefix(r.outputs["imageid"], "sha256:") {
-		t.Errorf("digest %q imageid %q", r.outputs["digest"], r.outputs["imageid"])
+	if !strings.HasPrefix(r.Outputs["digest"], "sha256:") || !strings.HasPrefix(r.Outputs["imageid"], "sha256:") {
+		t.Errorf("digest %q imageid %q", r.Outputs["digest"], r.Outputs["imageid"])
 	}
 	var meta map[string]any
-	if err := json.Unmarshal([]byte(r.outputs["metadata"]), &meta); err != nil || meta["containerimage.digest"] != r.outputs["digest"] {
-		t.Errorf("metadata output does not carry the digest: %v %q", err, r.outputs["metadata"])
+	if err := json.Unmarshal([]byte(r.Outputs["metadata"]), &meta); err != nil || meta["containerimage.digest"] != r.Outputs["digest"] {
+		t.Errorf("metadata output does not carry the digest: %v %q", err, r.Outputs["metadata"])
 	}
 	rep := parseReport(t, r)
 	if len(rep.Report.Platforms) != 1 {
@@ -98,8 +43,8 @@ func checkVerified(t *testing.T, r run) cacheReport {
 	if !p.Verified || p.LayersTotal != 6 || p.LayersCovered != p.LayersTotal || p.RecordsWithLayers < p.LayersTotal {
 		t.Errorf("platform report = %+v, want all 6 layers covered", p)
 	}
-	if !strings.Contains(r.summary, "| linux/amd64 |") {
-		t.Errorf("job summary = %q", r.summary)
+	if !strings.Contains(r.Summary, "| linux/amd64 |") {
+		t.Errorf("job summary = %q", r.Summary)
 	}
 	return rep
 }
@@ -111,7 +56,7 @@ func checkVerified(t *testing.T, r run) cacheReport {
 func checkRunSteps(t *testing.T, r run, wantCached bool) {
 	t.Helper()
 	checkCountsAgainstRaw(t, r)
-	steps := runStepsRaw(t, r.raw)
+	steps := runStepsRaw(t, r.Raw)
 	if len(steps) != 4 {
 		t.Fatalf("found %d RUN steps in the log, want 4: %v", len(steps), steps)
 	}
@@ -131,8 +76,8 @@ func checkAllRunStepsCached(t *testing.T, r run) {
 	t.Helper()
 	checkRunSteps(t, r, true)
 	// FROM scratch is no step: 2 COPY and 4 RUN.
-	if rep := parseReport(t, r); rep.Build.TotalSteps != 6 || rep.Build.CachedSteps != 6 || r.outputs["cache-hit"] != "100" || r.outputs["uncached-seconds"] != "0.0" {
-		t.Errorf("cache-report build = %+v, cache-hit %q, uncached-seconds %q; want 6 of 6 cached, 100, 0.0", rep.Build, r.outputs["cache-hit"], r.outputs["uncached-seconds"])
+	if rep := parseReport(t, r); rep.Build.TotalSteps != 6 || rep.Build.CachedSteps != 6 || r.Outputs["cache-hit"] != "100" || r.Outputs["uncached-seconds"] != "0.0" {
+		t.Errorf("cache-report build = %+v, cache-hit %q, uncached-seconds %q; want 6 of 6 cached, 100, 0.0", rep.Build, r.Outputs["cache-hit"], r.Outputs["uncached-seconds"])
 	}
 }
 
@@ -145,7 +90,7 @@ func TestPushVerifyThenRebuildFromRegistryCache(t *testing.T) {
 	first := action(t, in)
 	checkVerified(t, first)
 	checkNoRunStepCached(t, first)
-	if !strings.Contains(first.log, "--cache-to type=inline") || !strings.Contains(first.log, "--cache-from type=registry,ref="+tag) {
+	if !strings.Contains(first.Log, "--cache-to type=inline") || !strings.Contains(first.Log, "--cache-from type=registry,ref="+tag) {
 		t.Errorf("plan does not show the inline export and the registry import")
 	}
 
@@ -153,10 +98,10 @@ func TestPushVerifyThenRebuildFromRegistryCache(t *testing.T) {
 	second := action(t, in)
 	checkVerified(t, second)
 	checkAllRunStepsCached(t, second)
-	if !strings.Contains(second.log, "build steps: 6 of 6 Dockerfile steps cached (cache hit 100%), 0.0s in steps that ran") {
+	if !strings.Contains(second.Log, "build steps: 6 of 6 Dockerfile steps cached (cache hit 100%), 0.0s in steps that ran") {
 		t.Errorf("result block does not show the cache hits")
 	}
-	if !strings.Contains(second.log, "--progress rawjson") || !strings.HasPrefix(second.raw, "{") {
+	if !strings.Contains(second.Log, "--progress rawjson") || !strings.HasPrefix(second.Raw, "{") {
 		t.Errorf("buildx was not run with --progress rawjson")
 	}
 
@@ -171,7 +116,7 @@ func TestBuildArgMethod(t *testing.T) {
 
 	first := action(t, in)
 	checkVerified(t, first)
-	if !strings.Contains(first.log, "--build-arg BUILDKIT_INLINE_CACHE=1") || strings.Contains(first.log, "--cache-to type=inline") {
+	if !strings.Contains(first.Log, "--build-arg BUILDKIT_INLINE_CACHE=1") || strings.Contains(first.Log, "--cache-to type=inline") {
 		t.Errorf("build-arg method did not reach the build alone")
 	}
 	prune(t)
@@ -184,43 +129,45 @@ func TestStandaloneBuildxCLI(t *testing.T) {
 	ctx := project(t, "app")
 	tag := repo(t) + ":v1"
 	// A PATH with buildx but no docker CLI, as on many CI images.
-	r := runBinary(t, []string{"PATH=" + env.BinDir}, "build", "--tag", tag, "--push", ctx)
-	if r.code != 0 {
-		t.Fatalf("exit %d", r.code)
+	r := runBinary(t, []string{"PATH=" + harness.Env.BinDir}, "build", "--tag", tag, "--push", ctx)
+	if r.Code != 0 {
+		t.Fatalf("exit %d", r.Code)
 	}
-	if !strings.Contains(r.log, "command: "+filepath.Join(env.BinDir, "buildx")+" build") {
+	if !strings.Contains(r.Log, "command: "+filepath.Join(harness.Env.BinDir, "buildx")+" build") {
 		t.Errorf("standalone buildx not used")
 	}
-	if strings.Contains(r.log, "::") {
+	if strings.Contains(r.Log, "::") {
 		t.Errorf("workflow commands printed outside GitHub")
 	}
-	if !strings.Contains(r.log, "inline cache: VERIFIED") {
+	if !strings.Contains(r.Log, "inline cache: VERIFIED") {
 		t.Errorf("not verified")
 	}
 
 	// Rebuilt from the registry's inline cache on an empty builder: every
 	// step cached, as the raw stream (--progress-file) says too.
 	prune(t)
-	raw := filepath.Join(t.TempDir(), "progress.raw")
-	r = runBinary(t, []string{"PATH=" + env.BinDir}, "build", "--tag", tag, "--push", "--progress-file", raw, ctx)
-	r.raw = readRaw(raw)
-	steps := rawSteps(t, r.raw)
-	if r.code != 0 || len(steps) != 6 {
-		t.Fatalf("rebuild: exit %d, %d steps in the raw stream, want 6", r.code, len(steps))
+	raw := filepath.Join(t.TempDir(), "progress.Raw")
+	r = runBinary(t, []string{"PATH=" + harness.Env.BinDir}, "build", "--tag", tag, "--push", "--progress-file", raw, ctx)
+	if b, err := os.ReadFile(raw); err == nil {
+		r.Raw = string(b)
+	}
+	steps := rawSteps(t, r.Raw)
+	if r.Code != 0 || len(steps) != 6 {
+		t.Fatalf("rebuild: exit %d, %d steps in the raw stream, want 6", r.Code, len(steps))
 	}
 	for _, s := range steps {
 		if !s.Cached {
 			t.Errorf("%s not cached in the raw stream", s.Text)
 		}
 	}
-	if !strings.Contains(r.log, "build steps: 6 of 6 Dockerfile steps cached (cache hit 100%)") {
+	if !strings.Contains(r.Log, "build steps: 6 of 6 Dockerfile steps cached (cache hit 100%)") {
 		t.Errorf("the result block does not count 6 of 6 cached")
 	}
 	checkChangedFile(t, ctx, func() run {
-		return actionEnv(t, []string{"PATH=" + env.BinDir}, map[string]string{"context": ctx, "tags": tag, "push": "true"})
+		return actionEnv(t, []string{"PATH=" + harness.Env.BinDir}, map[string]string{"context": ctx, "tags": tag, "push": "true"})
 	})
 	checkFailingStep(t, func(ctx string) run {
-		return actionEnv(t, []string{"PATH=" + env.BinDir}, map[string]string{"context": ctx, "tags": tag, "push": "true"})
+		return actionEnv(t, []string{"PATH=" + harness.Env.BinDir}, map[string]string{"context": ctx, "tags": tag, "push": "true"})
 	})
 }
 
@@ -229,21 +176,21 @@ func TestImageWithoutInlineCache(t *testing.T) {
 	tag := repo(t) + ":plain"
 	// Pushed by buildx alone, without inline cache: what a forgotten flag
 	// or a driver that drops the cache leaves in the registry.
-	out, err := env.Buildx(context.Background(), "build", "--tag", tag, "--push", "--progress", "plain", ctx)
+	out, err := harness.Env.Buildx(context.Background(), "build", "--tag", tag, "--push", "--progress", "plain", ctx)
 	if err != nil {
 		t.Fatalf("buildx build: %v\n%s", err, out)
 	}
 
 	strict := cli(t, "verify", tag)
-	if strict.code != 1 {
-		t.Errorf("strict: exit %d, want 1", strict.code)
+	if strict.Code != 1 {
+		t.Errorf("strict: exit %d, want 1", strict.Code)
 	}
-	if !strings.Contains(strict.log, "linux/amd64: image config has no moby.buildkit.cache.v0 key: the image was pushed without inline cache") {
+	if !strings.Contains(strict.Log, "linux/amd64: image config has no moby.buildkit.cache.v0 key: the image was pushed without inline cache") {
 		t.Errorf("strict: message does not say what is missing")
 	}
 	warn := cli(t, "verify", "--verify", "warn", tag)
-	if warn.code != 0 || !strings.Contains(warn.log, "warning: 1 of 1 images lack valid inline cache") {
-		t.Errorf("warn: exit %d", warn.code)
+	if warn.Code != 0 || !strings.Contains(warn.Log, "warning: 1 of 1 images lack valid inline cache") {
+		t.Errorf("warn: exit %d", warn.Code)
 	}
 }
 
@@ -263,13 +210,13 @@ func TestBadInputStartsNoBuild(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := cli(t, tt.args...)
-			if r.code != 2 {
-				t.Errorf("exit %d, want 2", r.code)
+			if r.Code != 2 {
+				t.Errorf("exit %d, want 2", r.Code)
 			}
-			if !strings.Contains(r.log, `error: input "`+tt.input+`"`) {
+			if !strings.Contains(r.Log, `error: input "`+tt.input+`"`) {
 				t.Errorf("message does not name input %q", tt.input)
 			}
-			if strings.Contains(r.log, "=== inline-cache: build") {
+			if strings.Contains(r.Log, "=== inline-cache: build") {
 				t.Errorf("a build was started")
 			}
 		})
@@ -288,10 +235,10 @@ func TestNoPushSkipsVerification(t *testing.T) {
 	if n := newBuilds(before, buildStatuses(t)); len(n) != 1 {
 		t.Errorf("BuildKit history has %d new builds, want 1: %v", len(n), n)
 	}
-	if r.code != 0 || r.outputs["cache-verified"] != "skipped" {
-		t.Errorf("exit %d cache-verified %q", r.code, r.outputs["cache-verified"])
+	if r.Code != 0 || r.Outputs["cache-verified"] != "skipped" {
+		t.Errorf("exit %d cache-verified %q", r.Code, r.Outputs["cache-verified"])
 	}
-	if !strings.Contains(r.log, "verification skipped (nothing was pushed") {
+	if !strings.Contains(r.Log, "verification skipped (nothing was pushed") {
 		t.Errorf("log does not say why verification was skipped")
 	}
 }
@@ -310,7 +257,7 @@ func TestActionEntryPoint(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dist, "index.js"), shim, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := os.ReadFile(binary)
+	bin, err := os.ReadFile(harness.Binary)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,8 +273,8 @@ func TestActionEntryPoint(t *testing.T) {
 
 	ctx := project(t, "app")
 	dir := t.TempDir()
-	cmd := exec.Command(env.Tools.Node, filepath.Join(dist, "index.js"))
-	cmd.Env = append(cleanEnv(env.Environ()),
+	cmd := exec.Command(harness.Env.Tools.Node, filepath.Join(dist, "index.js"))
+	cmd.Env = append(cleanEnv(harness.Env.Environ()),
 		"GITHUB_ACTIONS=true",
 		"GITHUB_OUTPUT="+filepath.Join(dir, "output"),
 		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"),
@@ -340,15 +287,15 @@ func TestActionEntryPoint(t *testing.T) {
 	if err != nil {
 		t.Fatalf("action failed: %v", err)
 	}
-	r := run{log: string(out), outputs: parseOutputs(t, filepath.Join(dir, "output"))}
+	r := run{Log: string(out), Outputs: parseOutputs(t, filepath.Join(dir, "output"))}
 	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
-		r.summary = string(b)
+		r.Summary = string(b)
 	}
 	checkVerified(t, r)
 
 	// A failing step fails the action with the binary's exit status.
-	cmd = exec.Command(env.Tools.Node, filepath.Join(dist, "index.js"))
-	cmd.Env = append(cleanEnv(env.Environ()), "GITHUB_ACTIONS=true", "GITHUB_OUTPUT="+filepath.Join(dir, "output2"), "INPUT_CACHE-METHOD=bogus")
+	cmd = exec.Command(harness.Env.Tools.Node, filepath.Join(dist, "index.js"))
+	cmd.Env = append(cleanEnv(harness.Env.Environ()), "GITHUB_ACTIONS=true", "GITHUB_OUTPUT="+filepath.Join(dir, "output2"), "INPUT_CACHE-METHOD=bogus")
 	out, err = cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Errorf("bad input through the action: %v, want exit status 2\n%s", err, out)
@@ -358,7 +305,7 @@ func TestActionEntryPoint(t *testing.T) {
 // TestShimUnit runs the entry point's own node tests (dist/index.test.js),
 // so the one test command covers them.
 func TestShimUnit(t *testing.T) {
-	cmd := exec.Command(env.Tools.Node, "--test", filepath.Join("..", "..", "dist", "index.test.js"))
+	cmd := exec.Command(harness.Env.Tools.Node, "--test", filepath.Join("..", "..", "dist", "index.test.js"))
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test dist/:\n%s", out)
 	if err != nil {

@@ -33,8 +33,8 @@ func TestPullRequestImportsBaseBranch(t *testing.T) {
 	// default branch's image, which is not there yet.
 	base := actionEnv(t, job("GITHUB_EVENT_NAME=push", "GITHUB_REF=refs/heads/develop"), map[string]string{"context": ctx, "tags": image + ":develop", "push": "true"})
 	checkVerified(t, base)
-	if !strings.Contains(base.log, "--cache-from type=registry,ref="+image+":main") ||
-		!strings.Contains(base.log, "cache-from branches (GitHub push, tags as metadata-action's type=ref,event=branch): default branch main: "+image+":main") {
+	if !strings.Contains(base.Log, "--cache-from type=registry,ref="+image+":main") ||
+		!strings.Contains(base.Log, "cache-from branches (GitHub push, tags as metadata-action's type=ref,event=branch): default branch main: "+image+":main") {
 		t.Errorf("the push to develop does not import the default branch's image")
 	}
 
@@ -48,12 +48,12 @@ func TestPullRequestImportsBaseBranch(t *testing.T) {
 		"--cache-from type=registry,ref=" + image + ":main",
 		"cache-from branches (GitHub pull_request, tags as metadata-action's type=ref,event=branch): base branch develop: " + image + ":develop; default branch main: " + image + ":main",
 	} {
-		if !strings.Contains(pr.log, want) {
+		if !strings.Contains(pr.Log, want) {
 			t.Errorf("the pull request's log lacks %q", want)
 		}
 	}
 	checkAllRunStepsCached(t, pr)
-	t.Logf("RESULT of the pull request's build:\n%s", resultBlock(pr.log))
+	t.Logf("RESULT of the pull request's build:\n%s", resultBlock(pr.Log))
 	states := map[string]string{}
 	for _, s := range parseReport(t, pr).Sources {
 		states[s.Ref] = s.State
@@ -61,7 +61,7 @@ func TestPullRequestImportsBaseBranch(t *testing.T) {
 	if states[image+":pr-7"] != "not-found" || states[image+":develop"] != "inline" || states[image+":main"] != "not-found" {
 		t.Errorf("sources = %v, want pr-7 and main not found, develop with inline cache", states)
 	}
-	if !strings.Contains(pr.log, "cache source "+image+":develop: inline cache for linux/amd64") {
+	if !strings.Contains(pr.Log, "cache source "+image+":develop: inline cache for linux/amd64") {
 		t.Errorf("the log does not show the base branch's image as a source with inline cache")
 	}
 }
@@ -70,10 +70,10 @@ func TestPullRequestImportsBaseBranch(t *testing.T) {
 // anything runs, saying what to write.
 func TestCacheFromInlineRefused(t *testing.T) {
 	r := action(t, map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true", "cache-from": "type=inline,ref=" + repo(t) + ":main"})
-	if r.code != 2 || !strings.Contains(r.log, `input "cache-from": type=inline cannot be imported`) || !strings.Contains(r.log, "write type=registry,ref="+repo(t)+":main") {
-		t.Errorf("exit %d, want 2 naming cache-from and what to write", r.code)
+	if r.Code != 2 || !strings.Contains(r.Log, `input "cache-from": type=inline cannot be imported`) || !strings.Contains(r.Log, "write type=registry,ref="+repo(t)+":main") {
+		t.Errorf("exit %d, want 2 naming cache-from and what to write", r.Code)
 	}
-	if strings.Contains(r.log, "inline-cache: build") {
+	if strings.Contains(r.Log, "inline-cache: build") {
 		t.Errorf("the build ran")
 	}
 }
@@ -86,14 +86,14 @@ func TestBuilderStageWarning(t *testing.T) {
 	// build.
 	t.Cleanup(func() { prune(t) })
 	r := action(t, map[string]string{"context": project(t, "cacheprojects/multistage"), "tags": repo(t) + ":main", "push": "true"})
-	if r.code != 0 || r.outputs["cache-verified"] != "true" {
-		t.Fatalf("exit %d, cache-verified %q", r.code, r.outputs["cache-verified"])
+	if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d, cache-verified %q", r.Code, r.Outputs["cache-verified"])
 	}
 	want := `multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "tools" (3 steps: line 5 ` + "`" + `RUN ["/bin/busybox", "--install", "-s", "/bin"]` + "`" + `, line 6 ` + "`" + `RUN echo "built in the tools stage" > /artifact.txt` + "`" + `)`
-	if strings.Count(r.log, "multi-stage build:") != 1 || !strings.Contains(r.log, want) {
+	if strings.Count(r.Log, "multi-stage build:") != 1 || !strings.Contains(r.Log, want) {
 		t.Errorf("log lacks the one warning %q", want)
 	}
-	if plan, build := strings.Index(r.log, "multi-stage build:"), strings.Index(r.log, "inline-cache: build"); plan < 0 || build < plan {
+	if plan, build := strings.Index(r.Log, "multi-stage build:"), strings.Index(r.Log, "inline-cache: build"); plan < 0 || build < plan {
 		t.Errorf("the warning does not come before the build")
 	}
 }
@@ -120,7 +120,7 @@ func TestSourceWithoutCacheMetadata(t *testing.T) {
 	r := action(t, in)
 	checkVerified(t, r)
 	warning := "::warning::cache source " + plain + ": an image without cache metadata"
-	if w, build := strings.Index(r.log, warning), strings.Index(r.log, "::group::inline-cache: build"); w < 0 || build < w {
+	if w, build := strings.Index(r.Log, warning), strings.Index(r.Log, "::group::inline-cache: build"); w < 0 || build < w {
 		t.Errorf("no warning %q before the build", warning)
 	}
 	rep := parseReport(t, r)
@@ -134,8 +134,8 @@ func TestSourceWithoutCacheMetadata(t *testing.T) {
 
 	// The tag pushed above is a source now: require-cache-source passes.
 	in["require-cache-source"] = "true"
-	if r := action(t, in); r.code != 0 {
-		t.Errorf("require-cache-source with %s:main importable: exit %d", repo(t), r.code)
+	if r := action(t, in); r.Code != 0 {
+		t.Errorf("require-cache-source with %s:main importable: exit %d", repo(t), r.Code)
 	}
 
 	// Only the plain image as a source, and a tag never pushed: nothing to
@@ -144,10 +144,10 @@ func TestSourceWithoutCacheMetadata(t *testing.T) {
 	in["tags"] = repo(t) + ":third"
 	in["tag-after-verify"] = "false"
 	r = action(t, in)
-	if r.code != 1 || r.outputs["cache-verified"] != "true" {
-		t.Errorf("exit %d, cache-verified %q; want 1 after a verified push", r.code, r.outputs["cache-verified"])
+	if r.Code != 1 || r.Outputs["cache-verified"] != "true" {
+		t.Errorf("exit %d, cache-verified %q; want 1 after a verified push", r.Code, r.Outputs["cache-verified"])
 	}
-	if !strings.Contains(r.log, "::error title=Cache gate not met::require-cache-source: none of the cache sources could be imported: cache source "+plain+": an image without cache metadata") {
+	if !strings.Contains(r.Log, "::error title=Cache gate not met::require-cache-source: none of the cache sources could be imported: cache source "+plain+": an image without cache metadata") {
 		t.Errorf("the gate's error does not name the source that imports nothing")
 	}
 }
@@ -161,10 +161,10 @@ func TestFinalStageChangeAndMinCacheHit(t *testing.T) {
 	in := map[string]string{"context": ctx, "tags": repo(t) + ":main", "push": "true", "min-cache-hit": "100"}
 	prune(t)
 	first := action(t, in)
-	if first.code != 0 || first.outputs["cache-verified"] != "true" {
-		t.Fatalf("first build: exit %d, cache-verified %q", first.code, first.outputs["cache-verified"])
+	if first.Code != 0 || first.Outputs["cache-verified"] != "true" {
+		t.Fatalf("first build: exit %d, cache-verified %q", first.Code, first.Outputs["cache-verified"])
 	}
-	if !strings.Contains(first.log, "min-cache-hit 100%: not applied, no cache source was imported") {
+	if !strings.Contains(first.Log, "min-cache-hit 100%: not applied, no cache source was imported") {
 		t.Errorf("first build: the gate does not say it was not applied")
 	}
 
@@ -173,26 +173,26 @@ func TestFinalStageChangeAndMinCacheHit(t *testing.T) {
 	}
 	prune(t)
 	changed := action(t, in)
-	t.Logf("RESULT after changing hello.txt:\n%s", resultBlock(changed.log))
-	if changed.code != 1 || changed.outputs["cache-verified"] != "true" {
-		t.Errorf("changed: exit %d, cache-verified %q; want 1 from the gate after a verified push", changed.code, changed.outputs["cache-verified"])
+	t.Logf("RESULT after changing hello.txt:\n%s", resultBlock(changed.Log))
+	if changed.Code != 1 || changed.Outputs["cache-verified"] != "true" {
+		t.Errorf("changed: exit %d, cache-verified %q; want 1 from the gate after a verified push", changed.Code, changed.Outputs["cache-verified"])
 	}
 	rep := parseReport(t, changed)
 	want := "`COPY hello.txt /hello.txt` changed: files it copies from the build context differ"
 	if m := rep.Misses; m == nil || len(m.Causes) != 1 || m.Causes[0].Reason != "inputs-changed" || m.Causes[0].Detail != want {
 		t.Errorf("misses = %+v, want one cause: %s", m, want)
 	}
-	if !strings.Contains(changed.log, "why: 2 steps ran: 2 because `COPY hello.txt /hello.txt` changed (") {
+	if !strings.Contains(changed.Log, "why: 2 steps ran: 2 because `COPY hello.txt /hello.txt` changed (") {
 		t.Errorf("the result block does not say why the steps ran")
 	}
 	gate := fmt.Sprintf("::error title=Cache gate not met::min-cache-hit 100%%25: only %d of %d steps", rep.Build.CachedSteps, rep.Build.TotalSteps)
-	if !strings.Contains(changed.log, gate) {
+	if !strings.Contains(changed.Log, gate) {
 		t.Errorf("log lacks %q", gate)
 	}
 
 	prune(t)
 	again := action(t, in)
-	if again.code != 0 || parseReport(t, again).Build.CachedSteps != parseReport(t, again).Build.TotalSteps {
-		t.Errorf("unchanged rebuild: exit %d, report %s; want every step cached and the gate met", again.code, again.outputs["cache-report"])
+	if again.Code != 0 || parseReport(t, again).Build.CachedSteps != parseReport(t, again).Build.TotalSteps {
+		t.Errorf("unchanged rebuild: exit %d, report %s; want every step cached and the gate met", again.Code, again.Outputs["cache-report"])
 	}
 }

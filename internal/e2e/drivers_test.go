@@ -5,13 +5,13 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/inlinecache/action/internal/e2e/harness"
 
 	"github.com/inlinecache/action/internal/testenv"
 )
@@ -20,61 +20,6 @@ import (
 // fresh CI machine would have it, rebuilds from the registry's inline cache
 // with every RUN step CACHED, and verifies. The remote-driver leg is
 // TestPushVerifyThenRebuildFromRegistryCache (build_test.go).
-
-var (
-	dockerdOnce sync.Once
-	dockerd     *testenv.Dockerd
-	dockerdErr  error
-)
-
-// engine starts the environment's docker engine (Debian's docker.io 20.10)
-// once for the whole test binary; env.Close stops it.
-func engine(t *testing.T) *testenv.Dockerd {
-	t.Helper()
-	dockerdOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		dockerd, dockerdErr = env.StartDockerd(ctx)
-	})
-	if dockerdErr != nil {
-		t.Fatalf("start dockerd: %v", dockerdErr)
-	}
-	return dockerd
-}
-
-// actionIn runs "inline-cache build" as the GitHub Action does, in the
-// given environment.
-func actionIn(t *testing.T, environ []string, inputs map[string]string) run {
-	t.Helper()
-	dir := t.TempDir()
-	inputs, rawPath := withProgressFile(t, dir, inputs)
-	extra := []string{
-		"GITHUB_ACTIONS=true",
-		"GITHUB_OUTPUT=" + filepath.Join(dir, "output"),
-		"GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary"),
-	}
-	for k, v := range inputs {
-		extra = append(extra, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "build")
-	cmd.Env = append(cleanEnv(environ), extra...)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %s: %v", binary, err)
-	}
-	t.Logf("inline-cache build → exit %d in %s\n%s", code, time.Since(start).Round(time.Millisecond), out)
-	r := run{code: code, log: string(out), outputs: parseOutputs(t, filepath.Join(dir, "output")), raw: readRaw(rawPath)}
-	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
-		r.summary = string(b)
-	}
-	return r
-}
 
 // setEnv replaces or adds variables in an environment list.
 func setEnv(environ []string, kv ...string) []string {
@@ -121,27 +66,27 @@ func TestDockerDriver(t *testing.T) {
 			first := actionIn(t, environ, in)
 			checkVerified(t, first)
 			checkNoRunStepCached(t, first)
-			if !strings.Contains(first.log, `builder: docker buildx plugin (github.com/docker/buildx `+testenv.BuildxVersion) ||
-				!strings.Contains(first.log, `builder "`+testenv.DockerContext+`", driver docker, nodes: `+testenv.DockerContext+" BuildKit v0.8+unknown") {
+			if !strings.Contains(first.Log, `builder: docker buildx plugin (github.com/docker/buildx `+testenv.BuildxVersion) ||
+				!strings.Contains(first.Log, `builder "`+testenv.DockerContext+`", driver docker, nodes: `+testenv.DockerContext+" BuildKit v0.8+unknown") {
 				t.Errorf("plan does not say it builds on the docker driver of the 20.10 engine")
 			}
 			switch method {
 			case "cache-to":
-				if !strings.Contains(first.log, "--cache-to type=inline") {
+				if !strings.Contains(first.Log, "--cache-to type=inline") {
 					t.Errorf("--cache-to type=inline not in the command")
 				}
-				if !strings.Contains(first.log, "::warning::cache-to: inline cache ignores mode=max") {
+				if !strings.Contains(first.Log, "::warning::cache-to: inline cache ignores mode=max") {
 					t.Errorf("no warning that inline cache is always mode=min")
 				}
 				// tag-after-verify's fallback: the docker driver pushes
 				// only by tag, so the tags move before verification, and
 				// the log says the guarantee does not hold.
-				if !strings.Contains(first.log, "::warning::tag-after-verify: the tags are pushed with the image, before verification") ||
-					!strings.Contains(first.log, " --tag "+tag) || strings.Contains(first.log, "push-by-digest") {
+				if !strings.Contains(first.Log, "::warning::tag-after-verify: the tags are pushed with the image, before verification") ||
+					!strings.Contains(first.Log, " --tag "+tag) || strings.Contains(first.Log, "push-by-digest") {
 					t.Errorf("the docker driver does not fall back to pushing the tags with a warning")
 				}
 			case "build-arg":
-				if !strings.Contains(first.log, "--build-arg BUILDKIT_INLINE_CACHE=1") || strings.Contains(first.log, "--cache-to type=inline") {
+				if !strings.Contains(first.Log, "--build-arg BUILDKIT_INLINE_CACHE=1") || strings.Contains(first.Log, "--cache-to type=inline") {
 					t.Errorf("build-arg method did not reach the build alone")
 				}
 			}
@@ -172,7 +117,7 @@ func TestDockerDriverRefusals(t *testing.T) {
 		says  string
 	}{
 		{"two platforms", map[string]string{"platforms": "linux/amd64,linux/386"}, "platforms", "cannot build several platforms"},
-		{"registry cache export", map[string]string{"cache-to": "type=registry,ref=" + env.Registry + "/e2e/c:1,mode=max"}, "cache-to", "cannot export cache type=registry"},
+		{"registry cache export", map[string]string{"cache-to": "type=registry,ref=" + harness.Env.Registry + "/e2e/c:1,mode=max"}, "cache-to", "cannot export cache type=registry"},
 		{"attestations", map[string]string{"provenance": "mode=max"}, "provenance", "cannot store attestations"},
 	}
 	for _, tt := range tests {
@@ -181,13 +126,13 @@ func TestDockerDriverRefusals(t *testing.T) {
 			tt.in["tags"] = repo(t) + ":x"
 			tt.in["push"] = "true"
 			r := actionIn(t, d.Environ(), tt.in)
-			if r.code != 2 {
-				t.Errorf("exit %d, want 2", r.code)
+			if r.Code != 2 {
+				t.Errorf("exit %d, want 2", r.Code)
 			}
-			if !strings.Contains(r.log, `input "`+tt.input+`": builder "`+testenv.DockerContext+`" (driver docker) `+tt.says) {
+			if !strings.Contains(r.Log, `input "`+tt.input+`": builder "`+testenv.DockerContext+`" (driver docker) `+tt.says) {
 				t.Errorf("refusal does not name input %q and the builder", tt.input)
 			}
-			if strings.Contains(r.log, "inline-cache: build") {
+			if strings.Contains(r.Log, "inline-cache: build") {
 				t.Errorf("a build was started")
 			}
 		})
@@ -201,14 +146,14 @@ func TestLoadOnlySkipsVerification(t *testing.T) {
 	d := engine(t)
 	tag := "e2e/load-only:pr"
 	r := actionIn(t, d.Environ(), map[string]string{"context": project(t, "app"), "tags": tag, "load": "true"})
-	if r.code != 0 || r.outputs["cache-verified"] != "skipped" {
-		t.Fatalf("exit %d cache-verified %q", r.code, r.outputs["cache-verified"])
+	if r.Code != 0 || r.Outputs["cache-verified"] != "skipped" {
+		t.Fatalf("exit %d cache-verified %q", r.Code, r.Outputs["cache-verified"])
 	}
-	if !strings.Contains(r.log, "verification skipped (nothing was pushed (load only") {
+	if !strings.Contains(r.Log, "verification skipped (nothing was pushed (load only") {
 		t.Errorf("log does not say why verification was skipped")
 	}
-	if out, err := d.Docker(context.Background(), "image", "inspect", "--format", "{{.Id}}", tag); err != nil || strings.TrimSpace(out) != r.outputs["imageid"] {
-		t.Errorf("image not loaded into the engine as %s (imageid %q): %v %s", tag, r.outputs["imageid"], err, out)
+	if out, err := d.Docker(context.Background(), "image", "inspect", "--format", "{{.Id}}", tag); err != nil || strings.TrimSpace(out) != r.Outputs["imageid"] {
+		t.Errorf("image not loaded into the engine as %s (imageid %q): %v %s", tag, r.Outputs["imageid"], err, out)
 	}
 }
 
@@ -219,7 +164,7 @@ func TestLegacyDockerBuild(t *testing.T) {
 	d := engine(t)
 	// PATH with the engine's docker 20.10 CLI but no buildx; a DOCKER_CONFIG
 	// without the plugin; DOCKER_HOST instead of the context.
-	environ := setEnv(cleanEnv(env.Environ()),
+	environ := setEnv(cleanEnv(harness.Env.Environ()),
 		"PATH="+d.BinDir+string(os.PathListSeparator)+"/usr/sbin:/usr/bin:/sbin:/bin",
 		"DOCKER_CONFIG="+t.TempDir(),
 		"DOCKER_HOST="+d.Host,
@@ -242,7 +187,7 @@ func TestLegacyDockerBuild(t *testing.T) {
 		"command: DOCKER_BUILDKIT=1 " + filepath.Join(d.BinDir, "docker") + " build --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from " + tag,
 		"then:    " + filepath.Join(d.BinDir, "docker") + " push " + tag,
 	} {
-		if !strings.Contains(first.log, want) {
+		if !strings.Contains(first.Log, want) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
@@ -252,7 +197,7 @@ func TestLegacyDockerBuild(t *testing.T) {
 	checkVerified(t, second)
 	checkAllRunStepsCached(t, second)
 	// docker build has no rawjson: plain, read by the same step model.
-	if !strings.Contains(second.log, "--progress plain") || !strings.HasPrefix(second.raw, "#") {
+	if !strings.Contains(second.Log, "--progress plain") || !strings.HasPrefix(second.Raw, "#") {
 		t.Errorf("docker build was not run with --progress plain")
 	}
 	checkChangedFile(t, ctx, func() run { return actionIn(t, environ, in) })
@@ -262,14 +207,14 @@ func TestLegacyDockerBuild(t *testing.T) {
 
 	// docker build pushes only by tag: tag-after-verify true is bad input.
 	r := actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true", "tag-after-verify": "true"})
-	if r.code != 2 || !strings.Contains(r.log, `input "tag-after-verify": buildx is not installed, and docker build without it cannot push an image by digest`) {
-		t.Errorf("tag-after-verify true without buildx: exit %d, want 2 naming the input", r.code)
+	if r.Code != 2 || !strings.Contains(r.Log, `input "tag-after-verify": buildx is not installed, and docker build without it cannot push an image by digest`) {
+		t.Errorf("tag-after-verify true without buildx: exit %d, want 2 naming the input", r.Code)
 	}
 
 	// What docker build cannot do is refused up front.
 	r = actionIn(t, environ, map[string]string{"context": ctx, "tags": tag, "push": "true", "cache-method": "cache-to"})
-	if r.code != 2 || !strings.Contains(r.log, `input "cache-method": buildx is not installed`) {
-		t.Errorf("cache-method cache-to without buildx: exit %d, want 2 naming the input", r.code)
+	if r.Code != 2 || !strings.Contains(r.Log, `input "cache-method": buildx is not installed`) {
+		t.Errorf("cache-method cache-to without buildx: exit %d, want 2 naming the input", r.Code)
 	}
 }
 
@@ -277,24 +222,24 @@ func TestLegacyDockerBuild(t *testing.T) {
 // behind DOCKER_HOST with and without buildx: one clear message, exit 1,
 // nothing built.
 func TestNoDaemon(t *testing.T) {
-	engine(t) // the docker CLI of the engine's package
+	d := engine(t) // the docker CLI of the engine's package
 	missing := "unix://" + filepath.Join(t.TempDir(), "docker.sock")
-	withBuildx := setEnv(cleanEnv(env.Environ()), "DOCKER_HOST="+missing, "BUILDX_BUILDER=")
+	withBuildx := setEnv(cleanEnv(harness.Env.Environ()), "DOCKER_HOST="+missing, "BUILDX_BUILDER=")
 	noBuildx := setEnv(withBuildx,
-		"PATH="+dockerd.BinDir+string(os.PathListSeparator)+"/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH="+d.BinDir+string(os.PathListSeparator)+"/usr/sbin:/usr/bin:/sbin:/bin",
 		"DOCKER_CONFIG="+t.TempDir())
 	// A remote builder whose daemon is gone (its socket never existed).
 	gone := filepath.Join(t.TempDir(), "buildkitd.sock")
-	if out, err := env.Buildx(context.Background(), "create", "--name", "inline-cache-gone", "--driver", "remote", "unix://"+gone); err != nil {
+	if out, err := harness.Env.Buildx(context.Background(), "create", "--name", "inline-cache-gone", "--driver", "remote", "unix://"+gone); err != nil {
 		t.Fatalf("buildx create: %v\n%s", err, out)
 	}
-	defer env.Buildx(context.Background(), "rm", "inline-cache-gone")
+	defer harness.Env.Buildx(context.Background(), "rm", "inline-cache-gone")
 	tests := []struct {
 		name    string
 		environ []string
 		says    string
 	}{
-		{"remote socket missing", setEnv(cleanEnv(env.Environ()), "BUILDX_BUILDER=inline-cache-gone"),
+		{"remote socket missing", setEnv(cleanEnv(harness.Env.Environ()), "BUILDX_BUILDER=inline-cache-gone"),
 			`::error::buildx builder "inline-cache-gone": node inline-cache-gone0 is inactive: no BuildKit daemon answers at unix://` + gone},
 		{"buildx docker driver", withBuildx, `::error::buildx builder "default" cannot be used: failed to connect to the docker API at ` + missing},
 		{"docker build", noBuildx, "::error::buildx is not installed and no docker daemon answers, so nothing can build: Cannot connect to the Docker daemon at " + missing},
@@ -302,13 +247,13 @@ func TestNoDaemon(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := actionIn(t, tt.environ, map[string]string{"context": project(t, "app"), "tags": repo(t) + ":x", "push": "true"})
-			if r.code != 1 || !strings.Contains(r.log, tt.says) {
-				t.Errorf("exit %d, want 1 with %q", r.code, tt.says)
+			if r.Code != 1 || !strings.Contains(r.Log, tt.says) {
+				t.Errorf("exit %d, want 1 with %q", r.Code, tt.says)
 			}
-			if n := strings.Count(r.log, "::error"); n != 1 {
+			if n := strings.Count(r.Log, "::error"); n != 1 {
 				t.Errorf("%d error messages, want one", n)
 			}
-			if strings.Contains(r.log, "inline-cache: build") {
+			if strings.Contains(r.Log, "inline-cache: build") {
 				t.Errorf("a build was started")
 			}
 		})
@@ -352,7 +297,7 @@ func runVertices(log string) map[string]bool {
 // file, never on the command line) and a host entry.
 func TestLegacyDropIn(t *testing.T) {
 	d := engine(t)
-	environ := setEnv(cleanEnv(env.Environ()),
+	environ := setEnv(cleanEnv(harness.Env.Environ()),
 		"PATH="+d.BinDir+string(os.PathListSeparator)+"/usr/sbin:/usr/bin:/sbin:/bin",
 		"DOCKER_CONFIG="+t.TempDir(),
 		"DOCKER_HOST="+d.Host,
@@ -367,12 +312,38 @@ func TestLegacyDropIn(t *testing.T) {
 		"context": ctx, "file": filepath.Join(ctx, "Dockerfile.secret"), "tags": repo(t) + ":main", "push": "true",
 		"secrets": "token=legacy-s3cr3t", "add-hosts": "registry.internal:10.9.8.7",
 	})
-	if r.code != 0 || r.outputs["cache-verified"] != "true" {
-		t.Fatalf("exit %d cache-verified %q", r.code, r.outputs["cache-verified"])
+	if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d cache-verified %q", r.Code, r.Outputs["cache-verified"])
 	}
-	for _, line := range strings.Split(r.log, "\n") {
+	for _, line := range strings.Split(r.Log, "\n") {
 		if strings.HasPrefix(line, "command:") && (strings.Contains(line, "legacy-s3cr3t") || !strings.Contains(line, "--secret id=token,src=")) {
 			t.Errorf("secret not passed as a file: %s", line)
 		}
+	}
+}
+
+// TestDockerContainerDriver is the leg of buildx's docker-container driver
+// (BuildKit in a container of the image made here, network=host, on
+// dockerd 20.10), as docker/setup-buildx-action sets it up, with both
+// inline cache methods. The real-world projects build on it too
+// (internal/e2e/realworld).
+func TestDockerContainerDriver(t *testing.T) {
+	b := harness.DockerContainer(t, "inline-cache-container")
+	prune := harness.ContainerPrune(b)
+	for _, method := range []string{"cache-to", "build-arg"} {
+		t.Run(method, func(t *testing.T) {
+			in := map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true", "cache-method": method}
+			prune(t)
+			first := actionIn(t, b.Environ(), in)
+			checkVerified(t, first)
+			checkNoRunStepCached(t, first)
+			if !strings.Contains(first.Log, `builder "inline-cache-container", driver docker-container`) {
+				t.Errorf("plan does not say it builds on the docker-container builder")
+			}
+			prune(t)
+			second := actionIn(t, b.Environ(), in)
+			checkVerified(t, second)
+			checkAllRunStepsCached(t, second)
+		})
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/types"
 
@@ -195,8 +197,8 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 	scan := startProcScan(append([]string{canary}, secrets...))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "build")
-	cmd.Env = append(cleanEnv(env.Environ()), extra...)
+	cmd := exec.CommandContext(ctx, harness.Binary, "build")
+	cmd.Env = append(cleanEnv(harness.Env.Environ()), extra...)
 	out, err := cmd.CombinedOutput()
 	scan.finish()
 	_ = canaryCmd.Wait()
@@ -206,12 +208,12 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 		t.Fatalf("build-push-action inputs did not run unchanged: %v", err)
 	}
 
-	r := run{log: log, outputs: parseOutputs(t, filepath.Join(dir, "output"))}
+	r := run{Log: log, Outputs: parseOutputs(t, filepath.Join(dir, "output"))}
 	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
-		r.summary = string(b)
+		r.Summary = string(b)
 	}
-	if r.outputs["cache-verified"] != "true" || !strings.HasPrefix(r.outputs["digest"], "sha256:") || !strings.HasPrefix(r.outputs["imageid"], "sha256:") {
-		t.Fatalf("outputs = %q", r.outputs)
+	if r.Outputs["cache-verified"] != "true" || !strings.HasPrefix(r.Outputs["digest"], "sha256:") || !strings.HasPrefix(r.Outputs["imageid"], "sha256:") {
+		t.Fatalf("outputs = %q", r.Outputs)
 	}
 	rep := parseReport(t, r)
 	if len(rep.Report.Platforms) != 1 {
@@ -221,8 +223,8 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 	if p := rep.Report.Platforms[0]; !p.Verified || p.LayersTotal != 5 || p.LayersCovered != 5 {
 		t.Errorf("platform report = %+v, want 5 of 5 layers covered", p)
 	}
-	if !strings.HasSuffix(rep.Report.Ref, "@"+r.outputs["digest"]) {
-		t.Errorf("verified %q, not the pushed digest %s", rep.Report.Ref, r.outputs["digest"])
+	if !strings.HasSuffix(rep.Report.Ref, "@"+r.Outputs["digest"]) {
+		t.Errorf("verified %q, not the pushed digest %s", rep.Report.Ref, r.Outputs["digest"])
 	}
 
 	// The build saw the secrets: the check stage ran (never from cache)
@@ -298,20 +300,20 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 		if strings.Index(log, "::add-mask::"+sec) > strings.Index(log, "::group::") {
 			t.Errorf("a secret is masked only after the log began")
 		}
-		for k, v := range r.outputs {
+		for k, v := range r.Outputs {
 			if strings.Contains(v, sec) {
 				t.Errorf("secret in output %s", k)
 			}
 		}
-		if strings.Contains(r.summary, sec) {
+		if strings.Contains(r.Summary, sec) {
 			t.Errorf("secret in the job summary")
 		}
 	}
 
 	// The job summary: the per-platform table with the build's steps.
 	for _, want := range []string{"| Platform | Records | With layers | Layers covered | Cached steps | Verified |", "| linux/" + runtime.GOARCH + " |", ":white_check_mark:", "#### Build steps", "Dockerfile steps cached", "```mermaid"} {
-		if !strings.Contains(r.summary, want) {
-			t.Errorf("job summary lacks %q:\n%s", want, r.summary)
+		if !strings.Contains(r.Summary, want) {
+			t.Errorf("job summary lacks %q:\n%s", want, r.Summary)
 		}
 	}
 	for _, g := range []string{"::group::inline-cache: plan", "::group::inline-cache: build", "::group::inline-cache: verify"} {
@@ -327,7 +329,7 @@ func TestBuildPushActionWithBlock(t *testing.T) {
 func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 	ctxDir := project(t, "app")
 	dockerConfig := filepath.Join(t.TempDir(), "docker")
-	if err := copyConfigDir(env.DockerConfig, dockerConfig); err != nil {
+	if err := copyConfigDir(harness.Env.DockerConfig, dockerConfig); err != nil {
 		t.Fatal(err)
 	}
 	image := repo(t)
@@ -337,7 +339,7 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 		"DOCKER_CONFIG=" + dockerConfig,
 		"GITLAB_CI=true",
 		"CI=true",
-		"CI_REGISTRY=" + env.Registry,
+		"CI_REGISTRY=" + harness.Env.Registry,
 		"CI_REGISTRY_IMAGE=" + image,
 		"CI_REGISTRY_USER=gitlab-ci-token",
 		"CI_REGISTRY_PASSWORD=" + password,
@@ -345,13 +347,13 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 		"CI_DEFAULT_BRANCH=Main",
 	}
 	r := runBinary(t, extra, "build", "--push", "--dotenv", dotenv, ctxDir)
-	if r.code != 0 {
-		t.Fatalf("exit %d", r.code)
+	if r.Code != 0 {
+		t.Fatalf("exit %d", r.Code)
 	}
-	if strings.Contains(r.log, "::") {
+	if strings.Contains(r.Log, "::") {
 		t.Errorf("GitHub workflow commands printed in GitLab")
 	}
-	if strings.Contains(r.log, password) {
+	if strings.Contains(r.Log, password) {
 		t.Errorf("the registry password is in the log")
 	}
 	for _, want := range []string{
@@ -361,9 +363,9 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 		"--cache-from type=registry,ref=" + image + ":feature-x",
 		"--cache-from type=registry,ref=" + image + ":main",
 		"section_start:", "inline cache: VERIFIED",
-		"registry login: stored CI_REGISTRY_USER's credentials for " + env.Registry,
+		"registry login: stored CI_REGISTRY_USER's credentials for " + harness.Env.Registry,
 	} {
-		if !strings.Contains(r.log, want) {
+		if !strings.Contains(r.Log, want) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
@@ -378,28 +380,28 @@ func TestGitLabDefaultsLoginDotenv(t *testing.T) {
 	}
 
 	// The credentials went into the fresh config through docker/cli.
-	auth := readAuth(t, dockerConfig, env.Registry)
+	auth := readAuth(t, dockerConfig, harness.Env.Registry)
 	if auth.Username != "gitlab-ci-token" || auth.Password != password {
-		t.Errorf("docker config credentials for %s = %q/%q", env.Registry, auth.Username, strings.Repeat("*", len(auth.Password)))
+		t.Errorf("docker config credentials for %s = %q/%q", harness.Env.Registry, auth.Username, strings.Repeat("*", len(auth.Password)))
 	}
 
 	// A later job on the same config (shell executor) has a new job token:
 	// the earlier, expired one is replaced.
 	const password2 = "glcbt-e2e-PASSWORD-second-job"
 	r = runBinary(t, append(extra, "CI_REGISTRY_PASSWORD="+password2), "build", "--push", "--dotenv", dotenv, ctxDir)
-	if r.code != 0 || !strings.Contains(r.log, "replaced an earlier job's token") || strings.Contains(r.log, password2) {
-		t.Errorf("second job: exit %d", r.code)
+	if r.Code != 0 || !strings.Contains(r.Log, "replaced an earlier job's token") || strings.Contains(r.Log, password2) {
+		t.Errorf("second job: exit %d", r.Code)
 	}
-	if auth := readAuth(t, dockerConfig, env.Registry); auth.Username != "gitlab-ci-token" || auth.Password != password2 {
+	if auth := readAuth(t, dockerConfig, harness.Env.Registry); auth.Username != "gitlab-ci-token" || auth.Password != password2 {
 		t.Errorf("the earlier job's token was kept")
 	}
 
 	// Credentials of another user (a deploy token) are left alone.
 	r = runBinary(t, append(extra, "CI_REGISTRY_USER=someone-else", "CI_REGISTRY_PASSWORD=another-password-7"), "build", "--push", "--dotenv", dotenv, ctxDir)
-	if r.code != 0 || !strings.Contains(r.log, "already has credentials for "+env.Registry) {
-		t.Errorf("third job: exit %d", r.code)
+	if r.Code != 0 || !strings.Contains(r.Log, "already has credentials for "+harness.Env.Registry) {
+		t.Errorf("third job: exit %d", r.Code)
 	}
-	if auth := readAuth(t, dockerConfig, env.Registry); auth.Username != "gitlab-ci-token" || auth.Password != password2 {
+	if auth := readAuth(t, dockerConfig, harness.Env.Registry); auth.Username != "gitlab-ci-token" || auth.Password != password2 {
 		t.Errorf("existing credentials of another user were replaced")
 	}
 }
@@ -456,13 +458,13 @@ func TestBuildPushActionBadInputs(t *testing.T) {
 			in[k] = v
 		}
 		r := action(t, in)
-		if r.code != 2 {
-			t.Errorf("%v: exit %d, want 2", tt.in, r.code)
+		if r.Code != 2 {
+			t.Errorf("%v: exit %d, want 2", tt.in, r.Code)
 		}
-		if !strings.Contains(r.log, `::error title=Invalid input::input "`+tt.input+`"`) {
+		if !strings.Contains(r.Log, `::error title=Invalid input::input "`+tt.input+`"`) {
 			t.Errorf("%v: no annotation naming %q", tt.in, tt.input)
 		}
-		if strings.Contains(r.log, "::group::inline-cache: build") {
+		if strings.Contains(r.Log, "::group::inline-cache: build") {
 			t.Errorf("%v: a build was started", tt.in)
 		}
 	}
@@ -476,17 +478,17 @@ func TestBuildPushActionBadInputs(t *testing.T) {
 func TestCallCheck(t *testing.T) {
 	ctxDir := project(t, "app")
 	r := action(t, map[string]string{"context": ctxDir, "tags": repo(t) + ":check", "push": "true", "call": "check"})
-	if r.code != 0 {
-		t.Fatalf("exit %d", r.code)
+	if r.Code != 0 {
+		t.Fatalf("exit %d", r.Code)
 	}
-	if !strings.Contains(r.log, "--call check") || !strings.Contains(r.log, "Check complete") {
+	if !strings.Contains(r.Log, "--call check") || !strings.Contains(r.Log, "Check complete") {
 		t.Errorf("buildx did not run the check")
 	}
-	if r.outputs["cache-verified"] != "skipped" || !strings.Contains(r.log, `call "check" evaluates the build without producing an image`) {
-		t.Errorf("cache-verified = %q", r.outputs["cache-verified"])
+	if r.Outputs["cache-verified"] != "skipped" || !strings.Contains(r.Log, `call "check" evaluates the build without producing an image`) {
+		t.Errorf("cache-verified = %q", r.Outputs["cache-verified"])
 	}
-	if !strings.Contains(r.summary, "Verification skipped") {
-		t.Errorf("summary = %q", r.summary)
+	if !strings.Contains(r.Summary, "Verification skipped") {
+		t.Errorf("summary = %q", r.Summary)
 	}
 }
 
@@ -497,7 +499,7 @@ func TestPushThroughOutputsOnly(t *testing.T) {
 	ref := repo(t) + ":out"
 	r := action(t, map[string]string{"context": ctxDir, "outputs": "type=image,name=" + ref + ",push=true"})
 	checkVerified(t, r)
-	if !strings.Contains(r.log, "--cache-from type=registry,ref="+ref) {
+	if !strings.Contains(r.Log, "--cache-from type=registry,ref="+ref) {
 		t.Errorf("the output's name is not imported as cache")
 	}
 }
@@ -509,8 +511,8 @@ func TestSecretFilesGoOnSignal(t *testing.T) {
 	tmp := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "build", "--tag", repo(t)+":slow", ctxDir)
-	cmd.Env = append(cleanEnv(env.Environ()), "TMPDIR="+tmp, "INPUT_SECRETS=token=signal-test-secret-value")
+	cmd := exec.CommandContext(ctx, harness.Binary, "build", "--tag", repo(t)+":slow", ctxDir)
+	cmd.Env = append(cleanEnv(harness.Env.Environ()), "TMPDIR="+tmp, "INPUT_SECRETS=token=signal-test-secret-value")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

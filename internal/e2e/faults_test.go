@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/inlinecache/action/internal/faultproxy"
 	"github.com/inlinecache/action/internal/registrytest"
 )
@@ -26,10 +28,10 @@ func TestVerifyTimeout(t *testing.T) {
 		registrytest.Image(t, "linux/amd64", 2, registrytest.Valid),
 		registrytest.Image(t, "linux/arm64", 2, registrytest.Valid))
 	digest := ref[strings.LastIndex(ref, "@")+1:]
-	p := faultproxy.Start(env.Registry, false)
+	p := faultproxy.Start(harness.Env.Registry, false)
 	defer p.Close()
 	p.IndexDigest = digest
-	through := p.Host + strings.TrimPrefix(ref, env.Registry)
+	through := p.Host + strings.TrimPrefix(ref, harness.Env.Registry)
 
 	// verify fails on a platform it cannot read; inspect, which shows
 	// what it could read, fails when it cannot read the index.
@@ -39,8 +41,8 @@ func TestVerifyTimeout(t *testing.T) {
 			start := time.Now()
 			r := cli(t, cmd, "--verify-timeout", "3s", through)
 			elapsed := time.Since(start)
-			if r.code != 1 {
-				t.Errorf("exit %d, want 1", r.code)
+			if r.Code != 1 {
+				t.Errorf("exit %d, want 1", r.Code)
 			}
 			if elapsed > 10*time.Second {
 				t.Errorf("ran %s with verify-timeout 3s", elapsed)
@@ -52,7 +54,7 @@ func TestVerifyTimeout(t *testing.T) {
 				want = append(want, "reading manifest e2e/testverifytimeout@"+digest)
 			}
 			for _, w := range want {
-				if !strings.Contains(r.log, w) {
+				if !strings.Contains(r.Log, w) {
 					t.Errorf("output lacks %q", w)
 				}
 			}
@@ -61,22 +63,22 @@ func TestVerifyTimeout(t *testing.T) {
 	t.Run("verify warn", func(t *testing.T) {
 		p.Inject(faultproxy.Index, faultproxy.Hang, -1)
 		r := cli(t, "verify", "--verify", "warn", "--verify-timeout", "2s", through)
-		if r.code != 0 || !strings.Contains(r.log, "verification deadline of 2s") || !strings.Contains(r.log, "warn") {
-			t.Errorf("exit %d, want 0 and a warning naming the deadline", r.code)
+		if r.Code != 0 || !strings.Contains(r.Log, "verification deadline of 2s") || !strings.Contains(r.Log, "warn") {
+			t.Errorf("exit %d, want 0 and a warning naming the deadline", r.Code)
 		}
 	})
 	t.Run("transient 503 retried", func(t *testing.T) {
 		p.Inject(faultproxy.Blob, faultproxy.Status503, 1)
 		r := cli(t, "verify", through)
-		if r.code != 0 || p.Counts()[faultproxy.Blob] != 3 {
-			t.Errorf("exit %d after %d config reads, want 0 after 3", r.code, p.Counts()[faultproxy.Blob])
+		if r.Code != 0 || p.Counts()[faultproxy.Blob] != 3 {
+			t.Errorf("exit %d after %d config reads, want 0 after 3", r.Code, p.Counts()[faultproxy.Blob])
 		}
 	})
 	t.Run("bad duration", func(t *testing.T) {
 		p.Inject(faultproxy.Ping, faultproxy.None, 0)
 		r := cli(t, "verify", "--verify-timeout", "soon", through)
-		if r.code != 2 || !strings.Contains(r.log, `input "verify-timeout": "soon" is not a positive Go duration`) {
-			t.Errorf("exit %d, want 2 naming the input", r.code)
+		if r.Code != 2 || !strings.Contains(r.Log, `input "verify-timeout": "soon" is not a positive Go duration`) {
+			t.Errorf("exit %d, want 2 naming the input", r.Code)
 		}
 		if n := p.Counts()[faultproxy.Ping]; n != 0 {
 			t.Errorf("%d registry requests before the input was checked", n)
@@ -101,8 +103,8 @@ func startBuild(t *testing.T, at string, extraEnv []string, inputs map[string]st
 	r := &startedRun{tmp: t.TempDir(), done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	r.cmd = exec.CommandContext(ctx, binary, "build")
-	r.cmd.Env = append(cleanEnv(env.Environ()), extraEnv...)
+	r.cmd = exec.CommandContext(ctx, harness.Binary, "build")
+	r.cmd.Env = append(cleanEnv(harness.Env.Environ()), extraEnv...)
 	r.cmd.Env = append(r.cmd.Env, "TMPDIR="+r.tmp, "GITHUB_ACTIONS=true",
 		"GITHUB_OUTPUT="+filepath.Join(dir, "output"), "GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"))
 	for k, v := range inputs {
@@ -219,25 +221,25 @@ func TestBuildkitdKilledMidBuild(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const daemon, builder = "buildkitd-killed", "inline-cache-killed"
-	sock, err := env.StartBuildkitd(ctx, daemon, env.RegistryTOML())
+	sock, err := harness.Env.StartBuildkitd(ctx, daemon, harness.Env.RegistryTOML())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := env.Buildx(ctx, "create", "--name", builder, "--driver", "remote", "unix://"+sock); err != nil {
+	if out, err := harness.Env.Buildx(ctx, "create", "--name", builder, "--driver", "remote", "unix://"+sock); err != nil {
 		t.Fatalf("buildx create: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
 		// What the crash left: runc and the step's processes.
-		if err := env.KillLeftovers(daemon); err != nil {
+		if err := harness.Env.KillLeftovers(daemon); err != nil {
 			t.Error(err)
 		}
-		_, _ = env.Buildx(context.Background(), "rm", "--force", builder)
+		_, _ = harness.Env.Buildx(context.Background(), "rm", "--force", builder)
 	})
 	r := startBuild(t, `RUN ["/bin/busybox", "sleep", "600"]`, nil, map[string]string{
 		"context": project(t, "slow"), "tags": repo(t) + ":slow", "push": "true", "builder": builder,
 	})
 	time.Sleep(time.Second) // let the step get going inside runc
-	if err := env.Kill(daemon); err != nil {
+	if err := harness.Env.Kill(daemon); err != nil {
 		t.Fatal(err)
 	}
 	// buildx says "failed to receive status: rpc error: code = Unavailable"
@@ -251,7 +253,7 @@ func TestBuildkitdKilledMidBuild(t *testing.T) {
 func TestRegistryStoppedDuringPush(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	reg, err := env.StartRegistry(ctx, "registry-stopped")
+	reg, err := harness.Env.StartRegistry(ctx, "registry-stopped")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/inlinecache/action/internal/cachemeta"
@@ -59,7 +61,7 @@ func TestCaptureFixtures(t *testing.T) {
 			} else {
 				args = append(args, "--cache-to", "type=inline")
 			}
-			out, err := env.Buildx(context.Background(), append(args, project(t, c.project))...)
+			out, err := harness.Env.Buildx(context.Background(), append(args, project(t, c.project))...)
 			if err != nil {
 				t.Fatalf("buildx build: %v\n%s", err, out)
 			}
@@ -138,7 +140,7 @@ func structure(t *testing.T, f *fixtures.Fixture) map[string]cachemeta.Summary {
 func TestCaptureDockerdFixtures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	denv, err := testenv.Start(ctx, env.Tools, t.Logf)
+	denv, err := testenv.Start(ctx, harness.Env.Tools, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +168,7 @@ func TestCaptureDockerdFixtures(t *testing.T) {
 
 	t.Run("buildx-docker-driver", func(t *testing.T) {
 		ref := repo + ":buildx"
-		cmd := exec.CommandContext(ctx, env.Tools.Buildx, "build", "--progress", "plain", "--cache-to", "type=inline", "--tag", ref, "--push", src)
+		cmd := exec.CommandContext(ctx, harness.Env.Tools.Buildx, "build", "--progress", "plain", "--cache-to", "type=inline", "--tag", ref, "--push", src)
 		cmd.Env = d.Environ()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("buildx build (docker driver): %v\n%s", err, out)
@@ -177,7 +179,7 @@ func TestCaptureDockerdFixtures(t *testing.T) {
 		// The classic way: docker build with BUILDKIT_INLINE_CACHE, then
 		// docker push (the engine writes a Docker schema 2 manifest).
 		ref := repo + ":docker-build"
-		cmd := exec.CommandContext(ctx, env.Tools.Docker, "build", "--progress", "plain", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "--tag", ref, src)
+		cmd := exec.CommandContext(ctx, harness.Env.Tools.Docker, "build", "--progress", "plain", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "--tag", ref, src)
 		cmd.Env = append(d.Environ(), "DOCKER_BUILDKIT=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("docker build: %v\n%s", err, out)
@@ -195,8 +197,8 @@ func checkCommands(t *testing.T, ref string, c fixtureCase) {
 	t.Helper()
 	v := cli(t, "verify", ref)
 	in := cli(t, "inspect", "--json", ref)
-	if in.code != 0 {
-		t.Errorf("inspect exit %d", in.code)
+	if in.Code != 0 {
+		t.Errorf("inspect exit %d", in.Code)
 	}
 	var res struct {
 		Verified bool `json:"verified"`
@@ -211,17 +213,17 @@ func checkCommands(t *testing.T, ref string, c fixtureCase) {
 			} `json:"platforms"`
 		} `json:"report"`
 	}
-	if err := json.Unmarshal([]byte(in.log), &res); err != nil {
+	if err := json.Unmarshal([]byte(in.Log), &res); err != nil {
 		t.Fatalf("inspect --json: %v", err)
 	}
 	if c.registryCache {
-		if v.code != 1 || !strings.Contains(v.log, "--cache-from type=registry,ref=") || !res.Report.RegistryCache {
-			t.Errorf("registry cache: verify exit %d, inspect registryCache=%v; want 1 and an explanation", v.code, res.Report.RegistryCache)
+		if v.Code != 1 || !strings.Contains(v.Log, "--cache-from type=registry,ref=") || !res.Report.RegistryCache {
+			t.Errorf("registry cache: verify exit %d, inspect registryCache=%v; want 1 and an explanation", v.Code, res.Report.RegistryCache)
 		}
 		return
 	}
-	if v.code != 0 || !strings.Contains(v.log, ": VERIFIED") {
-		t.Errorf("verify exit %d, want 0 and VERIFIED", v.code)
+	if v.Code != 0 || !strings.Contains(v.Log, ": VERIFIED") {
+		t.Errorf("verify exit %d, want 0 and VERIFIED", v.Code)
 	}
 	if !res.Verified || len(res.Report.Platforms) != len(strings.Split(c.platforms, ",")) {
 		t.Fatalf("inspect: %+v", res)

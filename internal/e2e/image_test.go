@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -49,7 +51,7 @@ func TestScratchImage(t *testing.T) {
 	mustWrite(t, filepath.Join(stage, "etc", "ssl", "certs", "ca-certificates.crt"), string(certs), 0o644)
 
 	ref := repo(t) + ":bin"
-	out, err := env.Buildx(ctx, "build", "--progress", "plain",
+	out, err := harness.Env.Buildx(ctx, "build", "--progress", "plain",
 		"--file", filepath.Join(root, "Dockerfile"), "--target", "bin",
 		"--build-context", "build="+stage,
 		"--cache-to", "type=inline", "--tag", ref, "--push", root)
@@ -102,7 +104,7 @@ func TestScratchImage(t *testing.T) {
 	mustWrite(t, filepath.Join(runDir, "Dockerfile"), "FROM "+ref+"\n"+
 		`RUN ["/inline-cache", "version"]`+"\n"+
 		`RUN ["/inline-cache", "verify", "`+ref+`"]`+"\n", 0o644)
-	out, err = env.Buildx(ctx, "build", "--progress", "plain", "--no-cache", "--output", "type=cacheonly", runDir)
+	out, err = harness.Env.Buildx(ctx, "build", "--progress", "plain", "--no-cache", "--output", "type=cacheonly", runDir)
 	t.Logf("run the image:\n%s", out)
 	if err != nil {
 		t.Fatalf("inline-cache in the scratch image: %v", err)

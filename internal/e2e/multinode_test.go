@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -29,8 +31,8 @@ const multiPlatforms = "linux/amd64,linux/386"
 // exactly the built platforms (attestation manifests skipped).
 func checkPlatformsVerified(t *testing.T, r run) {
 	t.Helper()
-	if r.code != 0 || r.outputs["cache-verified"] != "true" {
-		t.Fatalf("exit %d cache-verified %q", r.code, r.outputs["cache-verified"])
+	if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d cache-verified %q", r.Code, r.Outputs["cache-verified"])
 	}
 	rep := parseReport(t, r)
 	var got []string
@@ -47,7 +49,7 @@ func checkPlatformsVerified(t *testing.T, r run) {
 
 func checkPlatformStepsCached(t *testing.T, r run, want bool) {
 	t.Helper()
-	steps := runVertices(r.log)
+	steps := runVertices(r.Log)
 	if len(steps) != 8 {
 		t.Fatalf("found %d RUN vertices in the log, want 4 per platform: %v", len(steps), steps)
 	}
@@ -126,8 +128,8 @@ func multiNode(t *testing.T) {
 		defer cancel()
 		for i, p := range strings.Split(multiPlatforms, ",") {
 			node := "node-" + strings.ReplaceAll(p, "/", "-")
-			toml := env.RegistryTOML() + fmt.Sprintf("[worker.oci]\n  platforms = [%q]\n", p)
-			sock, err := env.StartBuildkitd(ctx, node, toml)
+			toml := harness.Env.RegistryTOML() + fmt.Sprintf("[worker.oci]\n  platforms = [%q]\n", p)
+			sock, err := harness.Env.StartBuildkitd(ctx, node, toml)
 			if err != nil {
 				multiErr = err
 				return
@@ -137,7 +139,7 @@ func multiNode(t *testing.T) {
 			if i > 0 {
 				args = append(args, "--append")
 			}
-			if out, err := env.Buildx(ctx, append(args, "unix://"+sock)...); err != nil {
+			if out, err := harness.Env.Buildx(ctx, append(args, "unix://"+sock)...); err != nil {
 				multiErr = fmt.Errorf("buildx %s: %w\n%s", strings.Join(args, " "), err, out)
 				return
 			}
@@ -159,8 +161,8 @@ func TestMultiNode(t *testing.T) {
 	first := action(t, in)
 	checkPlatformsVerified(t, first)
 	checkPlatformStepsCached(t, first, false)
-	if !strings.Contains(first.log, `builder "`+multiNodeBuilder+`", driver remote, nodes: node-linux-amd64 BuildKit `+testenv.BuildKitVersion+" [linux/amd64") ||
-		!strings.Contains(first.log, "; node-linux-386 BuildKit "+testenv.BuildKitVersion+" [linux/386") {
+	if !strings.Contains(first.Log, `builder "`+multiNodeBuilder+`", driver remote, nodes: node-linux-amd64 BuildKit `+testenv.BuildKitVersion+" [linux/amd64") ||
+		!strings.Contains(first.Log, "; node-linux-386 BuildKit "+testenv.BuildKitVersion+" [linux/386") {
 		t.Errorf("plan does not show the two nodes")
 	}
 
@@ -216,13 +218,13 @@ func TestMultiNodeOnePlatformUncached(t *testing.T) {
 	}
 
 	v := cli(t, "verify", mixedTag)
-	if v.code != 1 {
-		t.Errorf("verify: exit %d, want 1", v.code)
+	if v.Code != 1 {
+		t.Errorf("verify: exit %d, want 1", v.Code)
 	}
-	if !strings.Contains(v.log, "linux/386: image config has no moby.buildkit.cache.v0 key") {
+	if !strings.Contains(v.Log, "linux/386: image config has no moby.buildkit.cache.v0 key") {
 		t.Errorf("verify does not name linux/386 as the failing platform")
 	}
-	if strings.Contains(v.log, "linux/amd64: image config has no") {
+	if strings.Contains(v.Log, "linux/amd64: image config has no") {
 		t.Errorf("linux/amd64 reported as failing too")
 	}
 }
@@ -260,7 +262,7 @@ func withoutCacheMetadata(t *testing.T, img v1.Image) v1.Image {
 // cacheRecords counts the build cache records of the buildkitd at sock.
 func cacheRecords(t *testing.T, sock string) int {
 	t.Helper()
-	out, err := exec.Command(env.Tools.Buildctl, "--addr", "unix://"+sock, "du", "--format", "{{range .}}{{.ID}} {{end}}").CombinedOutput()
+	out, err := exec.Command(harness.Env.Tools.Buildctl, "--addr", "unix://"+sock, "du", "--format", "{{range .}}{{.ID}} {{end}}").CombinedOutput()
 	if err != nil {
 		t.Fatalf("buildctl du: %v\n%s", err, out)
 	}
@@ -269,7 +271,7 @@ func cacheRecords(t *testing.T, sock string) int {
 
 func pruneMulti(t *testing.T) {
 	t.Helper()
-	if out, err := env.Buildx(context.Background(), "prune", "-af", "--builder", multiNodeBuilder); err != nil {
+	if out, err := harness.Env.Buildx(context.Background(), "prune", "-af", "--builder", multiNodeBuilder); err != nil {
 		t.Fatalf("buildx prune: %v\n%s", err, out)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"go.yaml.in/yaml/v3"
 
@@ -96,7 +98,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // environment's builder and registry, without the GitHub variables of
 // whatever runs the benchmark.
 func processEnv(extra ...string) []string {
-	return append(cleanEnv(env.Environ()), extra...)
+	return append(cleanEnv(harness.Env.Environ()), extra...)
 }
 
 // BenchmarkOverheadCachedBuild times a fully cached build and push of
@@ -109,7 +111,7 @@ func processEnv(extra ...string) []string {
 // tool's overhead; benchreport prints the ratio.
 func BenchmarkOverheadCachedBuild(b *testing.B) {
 	ctx := project(b, "app")
-	ref := env.Registry + "/bench/overhead:main"
+	ref := harness.Env.Registry + "/bench/overhead:main"
 	dir := b.TempDir()
 	actionDir := actionCopy(b, dir)
 	ownAction := filepath.Join("..", "..", "action.yml")
@@ -157,7 +159,7 @@ func BenchmarkOverheadCachedBuild(b *testing.B) {
 
 	cs := []contender{
 		{name: "bare", cmd: func(b *testing.B) *exec.Cmd {
-			c := exec.Command(env.Tools.Docker, "buildx", "build",
+			c := exec.Command(harness.Env.Tools.Docker, "buildx", "build",
 				"--cache-to", "type=inline",
 				"--cache-from", "type=registry,ref="+ref,
 				"--tag", ref, "--push",
@@ -167,12 +169,12 @@ func BenchmarkOverheadCachedBuild(b *testing.B) {
 			return c
 		}},
 		{name: "inline-cache", cmd: func(b *testing.B) *exec.Cmd {
-			c := exec.Command(binary, "build")
+			c := exec.Command(harness.Binary, "build")
 			c.Env = processEnv(githubEnv(fresh(), ownAction)...)
 			return c
 		}, check: verifiedOutput(dir)},
 		{name: "inline-cache-action", cmd: func(b *testing.B) *exec.Cmd {
-			c := exec.Command(env.Tools.Node, filepath.Join(actionDir, "dist", "index.js"))
+			c := exec.Command(harness.Env.Tools.Node, filepath.Join(actionDir, "dist", "index.js"))
 			c.Env = processEnv(githubEnv(fresh(), ownAction)...)
 			return c
 		}},
@@ -183,7 +185,7 @@ func BenchmarkOverheadCachedBuild(b *testing.B) {
 			b.Fatalf("BPA_DIR: %v", err)
 		}
 		cs = append(cs, contender{name: "build-push-action", cmd: func(b *testing.B) *exec.Cmd {
-			c := exec.Command(env.Tools.Node, entry)
+			c := exec.Command(harness.Env.Tools.Node, entry)
 			e := githubEnv(fresh(), filepath.Join(bpa, "action.yml"))
 			e = append(e, "INPUT_CACHE-FROM=type=registry,ref="+ref, "INPUT_CACHE-TO=type=inline")
 			c.Env = processEnv(e...)
@@ -195,7 +197,7 @@ func BenchmarkOverheadCachedBuild(b *testing.B) {
 
 	// The first push fills the builder's cache and the registry; the
 	// rounds then all rebuild fully cached.
-	warm := exec.Command(binary, "build")
+	warm := exec.Command(harness.Binary, "build")
 	warm.Env = processEnv(githubEnv(fresh(), ownAction)...)
 	if out, err := warm.CombinedOutput(); err != nil {
 		b.Fatalf("first build: %v\n%s", err, out)
@@ -253,7 +255,7 @@ func actionCopy(b *testing.B, dir string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin, err := os.ReadFile(binary)
+	bin, err := os.ReadFile(harness.Binary)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -285,15 +287,15 @@ func BenchmarkVerifyProcess(b *testing.B) {
 			for i := range n {
 				imgs[i] = registrytest.Image(b, benchPlatform(i), 3, registrytest.Valid)
 			}
-			ref := registrytest.PushIndex(b, fmt.Sprintf("%s/bench/verify:p%d", env.Registry, n), imgs...)
+			ref := registrytest.PushIndex(b, fmt.Sprintf("%s/bench/verify:p%d", harness.Env.Registry, n), imgs...)
 			race(b, []contender{
 				{name: "inline-cache-verify", cmd: func(b *testing.B) *exec.Cmd {
-					c := exec.Command(binary, "verify", ref)
+					c := exec.Command(harness.Binary, "verify", ref)
 					c.Env = processEnv()
 					return c
 				}},
 				{name: "imagetools-inspect", cmd: func(b *testing.B) *exec.Cmd {
-					c := exec.Command(env.Tools.Buildx, "imagetools", "inspect", "--format", "{{json .Image}}", ref)
+					c := exec.Command(harness.Env.Tools.Buildx, "imagetools", "inspect", "--format", "{{json .Image}}", ref)
 					c.Env = processEnv()
 					return c
 				}, check: func(b *testing.B, out []byte) {

@@ -23,7 +23,7 @@ func TestProvenanceInputWinsOverAttests(t *testing.T) {
 	})
 	checkVerified(t, r)
 	var cmd string
-	for _, l := range strings.Split(r.log, "\n") {
+	for _, l := range strings.Split(r.Log, "\n") {
 		if strings.Contains(l, "command:") {
 			cmd = l
 		}
@@ -43,7 +43,7 @@ func TestPushToTwoRepositories(t *testing.T) {
 	one, two := repo(t)+"/one:v1", repo(t)+"/two:v1"
 	r := action(t, map[string]string{"context": ctx, "tags": one + "\n" + two, "push": "true"})
 	rep := checkVerified(t, r)
-	digest := r.outputs["digest"]
+	digest := r.Outputs["digest"]
 	for _, tag := range []string{one, two} {
 		d, err := remote.Head(mustRef(t, tag))
 		if err != nil {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
+
 	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/testenv"
 )
@@ -69,8 +71,8 @@ func TestCaptureProgress(t *testing.T) {
 				if c.buildArg != "" {
 					args = append(args, "--build-arg", c.buildArg)
 				}
-				stderr := buildxStderr(t, env.Environ(), c.fails, append(args, project(t, c.project))...)
-				compareProgress(t, format, scrub(stderr, env.Registry), filepath.Join(dir, c.name+"."+format))
+				stderr := buildxStderr(t, harness.Env.Environ(), c.fails, append(args, project(t, c.project))...)
+				compareProgress(t, format, scrub(stderr, harness.Env.Registry), filepath.Join(dir, c.name+"."+format))
 			}
 		})
 	}
@@ -83,7 +85,7 @@ func TestCaptureProgress(t *testing.T) {
 func TestCaptureDockerdProgress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	denv, err := testenv.Start(ctx, env.Tools, t.Logf)
+	denv, err := testenv.Start(ctx, harness.Env.Tools, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func TestCaptureDockerdProgress(t *testing.T) {
 		if err := d.Prune(ctx); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.CommandContext(ctx, env.Tools.Docker, "build", "--progress", "plain", "--tag", ref, src)
+		cmd := exec.CommandContext(ctx, harness.Env.Tools.Docker, "build", "--progress", "plain", "--tag", ref, src)
 		cmd.Env = append(d.Environ(), "DOCKER_BUILDKIT=1")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -132,7 +134,7 @@ func buildxStderr(t *testing.T, environ []string, fails bool, args ...string) []
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, env.Tools.Buildx, args...)
+	cmd := exec.CommandContext(ctx, harness.Env.Tools.Buildx, args...)
 	cmd.Env = environ
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -238,8 +240,8 @@ func TestCaptureCanceledProgress(t *testing.T) {
 			}
 			var raw bytes.Buffer
 			rec := progress.New(f, progress.WithTee(&raw))
-			cmd := exec.CommandContext(ctx, env.Tools.Buildx, "build", "--progress", format, "--tag", repo(t)+":cancel", project(t, "progress/projects/cancel"))
-			cmd.Env = env.Environ()
+			cmd := exec.CommandContext(ctx, harness.Env.Tools.Buildx, "build", "--progress", format, "--tag", repo(t)+":cancel", project(t, "progress/projects/cancel"))
+			cmd.Env = harness.Env.Environ()
 			cmd.Stderr = rec
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -264,7 +266,7 @@ func TestCaptureCanceledProgress(t *testing.T) {
 			if err := rec.Close(); err != nil {
 				t.Fatal(err)
 			}
-			compareProgress(t, format, scrub(raw.Bytes(), env.Registry), filepath.Join(dir, "canceled."+format))
+			compareProgress(t, format, scrub(raw.Bytes(), harness.Env.Registry), filepath.Join(dir, "canceled."+format))
 		})
 	}
 }

@@ -99,10 +99,10 @@ func runStepsRaw(t *testing.T, raw string) map[string]bool {
 // outputs are the raw stream's own counts.
 func checkCountsAgainstRaw(t *testing.T, r run) {
 	t.Helper()
-	if r.raw == "" {
+	if r.Raw == "" {
 		t.Fatal("no raw progress stream was written to the progress-file")
 	}
-	steps := rawSteps(t, r.raw)
+	steps := rawSteps(t, r.Raw)
 	cached := 0
 	for _, s := range steps {
 		if s.Cached {
@@ -115,36 +115,17 @@ func checkCountsAgainstRaw(t *testing.T, r run) {
 	}
 	want := map[string]string{"cached-steps": strconv.Itoa(cached), "total-steps": strconv.Itoa(len(steps)), "cache-hit": strconv.Itoa(hit)}
 	for k, v := range want {
-		if r.outputs[k] != v {
-			t.Errorf("output %s = %q, the raw stream says %s (%d steps: %v)", k, r.outputs[k], v, len(steps), steps)
+		if r.Outputs[k] != v {
+			t.Errorf("output %s = %q, the raw stream says %s (%d steps: %v)", k, r.Outputs[k], v, len(steps), steps)
 		}
 	}
-}
-
-// withProgressFile adds the progress-file input, unless given, and
-// returns where the raw stream goes.
-func withProgressFile(t *testing.T, dir string, inputs map[string]string) (map[string]string, string) {
-	t.Helper()
-	if p, ok := inputs["progress-file"]; ok {
-		return inputs, p
-	}
-	out := map[string]string{"progress-file": filepath.Join(dir, "progress.raw")}
-	for k, v := range inputs {
-		out[k] = v
-	}
-	return out, out["progress-file"]
-}
-
-func readRaw(path string) string {
-	b, _ := os.ReadFile(path) // none when the run stopped before the build
-	return string(b)
 }
 
 // checkPushedVerified: the build passed and its push was verified.
 func checkPushedVerified(t *testing.T, r run) {
 	t.Helper()
-	if r.code != 0 || r.outputs["cache-verified"] != "true" {
-		t.Fatalf("exit %d, cache-verified %q", r.code, r.outputs["cache-verified"])
+	if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d, cache-verified %q", r.Code, r.Outputs["cache-verified"])
 	}
 }
 
@@ -166,8 +147,8 @@ func checkChangedFile(t *testing.T, ctx string, build func() run) {
 	checkPushedVerified(t, r)
 	checkCountsAgainstRaw(t, r)
 	rep := parseReport(t, r)
-	if rep.Build.TotalSteps != 6 || rep.Build.CachedSteps != 4 || r.outputs["cache-hit"] != "66" {
-		t.Errorf("after a change: %d of %d cached, cache-hit %q; want 4 of 6, 66", rep.Build.CachedSteps, rep.Build.TotalSteps, r.outputs["cache-hit"])
+	if rep.Build.TotalSteps != 6 || rep.Build.CachedSteps != 4 || r.Outputs["cache-hit"] != "66" {
+		t.Errorf("after a change: %d of %d cached, cache-hit %q; want 4 of 6, 66", rep.Build.CachedSteps, rep.Build.TotalSteps, r.Outputs["cache-hit"])
 	}
 	for _, s := range rep.Build.Steps {
 		want := "cached"
@@ -179,12 +160,12 @@ func checkChangedFile(t *testing.T, ctx string, build func() run) {
 		}
 	}
 	for text := range appStepsAfterChange {
-		if !regexp.MustCompile(`(?m)^ +\d+\.\ds  ran    \[[^\]]*\d/6\] ` + regexp.QuoteMeta(text) + `$`).MatchString(r.log) {
+		if !regexp.MustCompile(`(?m)^ +\d+\.\ds  ran    \[[^\]]*\d/6\] ` + regexp.QuoteMeta(text) + `$`).MatchString(r.Log) {
 			t.Errorf("the result block does not list %q as ran with its time", text)
 		}
 	}
-	if !strings.Contains(r.summary, "Steps that ran, slowest first:") || !strings.Contains(r.summary, "<details><summary>4 cached steps</summary>") || !strings.Contains(r.summary, "```mermaid\ngantt\n") {
-		t.Errorf("job summary lacks the steps that ran, the folded cached steps or the timeline:\n%s", r.summary)
+	if !strings.Contains(r.Summary, "Steps that ran, slowest first:") || !strings.Contains(r.Summary, "<details><summary>4 cached steps</summary>") || !strings.Contains(r.Summary, "```mermaid\ngantt\n") {
+		t.Errorf("job summary lacks the steps that ran, the folded cached steps or the timeline:\n%s", r.Summary)
 	}
 }
 
@@ -205,18 +186,18 @@ func checkFailingStep(t *testing.T, build func(ctx string) run) {
 		t.Fatal(err)
 	}
 	r := build(ctx)
-	if r.code != 1 {
-		t.Errorf("failing build: exit %d, want 1", r.code)
+	if r.Code != 1 {
+		t.Errorf("failing build: exit %d, want 1", r.Code)
 	}
 	want := "::error file=" + filepath.Join(ctx, "Dockerfile") + ",line=5,title=Build step failed%3A [3/3] RUN echo \"about to fail\" && exit 3::"
-	if !strings.Contains(r.log, want) {
+	if !strings.Contains(r.Log, want) {
 		t.Errorf("no annotation %q in the log", want)
 	}
-	if !strings.Contains(r.log, "last lines of the step:%0Aabout to fail") {
+	if !strings.Contains(r.Log, "last lines of the step:%0Aabout to fail") {
 		t.Errorf("the annotation does not carry the step's output")
 	}
-	if r.outputs["cache-verified"] != "false" {
-		t.Errorf("cache-verified = %q", r.outputs["cache-verified"])
+	if r.Outputs["cache-verified"] != "false" {
+		t.Errorf("cache-verified = %q", r.Outputs["cache-verified"])
 	}
 }
 
@@ -237,26 +218,26 @@ func TestMultiStageSteps(t *testing.T) {
 	r := action(t, in)
 	checkPushedVerified(t, r)
 	checkCountsAgainstRaw(t, r)
-	t.Logf("job summary:\n%s", r.summary)
+	t.Logf("job summary:\n%s", r.Summary)
 	rep := parseReport(t, r)
-	if rep.Build.TotalSteps != 8 || rep.Build.CachedSteps != 7 || r.outputs["cache-hit"] != "87" {
-		t.Errorf("%d of %d cached, cache-hit %q; want 7 of 8, 87", rep.Build.CachedSteps, rep.Build.TotalSteps, r.outputs["cache-hit"])
+	if rep.Build.TotalSteps != 8 || rep.Build.CachedSteps != 7 || r.Outputs["cache-hit"] != "87" {
+		t.Errorf("%d of %d cached, cache-hit %q; want 7 of 8, 87", rep.Build.CachedSteps, rep.Build.TotalSteps, r.Outputs["cache-hit"])
 	}
 	for _, want := range []string{
 		"build steps: 7 of 8 Dockerfile steps cached (cache hit 87%)",
 		`ran    [stage-2 5/5] RUN ["/bin/busybox", "sh", "-c", "cat artifact.txt asset.txt > all.txt"]`,
 	} {
-		if !strings.Contains(r.log, want) {
+		if !strings.Contains(r.Log, want) {
 			t.Errorf("result block lacks %q", want)
 		}
 	}
 	for _, re := range []string{`(?m)^  builder +2 +2 +0 +0\.0s$`, `(?m)^  assets +2 +2 +0 +0\.0s$`, `(?m)^  stage-2 +4 +3 +1 +\d+\.\ds$`} {
-		if !regexp.MustCompile(re).MatchString(r.log) {
+		if !regexp.MustCompile(re).MatchString(r.Log) {
 			t.Errorf("result block has no stage line %s", re)
 		}
 	}
 	for _, want := range []string{"| builder | 2 | 2 | 0 | 0.0s |", "<details><summary>7 cached steps</summary>", "    section builder\n", "    section cache and export\n"} {
-		if !strings.Contains(r.summary, want) {
+		if !strings.Contains(r.Summary, want) {
 			t.Errorf("job summary lacks %q", want)
 		}
 	}

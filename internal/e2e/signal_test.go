@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inlinecache/action/internal/e2e/harness"
 )
 
 // TestSignalStopsBuild interrupts a running build the way a cancelled CI
@@ -24,8 +26,8 @@ func TestSignalStopsBuild(t *testing.T) {
 			before := buildStatuses(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, binary, "build", "--tag", repo(t)+":slow", "--push", ctxDir)
-			cmd.Env = append(cleanEnv(env.Environ()), "TMPDIR="+tmp)
+			cmd := exec.CommandContext(ctx, harness.Binary, "build", "--tag", repo(t)+":slow", "--push", ctxDir)
+			cmd.Env = append(cleanEnv(harness.Env.Environ()), "TMPDIR="+tmp)
 			pr, pw, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +94,7 @@ func TestSignalStopsBuild(t *testing.T) {
 // Completed, Error).
 func buildStatuses(t *testing.T) map[string]string {
 	t.Helper()
-	out, err := env.Buildx(context.Background(), "history", "ls", "--format", "{{.Ref}} {{.Status}}")
+	out, err := harness.Env.Buildx(context.Background(), "history", "ls", "--format", "{{.Ref}} {{.Status}}")
 	if err != nil {
 		t.Fatalf("buildx history ls: %v\n%s", err, out)
 	}

@@ -22,7 +22,7 @@ func TestTagAfterVerify(t *testing.T) {
 	// An older image under :main, pushed the ordinary way.
 	old := action(t, map[string]string{"context": ctx, "tags": one + ":main", "push": "true", "tag-after-verify": "false"})
 	checkVerified(t, old)
-	if !strings.Contains(old.log, " --tag "+one+":main") || strings.Contains(old.log, "push-by-digest") {
+	if !strings.Contains(old.Log, " --tag "+one+":main") || strings.Contains(old.Log, "push-by-digest") {
 		t.Fatalf("tag-after-verify false does not push the tag with the image")
 	}
 	oldDigest := registrytest.Head(t, one+":main")
@@ -35,11 +35,11 @@ func TestTagAfterVerify(t *testing.T) {
 	}
 	r := action(t, in)
 	checkVerified(t, r)
-	digest := r.outputs["digest"]
+	digest := r.Outputs["digest"]
 	if digest == oldDigest {
 		t.Fatalf("the second build made the same image %s", digest)
 	}
-	if !strings.Contains(r.log, `--output "type=image,\"name=`+one+","+two+`\",push-by-digest=true,name-canonical=true,push=true"`) || strings.Contains(r.log, " --tag ") {
+	if !strings.Contains(r.Log, `--output "type=image,\"name=`+one+","+two+`\",push-by-digest=true,name-canonical=true,push=true"`) || strings.Contains(r.Log, " --tag ") {
 		t.Errorf("the build does not push by digest to both repositories without tags")
 	}
 	for _, tg := range []string{one + ":main", one + ":v2", two + ":main"} {
@@ -54,12 +54,12 @@ func TestTagAfterVerify(t *testing.T) {
 		"created   " + one + ":v2",
 		"created   " + two + ":main",
 	} {
-		if !strings.Contains(r.log, want) {
+		if !strings.Contains(r.Log, want) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
 	logTags(t, "after", one, two)
-	if !strings.Contains(r.summary, "Tags set to the verified `"+digest+"`") {
+	if !strings.Contains(r.Summary, "Tags set to the verified `"+digest+"`") {
 		t.Errorf("summary does not list the tags set")
 	}
 }

@@ -4,6 +4,7 @@ package verify_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -30,6 +31,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The fault tests wait on timeouts and backoff, not on the CPU: run
+	// more of them at once than -parallel's default (GOMAXPROCS), unless
+	// the run sets it.
+	flag.Parse()
+	if !parallelSet() {
+		_ = flag.Set("test.parallel", "32") // a registered testing flag: cannot fail
+	}
 	code := m.Run()
 	if realReg != nil {
 		if err := realReg.Close(); err != nil {
@@ -38,6 +46,11 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+func parallelSet() (set bool) {
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	return set
 }
 
 func realRegistry(t *testing.T) string {

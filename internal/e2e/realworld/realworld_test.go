@@ -1,6 +1,13 @@
 //go:build linux
 
-package e2e
+// Package realworld builds the real-world-shaped projects
+// (testdata/goservice, testdata/nodeservice) on base images made from
+// Debian's packages, with dependencies fetched in RUN steps from the
+// package registries this machine reaches, on two builders: the remote
+// driver and buildx's docker-container driver (setup-buildx-action's
+// default). It is a package of its own so that go test runs it beside
+// internal/e2e: its builds are the longest of the suite.
+package realworld
 
 import (
 	"context"
@@ -11,48 +18,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/inlinecache/action/internal/e2e/harness"
 	"github.com/inlinecache/action/internal/testenv"
 )
-
-// Real-world-shaped projects (testdata/goservice, testdata/nodeservice) on
-// base images made from Debian's packages, with dependencies fetched in RUN
-// steps from the package registries this machine reaches; and the buildx
-// docker-container driver (setup-buildx-action's default).
-
-var (
-	baseOnce sync.Once
-	base     *testenv.BaseImages
-	baseErr  error
-)
-
-// baseImages makes the base images (once per machine, cached) and pushes
-// them to the environment's registry, the builders' docker.io mirror (once
-// per test binary).
-func baseImages(t *testing.T) *testenv.BaseImages {
-	t.Helper()
-	baseOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-		defer cancel()
-		logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", a...) }
-		start := time.Now()
-		base, baseErr = testenv.EnsureBaseImages(ctx, env.Tools, logf)
-		if baseErr != nil {
-			return
-		}
-		made := time.Since(start)
-		baseErr = env.PushBaseImages(ctx, base)
-		logf("base images ready in %s (made or found in %s, pushed in %s): %s", time.Since(start).Round(time.Millisecond),
-			made.Round(time.Millisecond), (time.Since(start) - made).Round(time.Millisecond), strings.Join(base.Refs, " "))
-	})
-	if baseErr != nil {
-		t.Fatalf("base images: %v", baseErr)
-	}
-	return base
-}
 
 // step is one Dockerfile step of a build's raw log.
 type step struct {
@@ -73,7 +44,7 @@ var (
 func dockerfileSteps(t *testing.T, log string) []step {
 	t.Helper()
 	cached := map[string]bool{}
-	for _, m := range cachedRE.FindAllStringSubmatch(log, -1) {
+	for _, m := range harness.CachedRE.FindAllStringSubmatch(log, -1) {
 		cached[m[1]] = true
 	}
 	took := map[string]string{}
@@ -103,7 +74,7 @@ func dockerfileSteps(t *testing.T, log string) []step {
 // the record of what each rebuild did.
 func logSteps(t *testing.T, what string, r run, took time.Duration) []step {
 	t.Helper()
-	steps := dockerfileSteps(t, r.log)
+	steps := dockerfileSteps(t, r.Log)
 	var b strings.Builder
 	ran := 0
 	for _, s := range steps {
@@ -121,8 +92,8 @@ func logSteps(t *testing.T, what string, r run, took time.Duration) []step {
 // every layer of the image.
 func checkImageVerified(t *testing.T, r run) {
 	t.Helper()
-	if r.code != 0 || r.outputs["cache-verified"] != "true" {
-		t.Fatalf("exit %d, cache-verified %q", r.code, r.outputs["cache-verified"])
+	if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
+		t.Fatalf("exit %d, cache-verified %q", r.Code, r.Outputs["cache-verified"])
 	}
 	rep := parseReport(t, r)
 	if len(rep.Report.Platforms) != 1 {
@@ -258,7 +229,7 @@ func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(*
 		t.Fatal(err)
 	}
 	changedRun, changed := build("rebuild after changing " + p.file)
-	t.Logf("RESULT after changing %s:\n%s", p.file, resultBlock(changedRun.log))
+	t.Logf("RESULT after changing %s:\n%s", p.file, harness.ResultBlock(changedRun.Log))
 	// The builder stage re-ran whole: the inline cache does not hold it;
 	// the runtime stage's first step that ran took the builder's new
 	// output: its input changed.
@@ -301,7 +272,7 @@ func causes(t *testing.T, r run) map[string]bool {
 	t.Helper()
 	m := parseReport(t, r).Misses
 	if m == nil {
-		t.Fatalf("cache-report has no misses: %s", r.outputs["cache-report"])
+		t.Fatalf("cache-report has no misses: %s", r.Outputs["cache-report"])
 	}
 	out := map[string]bool{}
 	for _, c := range m.Causes {
@@ -331,86 +302,47 @@ func hasPrefixAny(name string, prefixes []string) bool {
 	return false
 }
 
-// dockerContainer creates the docker-container builder on the
-// environment's engine; the test's cleanup removes it.
-func dockerContainer(t *testing.T) *testenv.ContainerBuilder {
-	t.Helper()
-	bi := baseImages(t)
-	d := engine(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	start := time.Now()
-	b, err := d.CreateContainerBuilder(ctx, "inline-cache-container", bi)
-	if err != nil {
-		t.Fatalf("docker-container builder: %v", err)
-	}
-	t.Logf("docker-container builder up in %s", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if err := b.Remove(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return b
+func TestMain(m *testing.M) {
+	os.Exit(harness.Main(m))
 }
 
-func containerPrune(b *testenv.ContainerBuilder) func(*testing.T) {
-	return func(t *testing.T) {
-		t.Helper()
-		if err := b.Prune(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// The harness under the short names these tests use.
+type run = harness.Run
 
-// TestRealWorld builds on two builders at once, each leg on its own
-// BuildKit so each can empty its builder while the other builds: the
-// remote-driver builder (the environment's buildkitd, on the host's
-// network) and buildx's docker-container driver (BuildKit in a container
-// of the image made here, network=host, on dockerd 20.10), as
-// docker/setup-buildx-action sets it up. Each builds the real-world
-// projects; the docker-container leg first builds testdata/app with both
-// inline cache methods. Its RUN steps reach the package registries through
-// the environment's egress proxy (the engine's network namespace has
-// nothing else). No other test runs meanwhile: the remote leg prunes the
-// shared builder.
+var (
+	actionIn    = harness.ActionIn
+	parseReport = harness.ParseReport
+	project     = harness.Project
+	repo        = harness.Repo
+	baseImages  = harness.BaseImages
+)
+
+// TestRealWorld builds the real-world projects on two builders at once,
+// each leg on its own BuildKit so each can empty its builder while the
+// other builds: the remote-driver builder (the environment's buildkitd, on
+// the host's network) and buildx's docker-container driver (BuildKit in a
+// container of the image made here, network=host, on dockerd 20.10), as
+// docker/setup-buildx-action sets it up, whose RUN steps reach the package
+// registries through the environment's egress proxy (the engine's network
+// namespace has nothing else). Each leg: a cold first build, an unchanged
+// rebuild on an emptied builder, a rebuild after a one-file change.
 func TestRealWorld(t *testing.T) {
 	baseImages(t)
 	t.Run("remote", func(t *testing.T) {
 		t.Parallel()
 		for _, p := range realProjects {
 			t.Run(p.name, func(t *testing.T) {
-				buildLeg(t, p, env.Environ(), prune)
+				buildLeg(t, p, harness.Env.Environ(), harness.Prune)
 			})
 		}
 	})
 	t.Run("docker-container", func(t *testing.T) {
 		t.Parallel()
-		dockerContainerLeg(t)
+		b := harness.DockerContainer(t, "inline-cache-realworld")
+		for _, p := range realProjects {
+			t.Run(p.name, func(t *testing.T) {
+				buildLeg(t, p, b.Environ(), harness.ContainerPrune(b), "HTTPS_PROXY="+harness.Env.Egress.URL())
+			})
+		}
 	})
-}
-
-func dockerContainerLeg(t *testing.T) {
-	b := dockerContainer(t)
-	environ := b.Environ()
-	for _, method := range []string{"cache-to", "build-arg"} {
-		t.Run("app/"+method, func(t *testing.T) {
-			in := map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true", "cache-method": method}
-			containerPrune(b)(t)
-			first := actionIn(t, environ, in)
-			checkVerified(t, first)
-			checkNoRunStepCached(t, first)
-			if !strings.Contains(first.log, `builder "inline-cache-container", driver docker-container`) {
-				t.Errorf("plan does not say it builds on the docker-container builder")
-			}
-			containerPrune(b)(t)
-			second := actionIn(t, environ, in)
-			checkVerified(t, second)
-			checkAllRunStepsCached(t, second)
-		})
-	}
-	for _, p := range realProjects {
-		t.Run(p.name, func(t *testing.T) {
-			buildLeg(t, p, environ, containerPrune(b), "HTTPS_PROXY="+env.Egress.URL())
-		})
-	}
 }

@@ -1,0 +1,372 @@
+//go:build linux
+
+// Package harness runs the inline-cache binary against the real test
+// environment (internal/testenv) for the end-to-end test packages: it
+// starts the environment once per test binary, builds the binary, and runs
+// it as the GitHub Action and the CLI do. Two packages use it, so that go
+// test runs them side by side: internal/e2e and internal/e2e/realworld.
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/testenv"
+)
+
+var (
+	// Env is the running environment, set by Main.
+	Env *testenv.Env
+	// Binary is the inline-cache binary built by Main.
+	Binary string
+)
+
+// Main provides the tools, starts the environment and builds the binary,
+// runs the tests and stops the environment: a TestMain's body. These tests
+// never skip: where the environment cannot be provided they fail and say
+// why.
+func Main(m *testing.M) (code int) {
+	ctx := context.Background()
+	logf := Logf("e2e")
+	start := time.Now()
+	tools, err := testenv.EnsureTools(ctx, logf)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: cannot provide the tools:", err)
+		return 1
+	}
+	Env, err = testenv.Start(ctx, tools, logf)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: cannot start the environment:", err)
+		return 1
+	}
+	defer func() {
+		// A daemon that would not stop or a directory left behind is a
+		// leak on the CI machine: fail the run rather than hide it.
+		if err := Env.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: cleaning up the environment:", err)
+			code = 1
+		}
+	}()
+	Binary = filepath.Join(Env.Dir, "inline-cache")
+	build := exec.Command("go", "build", "-o", Binary, "github.com/inlinecache/action")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build: %v\n%s", err, out)
+		return 1
+	}
+	logf("environment ready in %s: registry %s, buildkitd %s, buildx %s", time.Since(start).Round(time.Second), Env.Registry, testenv.BuildKitVersion, testenv.BuildxVersion)
+	return m.Run()
+}
+
+// Logf logs to stderr with a prefix, for what happens outside a test.
+func Logf(prefix string) func(string, ...any) {
+	return func(format string, a ...any) { fmt.Fprintf(os.Stderr, prefix+": "+format+"\n", a...) }
+}
+
+// Run is one run of the binary.
+type Run struct {
+	Code    int
+	Log     string
+	Outputs map[string]string
+	Summary string
+	Raw     string // the progress-file's content
+}
+
+// Action runs "inline-cache build" the way the GitHub Action does: inputs
+// in INPUT_*, outputs through GITHUB_OUTPUT, in the environment's
+// environment plus extraEnv.
+func Action(t *testing.T, extraEnv []string, inputs map[string]string) Run {
+	t.Helper()
+	return action(t, append(CleanEnv(Env.Environ()), extraEnv...), inputs)
+}
+
+// ActionIn is Action in the given environment (another builder's).
+func ActionIn(t *testing.T, environ []string, inputs map[string]string) Run {
+	t.Helper()
+	return action(t, CleanEnv(environ), inputs)
+}
+
+func action(t *testing.T, environ []string, inputs map[string]string) Run {
+	t.Helper()
+	dir := t.TempDir()
+	inputs, rawPath := WithProgressFile(dir, inputs)
+	extra := []string{
+		"GITHUB_ACTIONS=true",
+		"GITHUB_OUTPUT=" + filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary"),
+	}
+	for k, v := range inputs {
+		extra = append(extra, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	r := run(t, append(environ, extra...), "build")
+	r.Outputs = ParseOutputs(t, filepath.Join(dir, "output"))
+	if b, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
+		r.Summary = string(b)
+	}
+	r.Raw = readRaw(rawPath)
+	return r
+}
+
+// RunBinary runs the binary with args in the environment's environment
+// plus extraEnv, outside GitHub.
+func RunBinary(t *testing.T, extraEnv []string, args ...string) Run {
+	t.Helper()
+	return run(t, append(CleanEnv(Env.Environ()), extraEnv...), args...)
+}
+
+func run(t *testing.T, environ []string, args ...string) Run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary, args...)
+	cmd.Env = environ
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %s: %v", Binary, err)
+	}
+	t.Logf("inline-cache %s → exit %d in %s\n%s", strings.Join(args, " "), code, time.Since(start).Round(time.Millisecond), out)
+	return Run{Code: code, Log: string(out)}
+}
+
+// CleanEnv drops the GitHub variables of whatever runs the tests, so each
+// run sees only what the test gives it.
+func CleanEnv(in []string) []string {
+	var out []string
+	for _, kv := range in {
+		if strings.HasPrefix(kv, "INPUT_") || strings.HasPrefix(kv, "GITHUB_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return slices.Clip(out)
+}
+
+// ParseOutputs reads a GITHUB_OUTPUT file.
+func ParseOutputs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	out, err := report.ReadFileCommands(path)
+	if err != nil {
+		t.Fatalf("GITHUB_OUTPUT: %v", err)
+	}
+	return out
+}
+
+// WithProgressFile adds the progress-file input, unless given, and
+// returns where the raw stream goes.
+func WithProgressFile(dir string, inputs map[string]string) (map[string]string, string) {
+	if p, ok := inputs["progress-file"]; ok {
+		return inputs, p
+	}
+	out := map[string]string{"progress-file": filepath.Join(dir, "progress.raw")}
+	for k, v := range inputs {
+		out[k] = v
+	}
+	return out, out["progress-file"]
+}
+
+func readRaw(path string) string {
+	b, _ := os.ReadFile(path) // none when the run stopped before the build
+	return string(b)
+}
+
+// Project copies a project from testdata with busybox added.
+func Project(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := Env.Project(filepath.Join(testdata(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// testdata is the repository's testdata directory, found from the test's
+// working directory (its package's directory).
+func testdata(t testing.TB) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "testdata")
+		}
+		if filepath.Dir(d) == d {
+			t.Fatalf("no go.mod above %s", wd)
+		}
+	}
+}
+
+// Repo returns a registry repository unique to the test.
+func Repo(t *testing.T) string {
+	return Env.Registry + "/e2e/" + strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-"))
+}
+
+// Prune empties the environment's builder, as on a fresh CI machine.
+func Prune(t *testing.T) {
+	t.Helper()
+	if err := Env.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	dockerdOnce sync.Once
+	dockerd     *testenv.Dockerd
+	dockerdErr  error
+)
+
+// Engine starts the environment's docker engine (Debian's docker.io 20.10)
+// once for the whole test binary; Env.Close stops it.
+func Engine(t *testing.T) *testenv.Dockerd {
+	t.Helper()
+	dockerdOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		dockerd, dockerdErr = Env.StartDockerd(ctx)
+	})
+	if dockerdErr != nil {
+		t.Fatalf("start dockerd: %v", dockerdErr)
+	}
+	return dockerd
+}
+
+var (
+	baseOnce sync.Once
+	base     *testenv.BaseImages
+	baseErr  error
+)
+
+// BaseImages makes the base images (once per machine, cached) and pushes
+// them to the environment's registry, the builders' docker.io mirror (once
+// per test binary).
+func BaseImages(t *testing.T) *testenv.BaseImages {
+	t.Helper()
+	baseOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+		defer cancel()
+		logf := Logf("e2e")
+		start := time.Now()
+		base, baseErr = testenv.EnsureBaseImages(ctx, Env.Tools, logf)
+		if baseErr != nil {
+			return
+		}
+		made := time.Since(start)
+		baseErr = Env.PushBaseImages(ctx, base)
+		logf("base images ready in %s (made or found in %s, pushed in %s): %s", time.Since(start).Round(time.Millisecond),
+			made.Round(time.Millisecond), (time.Since(start) - made).Round(time.Millisecond), strings.Join(base.Refs, " "))
+	})
+	if baseErr != nil {
+		t.Fatalf("base images: %v", baseErr)
+	}
+	return base
+}
+
+// DockerContainer creates a docker-container builder named name on the
+// environment's engine, as docker/setup-buildx-action does; the test's
+// cleanup removes it.
+func DockerContainer(t *testing.T, name string) *testenv.ContainerBuilder {
+	t.Helper()
+	bi := BaseImages(t)
+	d := Engine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	b, err := d.CreateContainerBuilder(ctx, name, bi)
+	if err != nil {
+		t.Fatalf("docker-container builder: %v", err)
+	}
+	t.Logf("docker-container builder up in %s", time.Since(start).Round(time.Millisecond))
+	t.Cleanup(func() {
+		if err := b.Remove(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+// ContainerPrune empties the docker-container builder's cache.
+func ContainerPrune(b *testenv.ContainerBuilder) func(*testing.T) {
+	return func(t *testing.T) {
+		t.Helper()
+		if err := b.Prune(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// CacheReport is the part of the cache-report output the tests read.
+type CacheReport struct {
+	Verified string `json:"verified"`
+	Reason   string `json:"reason"`
+	Report   struct {
+		Ref       string `json:"ref"`
+		Platforms []struct {
+			Platform          string `json:"platform"`
+			Records           int    `json:"records"`
+			RecordsWithLayers int    `json:"recordsWithLayers"`
+			LayersCovered     int    `json:"layersCovered"`
+			LayersTotal       int    `json:"layersTotal"`
+			Verified          bool   `json:"verified"`
+		} `json:"platforms"`
+	} `json:"report"`
+	Build struct {
+		CachedSteps, TotalSteps int
+		Steps                   []struct{ Text, State string }
+	} `json:"build"`
+	Sources []struct {
+		Ref, State string
+		Importable bool
+		Cached     []string `json:"cachedPlatforms"`
+	} `json:"sources"`
+	Misses *struct {
+		Ran    int
+		Causes []struct{ Reason, Stage, Step, Detail string }
+	} `json:"misses"`
+	Gates []struct {
+		Input   string
+		Failed  bool
+		Message string
+	} `json:"gates"`
+}
+
+// ParseReport reads a run's cache-report output.
+func ParseReport(t *testing.T, r Run) CacheReport {
+	t.Helper()
+	var rep CacheReport
+	if err := json.Unmarshal([]byte(r.Outputs["cache-report"]), &rep); err != nil {
+		t.Fatalf("cache-report output %q: %v", r.Outputs["cache-report"], err)
+	}
+	return rep
+}
+
+// ResultBlock is the result block of a run's log (from "inline cache:" to
+// the end of the verify group), for the test's record.
+func ResultBlock(log string) string {
+	i := strings.Index(log, "inline cache: ")
+	if i < 0 {
+		return ""
+	}
+	rest := log[i:]
+	if j := strings.Index(rest, "::endgroup::"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
+
+// CachedRE finds the CACHED lines of a raw buildx log ("#12 CACHED").
+var CachedRE = regexp.MustCompile(`(?m)^#(\d+) CACHED$`)

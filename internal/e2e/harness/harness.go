@@ -224,56 +224,54 @@ func Prune(t *testing.T) {
 	}
 }
 
-var (
-	dockerdOnce sync.Once
-	dockerd     *testenv.Dockerd
-	dockerdErr  error
-)
+// startEngine starts the environment's docker engine (Debian's docker.io
+// 20.10) once for the whole test binary; Env.Close stops it.
+var startEngine = sync.OnceValues(func() (*testenv.Dockerd, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return Env.StartDockerd(ctx)
+})
 
-// Engine starts the environment's docker engine (Debian's docker.io 20.10)
-// once for the whole test binary; Env.Close stops it.
+// Engine is the environment's docker engine, started on first use.
 func Engine(t *testing.T) *testenv.Dockerd {
 	t.Helper()
-	dockerdOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		dockerd, dockerdErr = Env.StartDockerd(ctx)
-	})
-	if dockerdErr != nil {
-		t.Fatalf("start dockerd: %v", dockerdErr)
+	d, err := startEngine()
+	if err != nil {
+		t.Fatalf("start dockerd: %v", err)
 	}
-	return dockerd
+	return d
 }
 
-var (
-	baseOnce sync.Once
-	base     *testenv.BaseImages
-	baseErr  error
-)
+// makeBaseImages makes the base images (once per machine, cached) and
+// pushes them to the environment's registry, the builders' docker.io
+// mirror (once per test binary).
+var makeBaseImages = sync.OnceValues(func() (*testenv.BaseImages, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	logf := Logf("e2e")
+	start := time.Now()
+	base, err := testenv.EnsureBaseImages(ctx, Env.Tools, logf)
+	if err != nil {
+		return nil, err
+	}
+	made := time.Since(start)
+	if err := Env.PushBaseImages(ctx, base); err != nil {
+		return nil, err
+	}
+	logf("base images ready in %s (made or found in %s, pushed in %s): %s", time.Since(start).Round(time.Millisecond),
+		made.Round(time.Millisecond), (time.Since(start) - made).Round(time.Millisecond), strings.Join(base.Refs, " "))
+	return base, nil
+})
 
-// BaseImages makes the base images (once per machine, cached) and pushes
-// them to the environment's registry, the builders' docker.io mirror (once
-// per test binary).
+// BaseImages are the base images in the environment's registry, made on
+// first use.
 func BaseImages(t *testing.T) *testenv.BaseImages {
 	t.Helper()
-	baseOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-		defer cancel()
-		logf := Logf("e2e")
-		start := time.Now()
-		base, baseErr = testenv.EnsureBaseImages(ctx, Env.Tools, logf)
-		if baseErr != nil {
-			return
-		}
-		made := time.Since(start)
-		baseErr = Env.PushBaseImages(ctx, base)
-		logf("base images ready in %s (made or found in %s, pushed in %s): %s", time.Since(start).Round(time.Millisecond),
-			made.Round(time.Millisecond), (time.Since(start) - made).Round(time.Millisecond), strings.Join(base.Refs, " "))
-	})
-	if baseErr != nil {
-		t.Fatalf("base images: %v", baseErr)
+	b, err := makeBaseImages()
+	if err != nil {
+		t.Fatalf("base images: %v", err)
 	}
-	return base
+	return b
 }
 
 // DockerContainer creates a docker-container builder named name on the

@@ -93,9 +93,10 @@ func (r *buildRun) explain() {
 		return
 	}
 	f := misses.Facts{Analysis: r.plan.Stages, NoCache: r.s.NoCache}
-	if r.check != nil {
+	switch {
+	case r.check != nil:
 		f.Sources = r.res.Sources
-	} else {
+	case !r.uncheckable():
 		// No source at all: every step that ran ran for want of one.
 		f.Sources = []verify.Source{}
 	}
@@ -116,6 +117,10 @@ func (r *buildRun) gate() error {
 	if c.MinCacheHit == 0 && !c.RequireCacheSource {
 		return nil
 	}
+	if r.uncheckable() {
+		r.log.Infof("%s and %s: not applied: the cache sources are not in a registry (cache-from type=local, gha, s3, …), so what they hold cannot be checked", inputs.MinCacheHit, inputs.RequireCacheSource)
+		return nil
+	}
 	r.res.Gates = gates.Check(c, gates.Steps{Cached: b.CachedSteps(), Total: b.TotalSteps()}, r.res.Sources)
 	var failed []error
 	for _, f := range r.res.Gates {
@@ -132,6 +137,12 @@ func (r *buildRun) gate() error {
 		return titled(r.log, ExitFailed, "Cache gate not met", errors.Join(failed...))
 	}
 	return nil
+}
+
+// uncheckable reports whether the build imports cache only from sources
+// the check cannot read: cache-from entries but none in a registry.
+func (r *buildRun) uncheckable() bool {
+	return len(r.plan.CacheSources) == 0 && len(r.s.CacheFrom) > 0
 }
 
 // heldWriter keeps what is written to it until release, then passes it

@@ -146,3 +146,23 @@ func TestCacheGates(t *testing.T) {
 		})
 	}
 }
+
+// Cache sources outside a registry (type=local) cannot be checked: the
+// gates say they are not applied instead of failing the build, and the
+// misses do not claim there was no source.
+func TestGatesWithUncheckableSources(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.Serve(t)
+	in := map[string]string{"tags": reg + "/app:main", "push": "false", "cache-from": "type=local,src=" + t.TempDir(),
+		"min-cache-hit": "80", "require-cache-source": "true"}
+	r := runApp(t, &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 3, registrytest.Valid)}, in, nil)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "min-cache-hit and require-cache-source: not applied: the cache sources are not in a registry") {
+		t.Errorf("the gates do not say why they were not applied:\n%s", r.stdout)
+	}
+	if strings.Contains(r.outputs["cache-report"], `"reason":"no-source"`) {
+		t.Errorf("misses claim no source: %s", r.outputs["cache-report"])
+	}
+}

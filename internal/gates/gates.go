@@ -35,6 +35,8 @@ func Check(c inputs.CacheSources, steps Steps, sources []verify.Source) []Findin
 		case imported:
 		case firstBuild:
 			out = append(out, Finding{Input: inputs.RequireCacheSource, Message: "require-cache-source: no cache source exists yet (" + refs(sources) + "): a first build, so the gate passes"})
+		case len(sources) == 0:
+			out = append(out, Finding{Input: inputs.RequireCacheSource, Failed: true, Message: "require-cache-source: the build has no cache source: no tag is pushed and cache-from is empty"})
 		default:
 			out = append(out, Finding{Input: inputs.RequireCacheSource, Failed: true, Message: "require-cache-source: none of the cache sources could be imported: " + problems(sources)})
 		}
@@ -80,9 +82,6 @@ func problems(sources []verify.Source) string {
 		if s.State != verify.SourceNotFound {
 			out = append(out, s.Message())
 		}
-	}
-	if len(out) == 0 {
-		return "there are none"
 	}
 	return strings.Join(out, "; ")
 }

@@ -31,7 +31,7 @@ func TestCheck(t *testing.T) {
 		{"sources that import nothing", inputs.CacheSources{RequireCacheSource: true}, Steps{0, 10}, []verify.Source{missing, noCache}, []Finding{
 			{Input: "require-cache-source", Failed: true, Message: "require-cache-source: none of the cache sources could be imported: " + noCache.Message()}}},
 		{"no sources at all", inputs.CacheSources{RequireCacheSource: true}, Steps{0, 10}, nil, []Finding{
-			{Input: "require-cache-source", Failed: true, Message: "require-cache-source: none of the cache sources could be imported: there are none"}}},
+			{Input: "require-cache-source", Failed: true, Message: "require-cache-source: the build has no cache source: no tag is pushed and cache-from is empty"}}},
 		{"no steps", inputs.CacheSources{MinCacheHit: 50}, Steps{0, 0}, []verify.Source{inline}, []Finding{
 			{Input: "min-cache-hit", Message: "min-cache-hit 50%: not applied, the build has no Dockerfile steps to count"}}},
 		{"exactly the minimum", inputs.CacheSources{MinCacheHit: 50}, Steps{1, 2}, []verify.Source{inline}, nil},

@@ -183,6 +183,8 @@ func (f Facts) sourceReason(platform string) (Reason, string) {
 		}
 	}
 	switch {
+	case len(f.Sources) == 0:
+		return NoSource, "the build has no cache source: no tag is pushed and cache-from is empty"
 	case !imported && notFound == len(f.Sources):
 		return NoSource, "no cache source exists yet (a first build)"
 	case !imported:

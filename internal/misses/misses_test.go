@@ -196,6 +196,11 @@ func TestSourceReasons(t *testing.T) {
 	if e.Causes[0].Reason != NoSource || e.Causes[0].Detail != "no cache source could be imported" {
 		t.Errorf("cause %+v", e.Causes[0])
 	}
+	// No source at all (checked: there was none to check).
+	e = Explain(b, Facts{Sources: []verify.Source{}})
+	if e.Causes[0].Reason != NoSource || e.Causes[0].Detail != "the build has no cache source: no tag is pushed and cache-from is empty" {
+		t.Errorf("cause %+v", e.Causes[0])
+	}
 	// Sources not checked and no analysis: the step's own inputs.
 	e = Explain(b, Facts{})
 	if e.Causes[0].Reason != InputsChanged || !strings.HasPrefix(e.Lines()[0], "linux/arm64 first ran `RUN make`") {

@@ -321,29 +321,3 @@ func TestLegacyDropIn(t *testing.T) {
 		}
 	}
 }
-
-// TestDockerContainerDriver is the leg of buildx's docker-container driver
-// (BuildKit in a container of the image made here, network=host, on
-// dockerd 20.10), as docker/setup-buildx-action sets it up, with both
-// inline cache methods. The real-world projects build on it too
-// (internal/e2e/realworld).
-func TestDockerContainerDriver(t *testing.T) {
-	b := harness.DockerContainer(t, "inline-cache-container")
-	prune := harness.ContainerPrune(b)
-	for _, method := range []string{"cache-to", "build-arg"} {
-		t.Run(method, func(t *testing.T) {
-			in := map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true", "cache-method": method}
-			prune(t)
-			first := actionIn(t, b.Environ(), in)
-			checkVerified(t, first)
-			checkNoRunStepCached(t, first)
-			if !strings.Contains(first.Log, `builder "inline-cache-container", driver docker-container`) {
-				t.Errorf("plan does not say it builds on the docker-container builder")
-			}
-			prune(t)
-			second := actionIn(t, b.Environ(), in)
-			checkVerified(t, second)
-			checkAllRunStepsCached(t, second)
-		})
-	}
-}

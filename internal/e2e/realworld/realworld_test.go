@@ -325,7 +325,9 @@ var (
 // docker/setup-buildx-action sets it up, whose RUN steps reach the package
 // registries through the environment's egress proxy (the engine's network
 // namespace has nothing else). Each leg: a cold first build, an unchanged
-// rebuild on an emptied builder, a rebuild after a one-file change.
+// rebuild on an emptied builder, a rebuild after a one-file change; the
+// docker-container leg first builds testdata/app with both inline cache
+// methods.
 func TestRealWorld(t *testing.T) {
 	baseImages(t)
 	t.Run("remote", func(t *testing.T) {
@@ -338,11 +340,47 @@ func TestRealWorld(t *testing.T) {
 	})
 	t.Run("docker-container", func(t *testing.T) {
 		t.Parallel()
-		b := harness.DockerContainer(t, "inline-cache-realworld")
+		b := harness.DockerContainer(t, "inline-cache-container")
+		t.Run("app", func(t *testing.T) { containerApp(t, b) })
 		for _, p := range realProjects {
 			t.Run(p.name, func(t *testing.T) {
 				buildLeg(t, p, b.Environ(), harness.ContainerPrune(b), "HTTPS_PROXY="+harness.Env.Egress.URL())
 			})
 		}
 	})
+}
+
+// containerApp builds testdata/app on the docker-container builder with
+// both inline cache methods: a cold build, then a rebuild on the emptied
+// builder with every step CACHED from the registry.
+func containerApp(t *testing.T, b *testenv.ContainerBuilder) {
+	prune := harness.ContainerPrune(b)
+	for _, method := range []string{"cache-to", "build-arg"} {
+		t.Run(method, func(t *testing.T) {
+			in := map[string]string{"context": project(t, "app"), "tags": repo(t) + ":main", "push": "true", "cache-method": method}
+			prune(t)
+			first := actionIn(t, b.Environ(), in)
+			checkImageVerified(t, first)
+			if !strings.Contains(first.Log, `builder "inline-cache-container", driver docker-container`) {
+				t.Errorf("plan does not say it builds on the docker-container builder")
+			}
+			for _, s := range dockerfileSteps(t, first.Log) {
+				if s.cached {
+					t.Errorf("first build: %s CACHED, want it to run", s.name)
+				}
+			}
+			prune(t)
+			second := actionIn(t, b.Environ(), in)
+			checkImageVerified(t, second)
+			steps := dockerfileSteps(t, second.Log)
+			for _, s := range steps {
+				if !s.cached {
+					t.Errorf("rebuild: %s ran, want CACHED", s.name)
+				}
+			}
+			if rep := parseReport(t, second); rep.Build.TotalSteps != len(steps) || rep.Build.CachedSteps != len(steps) {
+				t.Errorf("cache-report counts %d of %d cached, the log %d of %d", rep.Build.CachedSteps, rep.Build.TotalSteps, len(steps), len(steps))
+			}
+		})
+	}
 }

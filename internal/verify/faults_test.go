@@ -417,9 +417,13 @@ func TestConcurrentRunsThroughFaults(t *testing.T) {
 	p.Inject(faultproxy.Blob, faultproxy.Status503, 10)
 	var wg sync.WaitGroup
 	failed := make(chan string, 20)
+	// Enough attempts that no run can spend them all on the 10 failures,
+	// however the runs interleave: each failure then costs exactly one
+	// more read.
+	retries := verify.WithRetries(11, 50*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond)
 	for range 20 {
 		wg.Go(func() {
-			rep, err := verify.New(faultOptions()...).Verify(context.Background(), p.Host+"/"+img.repo+"@"+img.indexDigest)
+			rep, err := verify.New(faultOptions(retries)...).Verify(context.Background(), p.Host+"/"+img.repo+"@"+img.indexDigest)
 			if err != nil || !rep.Verified() {
 				failed <- fmt.Sprint(err, rep.Failures())
 			}

@@ -418,12 +418,16 @@ func TestConcurrentRunsThroughFaults(t *testing.T) {
 	var wg sync.WaitGroup
 	failed := make(chan string, 20)
 	// Enough attempts that no run can spend them all on the 10 failures,
-	// however the runs interleave: each failure then costs exactly one
-	// more read.
-	retries := verify.WithRetries(11, 50*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond)
+	// however the runs interleave, and time bounds no loaded machine
+	// reaches: each injected failure then costs exactly one more read,
+	// and nothing else does.
+	opts := faultOptions(
+		verify.WithRetries(11, 50*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond),
+		verify.WithReadTimeouts(10*time.Second, 10*time.Second, 10*time.Second),
+		verify.WithTimeout(time.Minute))
 	for range 20 {
 		wg.Go(func() {
-			rep, err := verify.New(faultOptions(retries)...).Verify(context.Background(), p.Host+"/"+img.repo+"@"+img.indexDigest)
+			rep, err := verify.New(opts...).Verify(context.Background(), p.Host+"/"+img.repo+"@"+img.indexDigest)
 			if err != nil || !rep.Verified() {
 				failed <- fmt.Sprint(err, rep.Failures())
 			}

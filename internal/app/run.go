@@ -38,7 +38,6 @@ type buildRun struct {
 	rec     *progress.Recorder
 	raw     io.WriteCloser // the progress-file input's file, or nil
 	check   *sourceCheck   // the cache source check; nil without sources
-	endPlan func()         // ends the plan group (once)
 	digest  string         // from docker push, when there is no metadata file
 	meta    metadata
 	res     report.Result
@@ -59,16 +58,17 @@ func (r *buildRun) run(ctx context.Context) error {
 	defer g.close()
 	g.open("plan")
 	r.logPlan()
-	r.endPlan = func() {
+	// The plan group ends once, when the first step begins; the planner's
+	// notes and the sources' warnings follow it.
+	endPlan := sync.OnceFunc(func() {
 		warnings := r.showSources()
 		g.close()
 		for _, n := range append(slices.Clip(r.plan.Notes), warnings...) {
 			r.log.Warning(n)
 		}
-		r.endPlan = func() {}
-	}
+	})
 	for _, st := range r.plan.Steps {
-		begin := func() { r.endPlan(); g.open(string(st.Kind)) }
+		begin := func() { endPlan(); g.open(string(st.Kind)) }
 		var err error
 		switch st.Kind {
 		case plan.Build:
@@ -90,7 +90,7 @@ func (r *buildRun) run(ctx context.Context) error {
 			return err
 		}
 	}
-	r.endPlan()
+	endPlan()
 	g.close()
 	return r.finish()
 }
@@ -176,7 +176,7 @@ func (r *buildRun) warm(ctx context.Context) (stop func()) {
 
 // logPlan shows, in the plan group, the builder, the inline cache method,
 // the commands in the order they run and the CI defaults applied; the
-// planner's notes follow the group as warnings (endPlan).
+// planner's notes follow the group as warnings (run).
 func (r *buildRun) logPlan() {
 	r.log.Infof("builder: %s", describeBuilder(r.bx))
 	r.log.Infof("inline cache method: %s", r.plan.CacheMethod)

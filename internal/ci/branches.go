@@ -3,6 +3,7 @@ package ci
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -32,12 +33,7 @@ func (g GitHub) CacheBranches() []string {
 	var out []string
 	add := func(b string) {
 		b = strings.TrimPrefix(b, "refs/heads/")
-		if b != "" && b != g.branch() {
-			for _, x := range out {
-				if x == b {
-					return
-				}
-			}
+		if b != "" && b != g.branch() && !slices.Contains(out, b) {
 			out = append(out, b)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -132,13 +131,7 @@ func (f Facts) stage(name string) (stages.Stage, bool) {
 }
 
 func progressName(a stages.Analysis, s stages.Stage) string {
-	switch {
-	case len(a.Stages) == 1:
-		return ""
-	case s.Name != "":
-		return s.Name
-	}
-	return "stage-" + strconv.Itoa(s.Index)
+	return progress.StageName(s.Name, s.Index, len(a.Stages) == 1)
 }
 
 // reason decides why st, the first step that ran in stage s (known: s

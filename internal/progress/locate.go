@@ -68,18 +68,24 @@ func (f *Failure) Locate(name string, dockerfile []byte) bool {
 }
 
 // inStage reports whether a Dockerfile stage (its name, its index from 0)
-// is the failed step's: dockerfile2llb names a stage by its name, or
-// "stage-N" when it has none, and leaves the name out of a build with a
-// single stage.
+// is the failed step's.
 func (f *Failure) inStage(name string, index int) bool {
 	s := f.Step.Stage
+	return s == "" || strings.EqualFold(s, StageName(name, index, false))
+}
+
+// StageName is what BuildKit's progress calls a Dockerfile stage (its
+// name, its index from 0): dockerfile2llb names a stage by its name, or
+// "stage-N" when it has none, and leaves the name out of a build with a
+// single stage.
+func StageName(name string, index int, single bool) string {
 	switch {
-	case s == "":
-		return true
+	case single:
+		return ""
 	case name != "":
-		return strings.EqualFold(s, name)
+		return name
 	}
-	return s == "stage-"+strconv.Itoa(index)
+	return "stage-" + strconv.Itoa(index)
 }
 
 // squash collapses runs of white space, as step names show instructions.

@@ -288,17 +288,16 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 // the check found in each, then what BuildKit said when it imported it.
 // Without a check, what BuildKit said is all there is.
 func writeSourcesText(b *strings.Builder, r Result) {
-	said := map[string]string{}
-	var imports []Import
-	for _, imp := range r.imports() {
-		said[imp.Ref] = imp.Error
-		imports = append(imports, imp)
-	}
+	imports := r.imports()
 	if r.Sources == nil {
 		for _, imp := range imports {
 			fmt.Fprintf(b, "cache source: %s\n", importLine(imp))
 		}
 		return
+	}
+	said := map[string]string{}
+	for _, imp := range imports {
+		said[imp.Ref] = imp.Error
 	}
 	for _, s := range r.Sources {
 		fmt.Fprintf(b, "%s\n", s.Message())

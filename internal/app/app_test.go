@@ -46,6 +46,8 @@ type fakeBuildx struct {
 	version string
 	// started, if set, is closed when the build command starts.
 	started chan struct{}
+	// failTarget fails the build of that --target (a stage cache build).
+	failTarget string
 	mu      sync.Mutex // detection runs some calls side by side
 }
 
@@ -102,6 +104,10 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 		}
 		f.t.Fatalf("build has no %s: %q", name, c.Args)
 		return ""
+	}
+	if f.failTarget != "" && slices.Contains(c.Args, "--target") && flagValue("--target") == f.failTarget {
+		fmt.Fprintln(c.Stderr, "ERROR: failed to build: failed to solve: failed to push: 403 Forbidden")
+		return &command.ExitError{Path: c.Path, Code: 1}
 	}
 	if flagValue("--progress") == "rawjson" {
 		if err := f.rawjson(c.Stderr); err != nil {
@@ -165,6 +171,9 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 	b, _ := json.Marshal(meta)
 	if err := os.WriteFile(flagValue("--metadata-file"), b, 0o644); err != nil {
 		f.t.Fatal(err)
+	}
+	if !slices.Contains(c.Args, "--iidfile") {
+		return nil // a stage cache build
 	}
 	if err := os.WriteFile(flagValue("--iidfile"), []byte("sha256:feedface"), 0o644); err != nil {
 		f.t.Fatal(err)

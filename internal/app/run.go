@@ -35,8 +35,8 @@ type buildRun struct {
 	bx   builder.Info
 	plan plan.Plan
 
-	rec     *progress.Recorder
 	raw     io.WriteCloser // the progress-file input's file, or nil
+	stages  []*stageRun    // the stage caches (cache-stages)
 	check   *sourceCheck   // the cache source check; nil without sources
 	digest  string         // from docker push, when there is no metadata file
 	meta    metadata
@@ -68,19 +68,35 @@ func (r *buildRun) run(ctx context.Context) error {
 		}
 	})
 	for _, st := range r.plan.Steps {
-		begin := func() { endPlan(); g.open(string(st.Kind)) }
+		title := string(st.Kind)
+		if st.Kind == plan.Build && st.Stage != "" {
+			title += " stage " + st.Stage
+		}
+		begin := func() { endPlan(); g.open(title) }
 		var err error
-		switch st.Kind {
-		case plan.Build:
+		switch {
+		case st.Kind == plan.Build && st.Stage != "":
+			// A stage cache build that fails is a warning.
+			r.buildStage(ctx, st, begin)
+		case st.Kind == plan.Build:
 			// The build ends the plan group once it has started.
 			err = r.build(ctx, st, begin)
-		case plan.Push:
+		case st.Kind == plan.Push:
 			begin()
 			err = r.push(ctx, st)
-		case plan.Verify:
+		case st.Kind == plan.Verify && st.Stage != "":
+			begin()
+			r.verifyStage(ctx, st)
+		case st.Kind == plan.Verify && st.Cache != "":
+			begin()
+			r.verifyCache(ctx, st)
+		case st.Kind == plan.Verify:
 			begin()
 			r.verify(ctx, st)
-		case plan.Tag:
+		case st.Kind == plan.Tag && st.Stage != "":
+			begin()
+			r.tagStage(ctx, st)
+		case st.Kind == plan.Tag:
 			begin()
 			r.tag(ctx, st)
 		default:
@@ -201,31 +217,13 @@ func (r *buildRun) logPlan() {
 // annotations on their Dockerfile lines. started runs once the build
 // process is on its way; what the build writes is held until it returns.
 func (r *buildRun) build(ctx context.Context, st plan.Step, started func()) error {
-	format := progress.Plain
-	if st.Progress == "rawjson" {
-		format = progress.RawJSON
-	}
-	stdout, stderr := holdWriter(r.env.Stdout), holdWriter(r.env.Stderr)
-	opts := []progress.Option{progress.WithRender(stderr), progress.WithLogTail(tailLines)}
-	if r.raw != nil {
-		opts = append(opts, progress.WithTee(r.raw))
-	}
-	r.rec = progress.New(format, opts...)
-	errc := make(chan error, 1)
-	go func() { errc <- r.exec(ctx, st, stdout, r.rec) }()
-	started()
-	stdout.release()
-	stderr.release()
-	err := <-errc
-	if cerr := r.rec.Close(); cerr != nil {
-		r.log.Warning(fmt.Sprintf("input %q: the progress stream was not copied whole: %v", inputs.ProgressFile, cerr))
-	}
+	b, err := r.runBuild(ctx, st, started, r.raw)
 	if r.raw != nil {
 		if cerr := r.raw.Close(); cerr != nil {
 			r.log.Warning(fmt.Sprintf("input %q: %v", inputs.ProgressFile, cerr))
 		}
 	}
-	b := r.rec.Build()
+	r.takeStageRuns(b)
 	r.res.Build = b
 	r.setOutput(report.OutputCachedSteps, strconv.Itoa(b.CachedSteps()))
 	r.setOutput(report.OutputTotalSteps, strconv.Itoa(b.TotalSteps()))
@@ -251,6 +249,33 @@ func (r *buildRun) build(ctx context.Context, st plan.Step, started func()) erro
 	}
 	_ = r.out.Summary(report.Result{Verdict: report.NotVerified, Reason: "the build failed: " + why, Build: b}.Markdown())
 	return titled(r.log, ExitFailed, "Build failed", errors.New(msg))
+}
+
+// runBuild runs one build command, reading its progress stream into the
+// step model and drawing it to the log as buildx's plain output would;
+// tee, if not nil, gets the stream byte for byte. started runs once the
+// process is on its way; what the build writes is held until it returns.
+func (r *buildRun) runBuild(ctx context.Context, st plan.Step, started func(), tee io.Writer) (*progress.Build, error) {
+	format := progress.Plain
+	if st.Progress == "rawjson" {
+		format = progress.RawJSON
+	}
+	stdout, stderr := holdWriter(r.env.Stdout), holdWriter(r.env.Stderr)
+	opts := []progress.Option{progress.WithRender(stderr), progress.WithLogTail(tailLines)}
+	if tee != nil {
+		opts = append(opts, progress.WithTee(tee))
+	}
+	rec := progress.New(format, opts...)
+	errc := make(chan error, 1)
+	go func() { errc <- r.exec(ctx, st, stdout, rec) }()
+	started()
+	stdout.release()
+	stderr.release()
+	err := <-errc
+	if cerr := rec.Close(); cerr != nil && tee != nil {
+		r.log.Warning(fmt.Sprintf("input %q: the progress stream was not copied whole: %v", inputs.ProgressFile, cerr))
+	}
+	return rec.Build(), err
 }
 
 func lastLines(l []string, n int) []string { return l[max(0, len(l)-n):] }
@@ -416,6 +441,13 @@ func (r *buildRun) tag(ctx context.Context, st plan.Step) {
 // the exit status.
 func (r *buildRun) finish() error {
 	gateErr := r.gate()
+	for _, sr := range r.stageRuns() {
+		if sr.res.Verdict == report.NotVerified && sr.res.Error == "" {
+			// No verify step: verify is off, or nothing was pushed.
+			sr.res.Verdict = report.Skipped
+		}
+		r.res.StageCaches = append(r.res.StageCaches, sr.res)
+	}
 	r.setOutput(report.OutputCacheReport, r.res.JSON())
 	if err := r.out.Summary(r.res.Markdown()); err != nil {
 		r.log.Warning(err.Error())
@@ -518,7 +550,12 @@ func (r *buildRun) metadata() (metadata, error) {
 		raw, _ := json.Marshal(m) // a map of strings always marshals
 		return metadata{Raw: raw, Digest: r.digest}, nil
 	}
-	raw, err := r.env.disk().ReadFile(r.plan.MetadataFile)
+	return r.readMetadata(r.plan.MetadataFile)
+}
+
+// readMetadata reads a buildx metadata file.
+func (r *buildRun) readMetadata(path string) (metadata, error) {
+	raw, err := r.env.disk().ReadFile(path)
 	if err != nil {
 		return metadata{}, fmt.Errorf("buildx wrote no metadata file: %w", err)
 	}

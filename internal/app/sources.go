@@ -92,7 +92,7 @@ func (r *buildRun) explain() {
 	if r.res.Build == nil {
 		return
 	}
-	f := misses.Facts{Analysis: r.plan.Stages, NoCache: r.s.NoCache}
+	f := misses.Facts{Analysis: r.plan.Stages, NoCache: r.s.NoCache, StageCaches: len(r.plan.StageImages) > 0 || r.plan.RegistryCache != ""}
 	switch {
 	case r.check != nil:
 		f.Sources = r.res.Sources

@@ -15,6 +15,23 @@ const (
 	BranchTagTemplate  = "branch-tag-template"
 	MinCacheHit        = "min-cache-hit"
 	RequireCacheSource = "require-cache-source"
+	CacheStagesInput   = "cache-stages"
+)
+
+// CacheStages is how builder stages are kept cached beside the inline
+// cache, which holds only the image's own layers.
+type CacheStages string
+
+// Stage cache modes.
+const (
+	// StagesOff keeps the inline cache only.
+	StagesOff CacheStages = "off"
+	// StagesImages builds each builder stage as its own target with the
+	// inline cache and pushes it as an image tagged <tag>-stage-<stage>.
+	StagesImages CacheStages = "images"
+	// StagesRegistry exports one type=registry,mode=max cache to
+	// <tag>-buildcache.
+	StagesRegistry CacheStages = "registry"
 )
 
 // CacheSources are the settings on where a build's cache comes from and
@@ -32,6 +49,8 @@ type CacheSources struct {
 	// RequireCacheSource fails a build none of whose sources could be
 	// imported, unless none exists yet (a first build).
 	RequireCacheSource bool
+	// CacheStages keeps builder stages cached (off, images, registry).
+	CacheStages CacheStages
 }
 
 // cacheSources reads the cache source inputs.
@@ -45,6 +64,14 @@ func (v Values) cacheSources(s *Settings, fail func(input, format string, a ...a
 		fail(RequireCacheSource, "%v", err)
 	} else {
 		s.RequireCacheSource = b
+	}
+	switch m := CacheStages(strings.TrimSpace(v.Text(CacheStagesInput))); m {
+	case "":
+		s.CacheStages = StagesOff
+	case StagesOff, StagesImages, StagesRegistry:
+		s.CacheStages = m
+	default:
+		fail(CacheStagesInput, "%q is not one of off, images, registry", m)
 	}
 	tmpl := strings.TrimSpace(v.Text(BranchTagTemplate))
 	if tmpl == "" {

@@ -171,6 +171,8 @@ var Specs = []Spec{
 		Description: "Least cached share of build steps, 0 to 100, when a cache source was imported: below it the step fails under verify: strict and warns otherwise."},
 	{Name: RequireCacheSource, Kind: Bool, Default: "false",
 		Description: "Fail (under verify: strict; warn otherwise) when none of the cache sources could be imported, except a first build where none exists yet."},
+	{Name: CacheStagesInput, Kind: Text, Default: "off",
+		Description: "Keep builder stages cached on cold builders (the inline cache holds only the image's own layers): off; images (each builder stage is built first as its own target with the inline cache and pushed as <first tag>-stage-<stage> in the same repository, all of them imported by every build); or registry (one type=registry,mode=max cache exported to and imported from <first tag>-buildcache). Stage caches are verified like the image; a stage cache that fails is a warning and the image is still built, pushed and verified. See the README for the measured trade-off."},
 }
 
 // Lookup returns the spec of the named input.

@@ -74,6 +74,9 @@ type Facts struct {
 	Sources []verify.Source
 	// NoCache is the no-cache input.
 	NoCache bool
+	// StageCaches is set when builder stages have caches of their own
+	// (cache-stages): they are then not missed for being builders.
+	StageCaches bool
 }
 
 // Explain groups the steps that ran in b by their cause.
@@ -146,7 +149,7 @@ func (f Facts) reason(st progress.Step, firstInStage bool, platform string, s st
 			return r, d
 		}
 	}
-	if known && s.Role == stages.Builder && !f.registryCache() {
+	if known && s.Role == stages.Builder && !f.registryCache() && !f.StageCaches {
 		return NotInInlineCache, fmt.Sprintf("stage `%s` is not in the inline cache: it holds only the image's own stages", s.Label())
 	}
 	if known && s.BaseStage >= 0 && firstInStage {

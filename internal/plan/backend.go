@@ -137,6 +137,16 @@ func Check(s inputs.Settings, b Backend) error {
 	if !b.Can(Buildx) {
 		refuseBuildxOnly(s, refuse)
 	}
+	switch s.CacheStages {
+	case inputs.StagesImages:
+		if !b.Can(Buildx) {
+			refuse(inputs.CacheStagesInput, "build stage cache images (each builder stage as its own target, pushed with a tag of its own)", "set cache-stages to off, or ")
+		}
+	case inputs.StagesRegistry:
+		if !b.Can(CacheExport) {
+			refuse(inputs.CacheStagesInput, "export a registry cache (type=registry,mode=max)", "use cache-stages images, or ")
+		}
+	}
 	if s.TagAfterVerify == inputs.TagAfterOn && !b.Can(PushByDigest) {
 		refuse(inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
 	}

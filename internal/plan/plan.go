@@ -43,6 +43,12 @@ type Step struct {
 	// Progress is the --progress a build step asked for: "rawjson" where
 	// the backend has it, else "plain".
 	Progress string
+	// Stage is the builder stage a build, verify or tag step is for
+	// (cache-stages images); "" for the image.
+	Stage string
+	// Cache is the registry cache a verify step reads (cache-stages
+	// registry).
+	Cache string
 }
 
 // Command is the step's command line as the log shows it.
@@ -76,6 +82,12 @@ type Plan struct {
 	// (the registry refs of its cache-from entries), in the order given,
 	// for the cache source check.
 	CacheSources []string
+	// StageImages are the builder stages built and pushed first, each as
+	// an image with its inline cache (cache-stages images).
+	StageImages []StageImage
+	// RegistryCache is the mode=max cache the build exports (cache-stages
+	// registry); "" otherwise.
+	RegistryCache string
 }
 
 // Commands are the plan's command lines in the order they run.
@@ -107,7 +119,7 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 		p.MetadataFile = filepath.Join(tmpDir, "metadata.json")
 	}
 
-	method, buildArgs, cacheTo, notes := inlineCache(s, buildx)
+	method, _, _, notes := inlineCache(s, buildx)
 	p.CacheMethod = method
 	p.Notes = append(p.Notes, notes...)
 	var note string
@@ -121,18 +133,79 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	}
 	p.Stages, notes = analyzeStages(s, o.dockerfile)
 	p.Notes = append(p.Notes, notes...)
-	if w := stageWarning(s, p.Stages); w != "" {
+	if w := stageWarning(s, p.Stages); w != "" && (s.CacheStages == "" || s.CacheStages == inputs.StagesOff) {
 		p.Notes = append(p.Notes, w)
 	}
 
+	var cache stageCache
+	cache, notes = stageCaches(s, p.Stages, buildx, tmpDir)
+	p.Notes = append(p.Notes, notes...)
+	p.StageImages, p.RegistryCache = cache.images, cache.registry
+
+	// The stage builds run first on the same builder, so the image's
+	// build finds their work there; every build imports every stage cache.
+	for _, img := range cache.images {
+		ss := stageSettings(s, img, cache.from)
+		c := compose(ss, b, tmpDir, img.MetadataFile, "", p.ByDigest)
+		st := c.step
+		st.Stage = img.Stage
+		p.Steps = append(p.Steps, st)
+		p.TempSecrets = appendSecrets(p.TempSecrets, c.temps)
+	}
+	main := s
+	main.CacheFrom = append(slices.Clone(s.CacheFrom), cache.from...)
+	main.CacheTo = append(slices.Clone(s.CacheTo), cache.to...)
+	c := compose(main, b, tmpDir, p.MetadataFile, p.IIDFile, p.ByDigest)
+	p.Info = append(p.Info, c.info...)
+	p.CacheSources = c.sources
+	p.TempSecrets = appendSecrets(p.TempSecrets, c.temps)
+	p.Steps = append(p.Steps, c.step)
+	if s.Push && !buildx {
+		for _, t := range s.Tags {
+			p.Steps = append(p.Steps, Step{Kind: Push, Path: b.Command[0], Args: []string{"push", t.Raw}})
+		}
+	}
+	v := verifyStep(s)
+	p.Steps = append(p.Steps, v)
+	if v.Skip == "" {
+		for _, img := range cache.images {
+			p.Steps = append(p.Steps, Step{Kind: Verify, Stage: img.Stage, Tags: slices.Clone(img.Tags)})
+		}
+		if cache.registry != "" {
+			p.Steps = append(p.Steps, Step{Kind: Verify, Cache: cache.registry})
+		}
+	}
+	if p.ByDigest {
+		p.Steps = append(p.Steps, Step{Kind: Tag, Tags: slices.Clone(s.Tags)})
+		for _, img := range cache.images {
+			p.Steps = append(p.Steps, Step{Kind: Tag, Stage: img.Stage, Tags: slices.Clone(img.Tags)})
+		}
+	}
+	return p, nil
+}
+
+// composed is one build command and what composing it found.
+type composed struct {
+	step    Step
+	sources []string // registry refs imported, for the source check
+	info    []string
+	temps   []TempSecret
+}
+
+// compose spells one build command on backend b: the image's build, or a
+// stage cache build (whose settings stageSettings derived).
+func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string, byDigest bool) composed {
+	var c composed
+	buildx := b.Can(Buildx)
+	_, buildArgs, cacheTo, _ := inlineCache(s, buildx)
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)
 	a.each("--build-arg", buildArgs)
 	sources, info := cacheFrom(s)
-	p.Info = append(p.Info, info...)
+	c.info = info
 	for _, e := range sources {
 		if ref, ok := e.Get("ref"); ok && (e.Type == "registry" || !buildx) {
-			p.CacheSources = append(p.CacheSources, ref)
+			c.sources = append(c.sources, ref)
 		}
 		if !buildx {
 			// docker build takes images only (Check refused the rest).
@@ -144,29 +217,29 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	}
 	a.each("--cache-to", strs(cacheTo))
 	a.one("--file", s.File)
-	if exportsImageID(s) {
-		a.one("--iidfile", p.IIDFile)
+	if iidFile != "" && exportsImageID(s) {
+		a.one("--iidfile", iidFile)
 	}
 	a.each("--label", s.Labels)
 	a.one("--platform", strings.Join(s.Platforms, ","))
-	if !p.ByDigest {
+	if !byDigest {
 		for _, t := range s.Tags {
 			a.one("--tag", t.Raw)
 		}
 	}
 	a.one("--target", s.Target)
-	p.TempSecrets = a.dropIn(s, tmpDir, buildx)
+	c.temps = a.dropIn(s, tmpDir, buildx)
 	a.one("--builder", s.Builder)
 	if buildx {
 		a.flag("--load", s.Load)
-		a.one("--metadata-file", p.MetadataFile)
+		a.one("--metadata-file", metadataFile)
 	}
 	a.flag("--no-cache", s.NoCache)
 	a.flag("--pull", s.Pull)
-	if p.ByDigest {
+	if byDigest {
 		a.one("--output", digestOutput(s.Tags).String())
 	}
-	a.flag("--push", s.Push && buildx && !p.ByDigest)
+	a.flag("--push", s.Push && buildx && !byDigest)
 	// rawjson carries every step as data (cached, times, errors with
 	// their source); where it is missing, plain is what CI logs show
 	// anyway, and asking for it keeps the log readable even under a TTY.
@@ -175,18 +248,19 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 		progress = "rawjson"
 	}
 	a.args = append(a.args, "--progress", progress, s.Context)
-	p.Steps = append(p.Steps, Step{Kind: Build, Path: b.Command[0], Args: a.args, Env: slices.Clone(b.Env), Progress: progress})
+	c.step = Step{Kind: Build, Path: b.Command[0], Args: a.args, Env: slices.Clone(b.Env), Progress: progress}
+	return c
+}
 
-	if s.Push && !buildx {
-		for _, t := range s.Tags {
-			p.Steps = append(p.Steps, Step{Kind: Push, Path: b.Command[0], Args: []string{"push", t.Raw}})
+// appendSecrets adds the secret files not yet listed: every build of a
+// plan gets the same ones.
+func appendSecrets(have, more []TempSecret) []TempSecret {
+	for _, t := range more {
+		if !slices.Contains(have, t) {
+			have = append(have, t)
 		}
 	}
-	p.Steps = append(p.Steps, verifyStep(s))
-	if p.ByDigest {
-		p.Steps = append(p.Steps, Step{Kind: Tag, Tags: slices.Clone(s.Tags)})
-	}
-	return p, nil
+	return have
 }
 
 // byDigest decides tag-after-verify: push by digest, verify, then tag.

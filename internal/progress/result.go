@@ -240,3 +240,46 @@ func ganttText(s string) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// CreditRuns gives b's cached steps that an earlier build of the same run
+// executed (a stage cache build on the same builder, whose work b found
+// in the builder's cache) the state and time they had there, matched by
+// name and platform: in this run they ran once, in that build. It returns
+// how many steps it changed.
+func (b *Build) CreditRuns(earlier ...*Build) int {
+	ran := map[string]Step{}
+	for _, e := range earlier {
+		if e == nil {
+			continue
+		}
+		for _, s := range e.Steps {
+			if s.State == Ran {
+				ran[s.Platform+"\x00"+s.Name] = s
+			}
+		}
+	}
+	n := 0
+	for i, s := range b.Steps {
+		if e, ok := ran[s.Platform+"\x00"+s.Name]; ok && s.State == Cached {
+			b.Steps[i].State, b.Steps[i].Duration, b.Steps[i].PulledLayers = Ran, e.Duration, false
+			n++
+		}
+	}
+	if n > 0 {
+		b.Stages = stages(b.Steps)
+	}
+	return n
+}
+
+// CacheExport is the time the build spent exporting cache to a registry
+// or elsewhere besides the image (BuildKit's "exporting cache to …"
+// vertices); the inline cache is written with the image and not counted.
+func (b *Build) CacheExport() time.Duration {
+	var d time.Duration
+	for _, s := range b.Spans {
+		if s.Kind == KindExport && strings.HasPrefix(s.Name, "exporting cache") {
+			d += s.Duration
+		}
+	}
+	return d
+}

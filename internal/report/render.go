@@ -183,6 +183,7 @@ func (r Result) Text() string {
 			fmt.Fprintf(&b, "  problem: %s\n", f)
 		}
 	}
+	writeStageCachesText(&b, r)
 	writeSourcesText(&b, r)
 	writeStepsText(&b, r.Build)
 	if r.Misses != nil {
@@ -264,6 +265,7 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 			fmt.Fprintf(b, "| %s | %d | %d | %d/%d | %s | %s |\n", p.Platform, p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, steps, ok)
 		}
 	}
+	writeStageCachesMarkdown(b, r)
 	writeSourcesMarkdown(b, r)
 	writeStepsMarkdown(b, r.Build)
 	if r.Misses != nil && r.Misses.Ran > 0 {

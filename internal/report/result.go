@@ -40,6 +40,9 @@ type Result struct {
 	Misses *misses.Explanation `json:"misses,omitempty"`
 	// Gates are what min-cache-hit and require-cache-source found.
 	Gates []gates.Finding `json:"gates,omitempty"`
+	// StageCaches are the stage caches of cache-stages, verified beside
+	// the image; their failures are warnings.
+	StageCaches []StageCache `json:"stageCaches,omitempty"`
 }
 
 // Tagging is what became of the tags after a push by digest.

@@ -340,6 +340,14 @@ type CacheReport struct {
 		Failed  bool
 		Message string
 	} `json:"gates"`
+	StageCaches []struct {
+		Mode, Stage, Ref, Digest, Error, Detail string
+		Verified                                string `json:"verified"`
+		Steps, Cached, Ran                      int
+		ExtraBytes                              int64
+		ExportSeconds                           float64
+		Tagged                                  bool
+	} `json:"stageCaches"`
 }
 
 // ParseReport reads a run's cache-report output.

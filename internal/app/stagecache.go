@@ -1,0 +1,275 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/plan"
+	"github.com/inlinecache/action/internal/progress"
+	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/verify"
+)
+
+// stageRun is one stage cache of cache-stages and what became of it. A
+// stage cache that fails is a warning: the image is still built, pushed
+// and verified.
+type stageRun struct {
+	img    plan.StageImage // images; the zero value for the registry cache
+	build  *progress.Build // the stage build (images)
+	digest string
+	res    report.StageCache
+}
+
+// stageRuns makes the plan's stage caches, once.
+func (r *buildRun) stageRuns() []*stageRun {
+	if r.stages != nil {
+		return r.stages
+	}
+	for _, img := range r.plan.StageImages {
+		ref := ""
+		if len(img.Tags) > 0 {
+			ref = img.Tags[0].Raw
+		}
+		r.stages = append(r.stages, &stageRun{img: img, res: report.StageCache{Mode: string(inputs.StagesImages), Stage: img.Stage, Ref: ref, Verdict: report.NotVerified}})
+	}
+	if c := r.plan.RegistryCache; c != "" {
+		r.stages = append(r.stages, &stageRun{res: report.StageCache{Mode: string(inputs.StagesRegistry), Ref: c, Verdict: report.NotVerified}})
+	}
+	return r.stages
+}
+
+func (r *buildRun) stageRun(stage, cache string) *stageRun {
+	for _, sr := range r.stageRuns() {
+		if (stage != "" && sr.res.Stage == stage) || (cache != "" && sr.res.Stage == "" && sr.res.Ref == cache) {
+			return sr
+		}
+	}
+	return nil
+}
+
+// warnStage reports a stage cache that failed: a warning, and its row in
+// the result says why.
+func (r *buildRun) warnStage(sr *stageRun, msg string) {
+	sr.res.Verdict = report.NotVerified
+	if sr.res.Error == "" {
+		sr.res.Error = msg
+	}
+	r.log.Warning(fmt.Sprintf("cache-stages %s: %s: %s; the image is built, pushed and verified without it", sr.res.Mode, sr.res.Label(), msg))
+}
+
+// buildStage runs one stage's cache build (images), before the image's,
+// on the same builder.
+func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func()) {
+	sr := r.stageRun(st.Stage, "")
+	if sr == nil {
+		return
+	}
+	b, err := r.runBuild(ctx, st, started, nil)
+	sr.build = b
+	// Earlier stage builds ran this one's shared steps (a common base).
+	var earlier []*progress.Build
+	for _, o := range r.stageRuns() {
+		if o != sr && o.build != nil {
+			earlier = append(earlier, o.build)
+		}
+	}
+	b.CreditRuns(earlier...)
+	countStage(&sr.res, b, []string{st.Stage})
+	sr.res.BuildSeconds = seconds(b.Wall.Seconds())
+	sr.res.ExportSeconds = seconds(b.Export.Seconds())
+	sr.res.PushSeconds = seconds(b.Push.Seconds())
+	if err != nil {
+		why := err.Error()
+		if f := b.Failure; f != nil && f.Message != "" {
+			why = fmt.Sprintf("%s (%v)", f.Message, err)
+		}
+		r.warnStage(sr, "its build failed: "+why)
+		return
+	}
+	meta, err := r.readMetadata(sr.img.MetadataFile)
+	if err != nil {
+		r.warnStage(sr, err.Error())
+		return
+	}
+	sr.digest = meta.Digest
+	sr.res.Digest = meta.Digest
+}
+
+// takeStageRuns credits the stage builds with the steps the image's
+// build found in the builder's cache because they ran there, and counts
+// what the registry cache served.
+func (r *buildRun) takeStageRuns(b *progress.Build) {
+	var builds []*progress.Build
+	for _, sr := range r.stageRuns() {
+		if sr.build != nil {
+			builds = append(builds, sr.build)
+		}
+	}
+	b.CreditRuns(builds...)
+	if c := r.stageRun("", r.plan.RegistryCache); c != nil && r.plan.RegistryCache != "" {
+		var names []string
+		if a := r.plan.Stages; a != nil {
+			for _, s := range a.BuildersWithSteps() {
+				names = append(names, progress.StageName(s.Name, s.Index, false))
+			}
+		}
+		countStage(&c.res, b, names)
+		c.res.ExportSeconds = seconds(b.CacheExport().Seconds())
+	}
+}
+
+// countStage fills a stage cache's step counts from the named stages of
+// build b.
+func countStage(res *report.StageCache, b *progress.Build, names []string) {
+	res.Steps, res.Cached, res.Ran, res.RunSeconds = 0, 0, 0, 0
+	for _, s := range b.Stages {
+		for _, n := range names {
+			if s.Name == n {
+				res.Steps += s.Steps
+				res.Cached += s.Cached
+				res.Ran += s.Ran + s.Failed
+				res.RunSeconds += s.Run.Seconds()
+			}
+		}
+	}
+	res.RunSeconds = seconds(res.RunSeconds)
+}
+
+// verifyStage reads a stage image back like the image, and what it keeps
+// beyond the image's layers.
+func (r *buildRun) verifyStage(ctx context.Context, st plan.Step) {
+	sr := r.stageRun(st.Stage, "")
+	if sr == nil || sr.res.Error != "" {
+		return
+	}
+	if r.plan.ByDigest && sr.digest == "" {
+		r.warnStage(sr, "the stage build's metadata names no digest to read back")
+		return
+	}
+	refs, err := pushedRefs(st.Tags, sr.digest)
+	if err != nil {
+		r.warnStage(sr, err.Error())
+		return
+	}
+	rep, err := r.v.Verify(ctx, refs[0])
+	if err != nil {
+		r.warnStage(sr, "verification failed: "+err.Error())
+		return
+	}
+	sr.res.Detail = platformsDetail(rep)
+	if !rep.Verified() {
+		r.warnStage(sr, "no valid inline cache: "+strings.Join(rep.Failures(), "; "))
+		return
+	}
+	sr.res.Verdict = report.Verified
+	sr.res.ExtraBytes = r.extraBytes(ctx, refs[0])
+	r.log.Infof("%s", sr.res.Line())
+}
+
+// verifyCache reads the registry cache back and checks that it holds
+// this build's image layers: a refused export (ignore-error) leaves the
+// previous cache under the tag, which verifies but is not this build's.
+func (r *buildRun) verifyCache(ctx context.Context, st plan.Step) {
+	sr := r.stageRun("", st.Cache)
+	if sr == nil {
+		return
+	}
+	rep, err := r.v.Verify(ctx, st.Cache)
+	if err != nil {
+		r.warnStage(sr, "verification failed: "+err.Error())
+		return
+	}
+	sr.res.Digest = rep.Digest
+	if !rep.RegistryCache {
+		r.warnStage(sr, "the tag holds an image, not a registry cache manifest")
+		return
+	}
+	if !rep.Verified() {
+		r.warnStage(sr, "not a valid registry cache: "+strings.Join(rep.Failures(), "; "))
+		return
+	}
+	cache, err := r.v.Blobs(ctx, st.Cache)
+	if err != nil {
+		r.warnStage(sr, err.Error())
+		return
+	}
+	if missing := r.imageLayersMissing(ctx, cache); missing != "" {
+		r.warnStage(sr, "it is not this build's cache (the export was refused or failed, so the tag still holds an earlier one): "+missing)
+		return
+	}
+	sr.res.Verdict = report.Verified
+	if img, err := r.v.Blobs(ctx, r.imageRef()); err == nil {
+		sr.res.ExtraBytes = cache.Beyond(img)
+	}
+	r.log.Infof("%s", sr.res.Line())
+}
+
+// imageLayersMissing names a layer of the pushed image that the cache
+// does not hold; "" when it holds them all.
+func (r *buildRun) imageLayersMissing(ctx context.Context, cache verify.BlobSet) string {
+	img, err := r.v.Blobs(ctx, r.imageRef())
+	if err != nil {
+		return "the image could not be read to compare: " + err.Error()
+	}
+	for l := range img.Layers {
+		if _, ok := cache.Layers[l]; !ok {
+			return "it lacks the image's layer " + l
+		}
+	}
+	return ""
+}
+
+// extraBytes is what the stage cache at ref keeps in the registry beyond
+// the image's blobs; 0 when either cannot be read.
+func (r *buildRun) extraBytes(ctx context.Context, ref string) int64 {
+	cache, err := r.v.Blobs(ctx, ref)
+	if err != nil {
+		return 0
+	}
+	img, err := r.v.Blobs(ctx, r.imageRef())
+	if err != nil {
+		return 0
+	}
+	return cache.Beyond(img)
+}
+
+// imageRef is the pushed image, by digest where known.
+func (r *buildRun) imageRef() string {
+	if rep := r.res.Report; rep != nil && rep.Digest != "" {
+		if ref, err := r.v.ParseReference(rep.Ref); err == nil {
+			return ref.Context().Digest(rep.Digest).String()
+		}
+		return rep.Ref
+	}
+	return ""
+}
+
+// tagStage points a verified stage image's tag at it (tag-after-verify).
+func (r *buildRun) tagStage(ctx context.Context, st plan.Step) {
+	sr := r.stageRun(st.Stage, "")
+	if sr == nil || sr.res.Verdict != report.Verified || sr.digest == "" {
+		return
+	}
+	var tags []string
+	for _, t := range st.Tags {
+		tags = append(tags, t.Raw)
+	}
+	if _, err := r.v.Tag(ctx, sr.digest, tags); err != nil {
+		r.warnStage(sr, "its tag could not be set: "+err.Error())
+		return
+	}
+	sr.res.Tagged = true
+}
+
+// platformsDetail sums a verify report in a few words.
+func platformsDetail(rep verify.Report) string {
+	var parts []string
+	for _, p := range rep.Platforms {
+		parts = append(parts, fmt.Sprintf("%s: %d records, %d/%d layers", p.Platform, p.Records, p.LayersCovered, p.LayersTotal))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func seconds(s float64) float64 { return float64(int64(s*10+0.5)) / 10 }

@@ -1,0 +1,158 @@
+//go:build linux
+
+package e2e
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/inlinecache/action/internal/e2e/harness"
+)
+
+// stepState is the state of the build step whose instruction starts with
+// prefix, from a cache report.
+func stepState(t *testing.T, rep cacheReport, prefix string) string {
+	t.Helper()
+	for _, s := range rep.Build.Steps {
+		if strings.HasPrefix(s.Text, prefix) {
+			return s.State
+		}
+	}
+	t.Fatalf("no step %q in %+v", prefix, rep.Build.Steps)
+	return ""
+}
+
+// On an emptied builder, after a source change in the builder stage, the
+// inline cache alone re-runs every step of that stage; with cache-stages
+// (images or registry) the steps before the changed COPY come from the
+// stage cache, which each build verifies like the image.
+func TestCacheStages(t *testing.T) {
+	t.Cleanup(func() { prune(t) }) // TestCaptureFixtures wants a cold builder
+	const deps, compile = "RUN sleep 3 && sha256sum", "RUN cat /deps.lock"
+	for _, mode := range []string{"off", "images", "registry"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := project(t, "cacheprojects/stages")
+			image := repo(t)
+			in := map[string]string{"context": ctx, "tags": image + ":main", "push": "true", "cache-stages": mode}
+			prune(t)
+			first := action(t, in)
+			checkVerified(t, first)
+			rep := parseReport(t, first)
+			wantRef := map[string]string{"images": image + ":main-stage-build", "registry": image + ":main-buildcache"}[mode]
+			switch {
+			case mode == "off" && len(rep.StageCaches) != 0:
+				t.Errorf("off: stage caches %+v", rep.StageCaches)
+			case mode != "off":
+				if len(rep.StageCaches) != 1 {
+					t.Fatalf("stage caches = %+v, want one", rep.StageCaches)
+				}
+				sc := rep.StageCaches[0]
+				if sc.Ref != wantRef || sc.Verified != "true" || sc.Mode != mode || sc.Error != "" || sc.ExtraBytes <= 0 {
+					t.Errorf("first build's stage cache = %+v, want %s verified, with bytes beyond the image", sc, wantRef)
+				}
+				if sc.Steps != 6 || sc.Ran != 6 {
+					t.Errorf("first build's stage cache counts %d steps, %d ran; want 6 and 6", sc.Steps, sc.Ran)
+				}
+				if !strings.Contains(resultBlock(first.Log), wantRef+": verified") {
+					t.Errorf("the result block does not show the stage cache:\n%s", resultBlock(first.Log))
+				}
+				ref, err := name.ParseReference(wantRef)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := remote.Head(ref); err != nil {
+					t.Errorf("the stage cache tag is not in the registry: %v", err)
+				}
+			}
+
+			if err := os.WriteFile(filepath.Join(ctx, "src.txt"), []byte("source v2\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			prune(t)
+			changed := action(t, in)
+			checkVerified(t, changed)
+			t.Logf("RESULT after changing src.txt, cache-stages %s:\n%s", mode, resultBlock(changed.Log))
+			rep = parseReport(t, changed)
+			if got := stepState(t, rep, compile); got != "ran" {
+				t.Errorf("the step after the changed COPY is %s, want ran", got)
+			}
+			wantDeps, wantCause := "cached", "inputs-changed"
+			if mode == "off" {
+				wantDeps, wantCause = "ran", "not-in-inline-cache"
+			}
+			if got := stepState(t, rep, deps); got != wantDeps {
+				t.Errorf("the dependency step before the changed COPY is %s, want %s", got, wantDeps)
+			}
+			if m := rep.Misses; m == nil || len(m.Causes) == 0 || m.Causes[0].Reason != wantCause {
+				t.Errorf("misses = %+v, want the first cause %s", m, wantCause)
+			}
+			if mode == "off" {
+				return
+			}
+			sc := rep.StageCaches[0]
+			if sc.Verified != "true" || sc.Cached != 4 || sc.Ran != 2 {
+				t.Errorf("rebuild's stage cache = %+v, want verified with 4 steps cached and 2 ran", sc)
+			}
+		})
+	}
+}
+
+// A registry that refuses the stage caches' tags costs the stage caches,
+// never the image: it is still built, pushed, verified and tagged, and
+// each refusal is a warning naming the cache.
+func TestCacheStagesRefused(t *testing.T) {
+	t.Cleanup(func() { prune(t) })
+	target, err := url.Parse("http://" + harness.Env.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An immutable-tags policy for the cache tags, as some registries have.
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") &&
+			(strings.Contains(r.URL.Path, "-stage-") || strings.HasSuffix(r.URL.Path, "-buildcache")) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"errors":[{"code":"DENIED","message":"cache tags are immutable here"}]}`))
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, mode := range []string{"images", "registry"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := project(t, "cacheprojects/stages")
+			image := host + "/e2e/refused-" + mode
+			prune(t)
+			r := action(t, map[string]string{"context": ctx, "tags": image + ":main", "push": "true", "cache-stages": mode})
+			checkVerified(t, r)
+			rep := parseReport(t, r)
+			if len(rep.StageCaches) != 1 || rep.StageCaches[0].Verified == "true" || rep.StageCaches[0].Error == "" {
+				t.Fatalf("stage caches = %+v, want one that failed", rep.StageCaches)
+			}
+			if !strings.Contains(r.Log, "::warning::cache-stages "+mode+": ") || !strings.Contains(r.Log, "the image is built, pushed and verified without it") {
+				t.Errorf("no warning for the refused stage cache:\n%s", resultBlock(r.Log))
+			}
+			if mode == "images" && !strings.Contains(rep.StageCaches[0].Error, "cache tags are immutable here") {
+				t.Errorf("the stage cache's error does not carry the registry's words: %s", rep.StageCaches[0].Error)
+			}
+			ref, err := name.ParseReference(image + ":main")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := remote.Head(ref); err != nil {
+				t.Errorf("the image's tag was not set: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,212 @@
+package plan
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/inlinecache/action/internal/buildflags"
+	"github.com/inlinecache/action/internal/inputs"
+	"github.com/inlinecache/action/internal/stages"
+)
+
+// Suffixes of the tags the stage caches live under, after the first
+// pushed tag, in its repository (so the same credentials reach them).
+const (
+	StageTagInfix  = "-stage-"
+	BuildcacheTag  = "-buildcache"
+	maxTagLength   = 128 // the distribution spec's limit
+	stagesInputFix = "cache-stages "
+)
+
+// StageImage is one builder stage built as its own target with the
+// inline cache and pushed as an image (cache-stages images).
+type StageImage struct {
+	// Stage is the stage's name.
+	Stage string
+	// Tags are where it is pushed: <first tag>-stage-<stage>.
+	Tags []inputs.Tag
+	// MetadataFile is its build's buildx metadata file.
+	MetadataFile string
+	// Steps is how many Dockerfile steps the stage has.
+	Steps int
+}
+
+// stageCache is what cache-stages adds to a plan.
+type stageCache struct {
+	images   []StageImage
+	registry string // the mode=max cache ref (cache-stages registry)
+	// from are the stage caches every build imports (this tag's and the
+	// branches'); to is the registry cache export.
+	from []buildflags.CacheEntry
+	to   []buildflags.CacheEntry
+}
+
+// stageCaches plans cache-stages: where each stage cache lives, what
+// every build imports and exports. Whatever stops a stage from being
+// cached is a note; the image's build goes on without it.
+func stageCaches(s inputs.Settings, a *stages.Analysis, buildx bool, tmpDir string) (stageCache, []string) {
+	var c stageCache
+	mode := s.CacheStages
+	if mode == "" || mode == inputs.StagesOff || !buildx || s.Evaluates() {
+		return c, nil
+	}
+	fix := stagesInputFix + string(mode) + ": "
+	tags := s.Tags
+	if len(tags) == 0 {
+		tags = s.PushedTags()
+	}
+	if len(tags) == 0 {
+		return c, []string{fix + "no tag is given, so there is nowhere to keep stage caches; only the image's inline cache is used"}
+	}
+	first := tags[0]
+	branches := branchRefs(s, first)
+	var notes []string
+	if !s.Pushes() {
+		notes = append(notes, fix+"nothing is pushed, so no stage cache is written; the existing ones are imported")
+	}
+	switch mode {
+	case inputs.StagesRegistry:
+		ref, err := suffixed(first, BuildcacheTag)
+		if err != nil {
+			return c, append(notes, fix+err.Error()+"; only the image's inline cache is used")
+		}
+		if clash(s, ref) {
+			return c, append(notes, fmt.Sprintf("%sthe cache tag %s is also one of the image's tags; only the image's inline cache is used", fix, ref))
+		}
+		c.from = append(c.from, registryEntry(ref))
+		for _, b := range branches {
+			if r, err := suffixed(b, BuildcacheTag); err == nil {
+				c.from = append(c.from, registryEntry(r))
+			}
+		}
+		if s.Pushes() {
+			c.registry = ref
+			// ignore-error: a refused cache export is a warning (its
+			// verification says so), never a lost image push.
+			c.to = append(c.to, buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{
+				{Key: "ref", Value: ref}, {Key: "mode", Value: "max"}, {Key: "ignore-error", Value: "true"},
+			}})
+		}
+		if a != nil && len(a.BuildersWithSteps()) == 0 {
+			notes = append(notes, fix+"the Dockerfile has no builder stage with steps, so the mode=max cache holds nothing the inline cache does not")
+		}
+	case inputs.StagesImages:
+		if a == nil {
+			return c, append(notes, fix+"the Dockerfile's stages could not be read (see the stage analysis note), so no stage is cached; only the image's inline cache is used")
+		}
+		for _, st := range a.BuildersWithSteps() {
+			if st.Name == "" {
+				notes = append(notes, fmt.Sprintf("%sbuilder stage %s (line %d) has no name, so it cannot be built as a target; name it (FROM … AS <name>) to cache it", fix, st.Label(), st.Line))
+				continue
+			}
+			infix := StageTagInfix + st.Name
+			ref, err := suffixed(first, infix)
+			if err != nil {
+				notes = append(notes, fmt.Sprintf("%sstage %q: %v; it is not cached", fix, st.Name, err))
+				continue
+			}
+			if clash(s, ref) {
+				notes = append(notes, fmt.Sprintf("%sstage %q: its cache tag %s is also one of the image's tags; it is not cached", fix, st.Name, ref))
+				continue
+			}
+			c.from = append(c.from, registryEntry(ref))
+			for _, b := range branches {
+				if r, err := suffixed(b, infix); err == nil {
+					c.from = append(c.from, registryEntry(r))
+				}
+			}
+			if !s.Pushes() {
+				continue
+			}
+			tag, _ := name.NewTag(ref, name.WeakValidation) // suffixed made it
+			c.images = append(c.images, StageImage{Stage: st.Name, Tags: []inputs.Tag{{Raw: ref, Ref: tag}}, Steps: len(st.Steps), MetadataFile: stageMetadataFile(tmpDir, st.Name)})
+		}
+		if a.Target >= 0 && a.Target < len(a.Stages) && len(a.BuildersWithSteps()) == 0 {
+			notes = append(notes, fmt.Sprintf("%sthe target stage %q is the image: its steps and its base stages' are in the image's inline cache, and it copies from no builder stage with steps", fix, a.Stages[a.Target].Label()))
+		}
+	}
+	return c, notes
+}
+
+// stageSettings are the settings of one stage's cache build: the same
+// build up to the stage as target, pushed to its own tag with the inline
+// cache, without what belongs to the image alone (outputs, load,
+// attestations, annotations, the user's cache exports).
+func stageSettings(s inputs.Settings, img StageImage, from []buildflags.CacheEntry) inputs.Settings {
+	ss := s
+	ss.Target = img.Stage
+	ss.Tags = img.Tags
+	ss.Outputs, ss.Load, ss.Call = nil, false, ""
+	ss.Annotations, ss.Attests = nil, nil
+	ss.Provenance, ss.SBOM = "false", ""
+	ss.CacheTo = nil
+	// The image's tags and the branches' images hold the final stage;
+	// the stage's own caches are in from.
+	ss.CacheFrom = slices.Concat(tagSources(s), s.CacheFrom, from)
+	ss.FromBranches = false
+	return ss
+}
+
+// tagSources imports the image's own tags: a stage shared with the final
+// stage (a base) is in their inline cache.
+func tagSources(s inputs.Settings) []buildflags.CacheEntry {
+	var out []buildflags.CacheEntry
+	for _, t := range s.PushedTags() {
+		out = append(out, registryEntry(t.Raw))
+	}
+	return out
+}
+
+func registryEntry(ref string) buildflags.CacheEntry { return registrySource(ref) }
+
+// branchRefs are the branch images (cache-from-branches) in the first
+// tag's repository, as tags to suffix.
+func branchRefs(s inputs.Settings, first inputs.Tag) []inputs.Tag {
+	refs, _ := branchSources(s)
+	var out []inputs.Tag
+	for _, r := range refs {
+		t, err := name.NewTag(r, name.WeakValidation)
+		if err == nil && t.Context() == first.Ref.Context() {
+			out = append(out, inputs.Tag{Raw: r, Ref: t})
+		}
+	}
+	return out
+}
+
+// suffixed is t with suffix added to its tag, in its repository as the
+// user spelled it; it fails when the tag would be too long.
+func suffixed(t inputs.Tag, suffix string) (string, error) {
+	tag := t.Ref.TagStr() + suffix
+	if len(tag) > maxTagLength {
+		return "", fmt.Errorf("the tag %s would be %d characters, more than the %d a registry takes", tag, len(tag), maxTagLength)
+	}
+	ref := strings.TrimSuffix(t.Raw, ":"+t.Ref.TagStr()) + ":" + tag
+	if _, err := name.NewTag(ref, name.WeakValidation); err != nil {
+		return "", fmt.Errorf("%s is not a valid tag: %w", ref, err)
+	}
+	return ref, nil
+}
+
+// clash reports a stage cache tag that is also a tag of the image: the
+// two pushes would overwrite each other.
+func clash(s inputs.Settings, ref string) bool {
+	r, err := name.NewTag(ref, name.WeakValidation)
+	if err != nil {
+		return false
+	}
+	for _, t := range s.PushedTags() {
+		if t.Ref.Name() == r.Name() {
+			return true
+		}
+	}
+	return false
+}
+
+// stageMetadataFile is where a stage build's metadata goes.
+func stageMetadataFile(tmpDir, stage string) string {
+	return filepath.Join(tmpDir, "metadata-stage-"+strings.ReplaceAll(stage, "/", "_")+".json")
+}

@@ -27,6 +27,9 @@ type Result struct {
 	// Reason explains a skipped or failed verification in one sentence.
 	Reason string         `json:"reason,omitempty"`
 	Report *verify.Report `json:"report,omitempty"`
+	// Caches are the verdicts on the registry caches the build exported
+	// (cache-to type=registry), one report each.
+	Caches []verify.Report `json:"caches,omitempty"`
 	// Build is what the build's progress stream said: its Dockerfile
 	// steps, cached or run, with their times; nil when there was none.
 	Build *progress.Build `json:"-"`

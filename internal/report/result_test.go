@@ -62,7 +62,25 @@ func results(t *testing.T) map[string]Result {
 	}
 	ok := failing
 	ok.Platforms = ok.Platforms[:1]
+	// A type=registry cache exported beside the image, whole and with a
+	// layer blob gone.
+	layers := []string{"sha256:c1", "sha256:c2", "sha256:c3"}
+	cache := verify.Report{
+		Ref: "ghcr.io/acme/app:main-buildcache", Digest: "sha256:cc", RegistryCache: true,
+		Cache: &verify.CacheManifest{
+			Digest: "sha256:cc", Form: verify.CacheFormImageManifest, Config: "sha256:cf",
+			CacheSummary: cachemeta.CacheSummary{Records: 8, RecordsWithLayers: 6, ConfigLayers: 3},
+			LayersListed: 3, LayersFound: 3, Layers: layers, Verified: true,
+		},
+	}
+	broken := cache
+	bc := *cache.Cache
+	bc.LayersFound, bc.Verified = 2, false
+	bc.Problems = []string{"layer blob sha256:c2 is listed in the cache manifest but not in the registry (registry ghcr.io, repository acme/app): 404 Not Found"}
+	broken.Cache = &bc
 	return map[string]Result{
+		"cache-verified": {Verdict: Verified, Report: &ok, Caches: []verify.Report{cache}},
+		"cache-failed":   {Verdict: NotVerified, Reason: "registry cache ghcr.io/acme/app:main-buildcache: a layer blob is missing", Report: &ok, Caches: []verify.Report{broken}},
 		// A multi-stage rebuild after a change: one step ran.
 		"verified":     {Verdict: Verified, Report: &ok, Build: captured(t, "multistage-changed.rawjson")},
 		"failed":       {Verdict: NotVerified, Reason: "linux/arm64: image config has no moby.buildkit.cache.v0 key", Report: &failing, Build: captured(t, "multistage.rawjson")},

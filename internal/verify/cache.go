@@ -41,8 +41,12 @@ type CacheManifest struct {
 	// order: an image built with this cache has its layers among them.
 	Layers []string `json:"layerDigests"`
 	// Error says why the config could not be read or decoded.
-	Error    string `json:"error,omitempty"`
-	Verified bool   `json:"verified"`
+	Error string `json:"error,omitempty"`
+	// Unreadable says the config could not be read (Error says why), so
+	// what the cache holds is unknown; a config read whole that does not
+	// decode is not Unreadable.
+	Unreadable bool `json:"unreadable,omitempty"`
+	Verified   bool `json:"verified"`
 }
 
 // Failures says what is wrong with the cache, one item each.
@@ -63,8 +67,7 @@ func (c CacheManifest) Failures() []string {
 // users who read the report of one.
 const registryCacheExplanation = "a BuildKit registry cache manifest (config media type " +
 	cachemeta.RegistryCacheConfigMediaType + ", written by --cache-to type=registry), not an image: " +
-	"it holds cache only and cannot be run; builds import it with --cache-from type=registry,ref=<this ref>. " +
-	"Its cache config and layer blobs are checked as BuildKit's importer reads them"
+	"it holds cache only and cannot be run; builds import it with --cache-from type=registry,ref=<this ref>"
 
 // checkCache reads the cache config the descriptor cfg names, decodes and
 // checks it against listed (the manifest's layers), and looks every listed
@@ -82,7 +85,7 @@ func (v *Verifier) checkCache(ctx context.Context, pl *remote.Puller, r name.Ref
 	cm.Layers = digests
 	raw, err := readCacheConfig(ctx, pl, r, cfg)
 	if err != nil {
-		cm.Error = "cannot read " + named("cache config "+cfg.Digest.String(), err).Error()
+		cm.Error, cm.Unreadable = "cannot read "+named("cache config "+cfg.Digest.String(), err).Error(), true
 		return cm
 	}
 	cc, err := cachemeta.DecodeCacheConfig(raw)

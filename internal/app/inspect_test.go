@@ -256,11 +256,7 @@ func TestVerifyAndInspectBrokenCache(t *testing.T) {
 // (exit 0); one whose config cannot be read fails both.
 func TestVerifyAndInspectBrokenRegistryCache(t *testing.T) {
 	t.Parallel()
-	f, err := fixtures.Load(filepath.Join("..", "..", "testdata", "cachemeta", "buildkit-v0.34.2", "registry-cache"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := f.RegistryCache()
+	rc, err := fixtures.LoadRegistryCache(filepath.Join("..", "..", "testdata", "cachemeta", "buildkit-v0.34.2", "registry-cache"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,11 +25,7 @@ type registryCache struct{ *fixtures.RegistryCache }
 
 func loadRegistryCache(t *testing.T) registryCache {
 	t.Helper()
-	f, err := fixtures.Load(filepath.Join("..", "..", "testdata", "cachemeta", "buildkit-v0.34.2", "registry-cache"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := f.RegistryCache()
+	rc, err := fixtures.LoadRegistryCache(filepath.Join("..", "..", "testdata", "cachemeta", "buildkit-v0.34.2", "registry-cache"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,6 +182,7 @@ func (r *buildRun) verifyCache(ctx context.Context, st plan.Step) {
 		return
 	}
 	sr.res.Digest = rep.Digest
+	sr.res.Detail = report.CacheDetail(rep)
 	if !rep.RegistryCache {
 		r.warnStage(sr, "the tag holds an image, not a registry cache manifest")
 		return

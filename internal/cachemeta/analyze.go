@@ -2,6 +2,7 @@ package cachemeta
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -85,27 +86,20 @@ func Analyze(p Payload, layers int) Summary {
 	// it are covered too, marked once after the loop so that a hostile
 	// payload of many results costs records + layers, not their product.
 	reach := -1
-	for i, r := range p.Records {
+	s.Problems = append(s.Problems, checkRecords(p.Records, layers, fmt.Sprintf("the image has %d layers", layers))...)
+	for _, r := range p.Records {
 		if len(r.Results)+len(r.ChainedResults) > 0 {
 			s.RecordsWithLayers++
 		}
 		for _, res := range r.Results {
 			if res.LayerIndex < 0 || res.LayerIndex >= layers {
-				problem("record %d: result layer index %d is out of range (the image has %d layers)", i, res.LayerIndex, layers)
-				continue
+				continue // a problem above
 			}
 			reach = max(reach, res.LayerIndex)
 			tops[res.LayerIndex]++
 		}
-		for c, ch := range r.ChainedResults {
-			ok := len(ch.LayerIndexes) > 0
-			for _, idx := range ch.LayerIndexes {
-				if idx < 0 || idx >= layers {
-					problem("record %d: chain %d layer index %d is out of range (the image has %d layers)", i, c, idx, layers)
-					ok = false
-				}
-			}
-			if !ok {
+		for _, ch := range r.ChainedResults {
+			if len(ch.LayerIndexes) == 0 || slices.ContainsFunc(ch.LayerIndexes, func(idx int) bool { return idx < 0 || idx >= layers }) {
 				continue
 			}
 			for _, idx := range ch.LayerIndexes {
@@ -113,28 +107,14 @@ func Analyze(p Payload, layers int) Summary {
 			}
 			tops[ch.LayerIndexes[len(ch.LayerIndexes)-1]]++
 		}
-		for g, group := range r.Inputs {
-			if len(group) == 0 {
-				problem("record %d: input %d lists no link (BuildKit rejects empty inputs)", i, g)
-			}
-			for _, in := range group {
-				if in.LinkIndex < 0 || in.LinkIndex >= len(p.Records) {
-					problem("record %d: input link %d is out of range (the cache has %d records)", i, in.LinkIndex, len(p.Records))
-				}
-			}
-		}
 	}
 	for j := 0; j <= reach; j++ {
 		covered[j] = true
 	}
 	g, cycle := graph(p.Records)
 	s.Graph = &g
-	if cycle != nil {
-		parts := make([]string, len(cycle))
-		for i, r := range cycle {
-			parts[i] = fmt.Sprint(r)
-		}
-		problem("records link in a cycle (%s): BuildKit refuses a looping record", strings.Join(parts, " → "))
+	if cycle != "" {
+		problem("%s", cycle)
 	}
 	prefix := true
 	for _, c := range covered {
@@ -159,6 +139,40 @@ func Analyze(p Payload, layers int) Summary {
 	return s
 }
 
+// checkRecords finds what makes BuildKit's importer refuse records, in
+// the inline form and the registry form alike: a result or chain naming a
+// layer index outside [0, layers) (where says what the layers are), and an
+// input that lists no link or links outside the records.
+func checkRecords(recs []Record, layers int, where string) []string {
+	var out []string
+	problem := func(format string, a ...any) { out = append(out, fmt.Sprintf(format, a...)) }
+	for i, r := range recs {
+		for _, res := range r.Results {
+			if res.LayerIndex < 0 || res.LayerIndex >= layers {
+				problem("record %d: result layer index %d is out of range (%s)", i, res.LayerIndex, where)
+			}
+		}
+		for c, ch := range r.ChainedResults {
+			for _, idx := range ch.LayerIndexes {
+				if idx < 0 || idx >= layers {
+					problem("record %d: chain %d layer index %d is out of range (%s)", i, c, idx, where)
+				}
+			}
+		}
+		for g, group := range r.Inputs {
+			if len(group) == 0 {
+				problem("record %d: input %d lists no link (BuildKit rejects empty inputs)", i, g)
+			}
+			for _, in := range group {
+				if in.LinkIndex < 0 || in.LinkIndex >= len(recs) {
+					problem("record %d: input link %d is out of range (the cache has %d records)", i, in.LinkIndex, len(recs))
+				}
+			}
+		}
+	}
+	return out
+}
+
 // layerSteps names the step behind each layer: the history entries that
 // are not empty_layer line up, in order, with the manifest's layers.
 func layerSteps(history []HistoryStep, layers int) ([]string, string) {
@@ -179,9 +193,9 @@ func layerSteps(history []HistoryStep, layers int) ([]string, string) {
 	return steps, ""
 }
 
-// graph measures the records graph and finds a cycle in it, if any (links
-// out of range are reported by Analyze and skipped here).
-func graph(recs []Record) (Graph, []int) {
+// graph measures the records graph and describes a cycle in it, if any
+// (links out of range are reported by checkRecords and skipped here).
+func graph(recs []Record) (Graph, string) {
 	g := Graph{Records: len(recs)}
 	const (
 		unseen = iota
@@ -237,5 +251,12 @@ func graph(recs []Record) (Graph, []int) {
 		}
 		g.MaxDepth = max(g.MaxDepth, depth[i])
 	}
-	return g, cycle
+	if cycle == nil {
+		return g, ""
+	}
+	parts := make([]string, len(cycle))
+	for i, r := range cycle {
+		parts[i] = fmt.Sprint(r)
+	}
+	return g, fmt.Sprintf("records link in a cycle (%s): BuildKit refuses a looping record", strings.Join(parts, " → "))
 }

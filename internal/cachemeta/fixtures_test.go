@@ -1,12 +1,14 @@
 package cachemeta_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	cachetypes "github.com/moby/buildkit/cache/remotecache/v1/types"
 
 	"github.com/inlinecache/action/internal/cachemeta"
@@ -63,6 +65,7 @@ func TestRealBuilderFixtures(t *testing.T) {
 				if len(imgs) != 0 {
 					t.Fatalf("a registry cache has no platform images, found %d", len(imgs))
 				}
+				checkRegistryCacheFixture(t, f)
 				return
 			}
 			w, ok := fixtureWants[rel]
@@ -253,5 +256,35 @@ func TestSizeLimit(t *testing.T) {
 	cfg := make([]byte, cachemeta.MaxConfigBytes+1)
 	if _, err := cachemeta.Decode(cfg); err == nil || !strings.Contains(err.Error(), "byte limit") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// checkRegistryCacheFixture decodes a captured type=registry cache: its
+// config references exactly the layers its manifest lists, and every
+// record links and points where BuildKit's importer can follow.
+func checkRegistryCacheFixture(t *testing.T, f *fixtures.Fixture) {
+	t.Helper()
+	m, err := v1.ParseManifest(bytes.NewReader(f.Top))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Config.MediaType) != cachemeta.RegistryCacheConfigMediaType {
+		t.Fatalf("config media type %s", m.Config.MediaType)
+	}
+	c, err := cachemeta.DecodeCacheConfig(f.Configs[m.Config.Digest.Hex])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, l := range m.Layers {
+		listed = append(listed, l.Digest.String())
+	}
+	s := cachemeta.AnalyzeCacheConfig(c, listed)
+	// testdata/app with mode=max: 6 layers, 8 records of which 6 hold one.
+	if !s.Valid() || s.ConfigLayers != len(listed) || s.ConfigLayers != 6 || s.Records != 8 || s.RecordsWithLayers != 6 {
+		t.Errorf("registry cache summary = %+v (problems %q), want valid with 6 layers and 8 records, 6 with layers", s, s.Problems)
+	}
+	if g := s.Graph; g.Roots == 0 || g.Links == 0 || g.MaxDepth == 0 {
+		t.Errorf("graph %+v", *g)
 	}
 }

@@ -144,21 +144,13 @@ func stageSettings(s inputs.Settings, img StageImage, from []buildflags.CacheEnt
 	ss.Annotations, ss.Attests = nil, nil
 	ss.Provenance, ss.SBOM = "false", ""
 	ss.CacheTo = nil
-	// The image's tags and the branches' images hold the final stage;
-	// the stage's own caches are in from.
-	ss.CacheFrom = slices.Concat(tagSources(s), s.CacheFrom, from)
+	// Only the stage caches (and the user's): BuildKit follows a step's
+	// cache chain within the source where it matched the first step, so
+	// the image's inline cache, which often starts with the same step
+	// (COPY of a tool, a shared base), would end the stage's hits there.
+	ss.CacheFrom = slices.Concat(s.CacheFrom, from)
 	ss.FromBranches = false
 	return ss
-}
-
-// tagSources imports the image's own tags: a stage shared with the final
-// stage (a base) is in their inline cache.
-func tagSources(s inputs.Settings) []buildflags.CacheEntry {
-	var out []buildflags.CacheEntry
-	for _, t := range s.PushedTags() {
-		out = append(out, registryEntry(t.Raw))
-	}
-	return out
 }
 
 func registryEntry(ref string) buildflags.CacheEntry { return registrySource(ref) }

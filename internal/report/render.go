@@ -51,7 +51,9 @@ func WriteVerifyText(w io.Writer, res ImageResult) {
 	}
 	fmt.Fprintf(w, "%s: %s\n", rep.Ref, verdict)
 	if rep.RegistryCache {
-		fmt.Fprintf(w, "  %s\n\n", rep.Explanation)
+		fmt.Fprintf(w, "  %s\n  %s.\n", cacheLine(*rep), rep.Explanation)
+		writeCacheProblems(w, *rep)
+		fmt.Fprintln(w)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -98,7 +100,7 @@ func WriteInspectText(w io.Writer, res ImageResult) {
 	}
 	fmt.Fprintf(w, "image:      %s\nmedia type: %s\n", rep.Ref, rep.MediaType)
 	if rep.RegistryCache {
-		fmt.Fprintf(w, "kind:       registry cache (not an image)\n  %s\n", rep.Explanation)
+		writeInspectCache(w, *rep)
 		return
 	}
 	for _, p := range rep.Platforms {
@@ -153,6 +155,69 @@ func WriteInspectText(w io.Writer, res ImageResult) {
 	}
 }
 
+// cacheLine is the one line on a registry cache, wherever one is shown.
+func cacheLine(rep verify.Report) string {
+	line := fmt.Sprintf("registry cache %s: %s", rep.Ref, CacheDetail(rep))
+	if c := rep.Cache; c != nil && c.Error == "" && !c.Verified {
+		line += ": NOT VERIFIED"
+	}
+	return line
+}
+
+// CacheDetail is what verification found in a registry cache, in a few
+// words.
+func CacheDetail(rep verify.Report) string {
+	c := rep.Cache
+	switch {
+	case c == nil:
+		return "recognised, not checked"
+	case c.Error != "":
+		return fmt.Sprintf("its cache config cannot be used; %d layers listed: NOT VERIFIED", c.LayersListed)
+	}
+	present := "all present"
+	if c.LayersFound != c.LayersListed {
+		present = fmt.Sprintf("%d of them present", c.LayersFound)
+	}
+	return fmt.Sprintf("%d records, %d layers, %s", c.Records, c.LayersListed, present)
+}
+
+// writeCacheProblems lists what is wrong with a registry cache, under its
+// line (which names it).
+func writeCacheProblems(w io.Writer, rep verify.Report) {
+	if rep.Cache == nil {
+		return
+	}
+	for _, f := range rep.Cache.Failures() {
+		fmt.Fprintf(w, "  problem: %s\n", f)
+	}
+}
+
+// writeInspectCache shows what a registry cache holds.
+func writeInspectCache(w io.Writer, rep verify.Report) {
+	fmt.Fprintf(w, "kind:       registry cache (not an image)\n  %s.\n\n%s\n", rep.Explanation, cacheLine(rep))
+	c := rep.Cache
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "  form: %s; config %s\n", c.Form, c.Config)
+	if c.Error == "" {
+		fmt.Fprintf(w, "  cache: %d records, %d with layers; %d layers in the config; %d of %d listed layer blobs in the registry\n",
+			c.Records, c.RecordsWithLayers, c.ConfigLayers, c.LayersFound, c.LayersListed)
+	}
+	if g := c.Graph; g != nil {
+		fmt.Fprintf(w, "  graph: %d roots, max depth %d, %d chains, %d links\n", g.Roots, g.MaxDepth, g.Chains, g.Links)
+	}
+	for _, l := range c.Layers {
+		fmt.Fprintf(w, "  layer %s\n", l)
+	}
+	writeCacheProblems(w, rep)
+	verdict := "valid"
+	if !c.Verified {
+		verdict = "NOT valid"
+	}
+	fmt.Fprintf(w, "  verdict: %s\n", verdict)
+}
+
 // Text is the readable result block for the log.
 func (r Result) Text() string {
 	var b strings.Builder
@@ -167,7 +232,10 @@ func (r Result) Text() string {
 			fmt.Fprintf(&b, "  %s\n", r.Reason)
 		}
 	}
-	if rep := r.Report; rep != nil {
+	if rep := r.Report; rep != nil && rep.RegistryCache {
+		fmt.Fprintf(&b, "%s\n", cacheLine(*rep))
+		writeCacheProblems(&b, *rep)
+	} else if rep != nil {
 		fmt.Fprintf(&b, "image:  %s\n", rep.Ref)
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "PLATFORM\tRECORDS\tWITH LAYERS\tLAYERS COVERED\tVERIFIED")
@@ -250,7 +318,10 @@ func mdEscape(s string) string {
 // writeMarkdownDetails is the job summary's per-platform table and the
 // build's steps: what a reviewer opens the summary for.
 func writeMarkdownDetails(b *strings.Builder, r Result) {
-	if rep := r.Report; rep != nil {
+	var caches []verify.Report
+	if rep := r.Report; rep != nil && rep.RegistryCache {
+		caches = append(caches, *rep)
+	} else if rep != nil {
 		fmt.Fprintf(b, "\nImage: `%s`\n\n| Platform | Records | With layers | Layers covered | Cached steps | Verified |\n|---|---|---|---|---|---|\n", rep.Ref)
 		for _, p := range rep.Platforms {
 			ok := ":white_check_mark:"

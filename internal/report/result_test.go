@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/inlinecache/action/internal/cachemeta"
@@ -62,7 +63,33 @@ func results(t *testing.T) map[string]Result {
 	}
 	ok := failing
 	ok.Platforms = ok.Platforms[:1]
+	// A type=registry cache exported beside the image, whole and with a
+	// layer blob gone.
+	layers := []string{"sha256:c1", "sha256:c2", "sha256:c3"}
+	cache := verify.Report{
+		Ref: "ghcr.io/acme/app:main-buildcache", Digest: "sha256:cc", RegistryCache: true,
+		Cache: &verify.CacheManifest{
+			Digest: "sha256:cc", Form: verify.CacheFormImageManifest, Config: "sha256:cf",
+			CacheSummary: cachemeta.CacheSummary{Records: 8, RecordsWithLayers: 6, ConfigLayers: 3},
+			LayersListed: 3, LayersFound: 3, Layers: layers, Verified: true,
+		},
+	}
+	broken := cache
+	bc := *cache.Cache
+	bc.LayersFound, bc.Verified = 2, false
+	bc.Problems = []string{"layer blob sha256:c2 is listed in the cache manifest but not in the registry (registry ghcr.io, repository acme/app): 404 Not Found"}
+	broken.Cache = &bc
 	return map[string]Result{
+		"cache-verified": {Verdict: Verified, Report: &ok, StageCaches: []StageCache{
+			{Mode: "registry", Ref: cache.Ref, Digest: cache.Digest, Steps: 5, Cached: 3, Ran: 2, RunSeconds: 12.3, ExportSeconds: 1.4, ExtraBytes: 3 << 20, Verdict: Verified, Detail: CacheDetail(cache)},
+		}},
+		"cache-failed": {Verdict: Verified, Report: &ok, StageCaches: []StageCache{
+			{Mode: "registry", Ref: broken.Ref, Digest: broken.Digest, Steps: 5, Ran: 5, RunSeconds: 30.1, ExportSeconds: 1.4, Verdict: NotVerified, Detail: CacheDetail(broken), Error: "not a valid registry cache: " + strings.Join(broken.Failures(), "; ")},
+		}},
+		"stage-images": {Verdict: Verified, Report: &ok, StageCaches: []StageCache{
+			{Mode: "images", Stage: "deps", Ref: "ghcr.io/acme/app:main-stage-deps", Digest: "sha256:d1", Steps: 4, Cached: 4, BuildSeconds: 2.2, ExportSeconds: 0.8, PushSeconds: 0.3, ExtraBytes: 48 << 10, Verdict: Verified, Detail: "linux/amd64: 9 records, 4/4 layers", Tagged: true},
+			{Mode: "images", Stage: "build", Ref: "ghcr.io/acme/app:main-stage-build", Steps: 3, Ran: 3, RunSeconds: 41.5, BuildSeconds: 44.0, ExportSeconds: 1.1, Verdict: NotVerified, Error: "its build failed: failed to push: 403 Forbidden"},
+		}},
 		// A multi-stage rebuild after a change: one step ran.
 		"verified":     {Verdict: Verified, Report: &ok, Build: captured(t, "multistage-changed.rawjson")},
 		"failed":       {Verdict: NotVerified, Reason: "linux/arm64: image config has no moby.buildkit.cache.v0 key", Report: &failing, Build: captured(t, "multistage.rawjson")},

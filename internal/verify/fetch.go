@@ -19,13 +19,6 @@ import (
 // one for all configs; only an unusually wide index is read in waves.
 const maxFetchConcurrency = 64
 
-// registryCacheExplanation says what a type=registry cache export is and
-// how to use it, for users who pointed verify at one.
-const registryCacheExplanation = "this is a BuildKit registry cache manifest (config media type " +
-	cachemeta.RegistryCacheConfigMediaType + ", written by --cache-to type=registry), not an image with inline cache: " +
-	"it holds cache only and cannot be run. Builds use it with --cache-from type=registry,ref=<this ref>; " +
-	"inline cache lives inside the image config of the pushed image itself (--cache-to type=inline), verify that image instead"
-
 // check reads every platform image under desc, concurrently, and fills rep.
 //
 // Registry requests, for an index of N platform images: one GET of the
@@ -37,10 +30,23 @@ const registryCacheExplanation = "this is a BuildKit registry cache manifest (co
 // puller's transport and never ping again, and a later call of the same
 // Verifier has its pings answered from memory (memo.go,
 // TestRequestsPerIndex).
-func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name.Reference, desc *remote.Descriptor, rep *Report) error {
+//
+// A registry cache manifest is recognised, in either form; with deep its
+// cache is checked too (cache.go), else only recognised.
+func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name.Reference, desc *remote.Descriptor, rep *Report, deep bool) error {
 	// named says what failed where: registry, repository, object.
 	named := func(object string, err error) error {
 		return fmt.Errorf("%s (registry %s, repository %s): %w", object, r.Context().RegistryStr(), r.Context().RepositoryStr(), v.explain(ctx, c, r, err))
+	}
+	if desc.MediaType.IsIndex() || desc.MediaType.IsImage() {
+		if form, cfg, layers, ok := cacheParts(desc.MediaType.IsIndex(), desc.Manifest); ok {
+			rep.RegistryCache, rep.Explanation = true, registryCacheExplanation
+			if deep {
+				rep.Cache = v.checkCache(ctx, pl, r, form, cfg, layers, named)
+				rep.Cache.Digest = desc.Digest.String()
+			}
+			return nil
+		}
 	}
 	switch {
 	case desc.MediaType.IsIndex():
@@ -52,10 +58,6 @@ func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name
 		}
 		var children []v1.Descriptor
 		for _, m := range im.Manifests {
-			if string(m.MediaType) == cachemeta.RegistryCacheConfigMediaType {
-				rep.RegistryCache, rep.Explanation = true, registryCacheExplanation
-				return nil
-			}
 			if IsAttestation(m) || !m.MediaType.IsImage() {
 				continue
 			}
@@ -82,10 +84,6 @@ func (v *Verifier) check(ctx context.Context, c *call, pl *remote.Puller, r name
 		img, err := desc.Image()
 		if err != nil {
 			return fmt.Errorf("read %w", named("image manifest "+desc.Digest.String(), err))
-		}
-		if m, err := img.Manifest(); err == nil && string(m.Config.MediaType) == cachemeta.RegistryCacheConfigMediaType {
-			rep.RegistryCache, rep.Explanation = true, registryCacheExplanation
-			return nil
 		}
 		rep.Platforms = append(rep.Platforms, checkImage(img, Platform{Digest: desc.Digest.String()}, named))
 	default:
@@ -137,6 +135,9 @@ func checkImage(img v1.Image, p Platform, named func(string, error) error) Platf
 		}
 	}
 	p.LayersTotal = len(m.Layers)
+	for _, l := range m.Layers {
+		p.LayerDigests = append(p.LayerDigests, l.Digest.String())
+	}
 	payload, err := cachemeta.Decode(raw)
 	if err != nil {
 		p.Error = err.Error()

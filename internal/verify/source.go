@@ -156,7 +156,10 @@ func (v *Verifier) CheckSource(ctx context.Context, ref string, platforms []stri
 	}
 	src.Digest = desc.Digest.String()
 	rep := Report{Ref: r.String()}
-	if err := v.check(ctx, c, p, r, desc, &rep); err != nil {
+	// A registry cache is recognised, not checked: this runs beside the
+	// build within sourceTimeout, and BuildKit's own import says whether
+	// its blobs were there.
+	if err := v.check(ctx, c, p, r, desc, &rep, false); err != nil {
 		return v.failed(ctx, c, r, err, src)
 	}
 	if rep.RegistryCache {

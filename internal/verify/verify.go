@@ -30,9 +30,11 @@ type Report struct {
 	Platforms []Platform `json:"platforms"`
 	// RegistryCache is set when ref names a cache exported with
 	// --cache-to type=registry rather than an image with inline cache;
-	// Explanation then says what that means.
-	RegistryCache bool   `json:"registryCache,omitempty"`
-	Explanation   string `json:"explanation,omitempty"`
+	// Explanation then says what that means, and Cache is the verdict on
+	// it (nil when it was only recognised, as a cache source is).
+	RegistryCache bool           `json:"registryCache,omitempty"`
+	Explanation   string         `json:"explanation,omitempty"`
+	Cache         *CacheManifest `json:"cache,omitempty"`
 }
 
 // Platform is the verdict on one platform image.
@@ -40,6 +42,9 @@ type Platform struct {
 	Platform string `json:"platform"`
 	Digest   string `json:"digest"`
 	cachemeta.Summary
+	// LayerDigests are the image's layers, bottom first, to compare with
+	// the layers of a registry cache (CacheManifest.Layers).
+	LayerDigests []string `json:"layerDigests,omitempty"`
 	// Error says why the cache could not be read at all.
 	Error string `json:"error,omitempty"`
 	// Unreadable says the platform's manifest or config could not be
@@ -49,12 +54,17 @@ type Platform struct {
 	Verified   bool `json:"verified"`
 }
 
-// Verified reports whether every platform image carries valid cache.
+// Verified reports whether every platform image carries valid cache, or
+// for a registry cache, whether it was checked and is valid.
 func (r Report) Verified() bool {
+	if r.RegistryCache {
+		return r.Cache != nil && r.Cache.Verified
+	}
 	return len(r.Platforms) > 0 && !slices.ContainsFunc(r.Platforms, func(p Platform) bool { return !p.Verified })
 }
 
-// Failures describes each platform that failed, by name.
+// Failures describes each platform that failed, by name, or what is
+// wrong with a registry cache.
 func (r Report) Failures() []string {
 	var out []string
 	for _, p := range r.Platforms {
@@ -66,9 +76,14 @@ func (r Report) Failures() []string {
 			out = append(out, fmt.Sprintf("%s: %s", p.Platform, strings.Join(p.Problems, "; ")))
 		}
 	}
-	if r.RegistryCache {
-		out = append(out, fmt.Sprintf("%s: %s", r.Ref, r.Explanation))
-	} else if len(r.Platforms) == 0 {
+	switch {
+	case r.RegistryCache && r.Cache == nil:
+		out = append(out, fmt.Sprintf("registry cache %s: not checked", r.Ref))
+	case r.RegistryCache:
+		for _, f := range r.Cache.Failures() {
+			out = append(out, fmt.Sprintf("registry cache %s: %s", r.Ref, f))
+		}
+	case len(r.Platforms) == 0:
 		out = append(out, fmt.Sprintf("%s: no platform image found", r.Ref))
 	}
 	return out
@@ -185,7 +200,7 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 	rep.Digest = desc.Digest.String()
 	rep.MediaType = string(desc.MediaType)
 
-	if err := v.check(ctx, c, p, r, desc, &rep); err != nil {
+	if err := v.check(ctx, c, p, r, desc, &rep, true); err != nil {
 		return rep, err
 	}
 	return rep, nil

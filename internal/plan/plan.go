@@ -153,9 +153,18 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 		p.TempSecrets = appendSecrets(p.TempSecrets, c.temps)
 	}
 	main := s
-	main.CacheFrom = append(slices.Clone(s.CacheFrom), cache.from...)
 	main.CacheTo = append(slices.Clone(s.CacheTo), cache.to...)
-	c := compose(main, b, tmpDir, p.MetadataFile, p.IIDFile, p.ByDigest)
+	var lead []buildflags.CacheEntry
+	if s.CacheStages == inputs.StagesRegistry {
+		// A mode=max cache holds all the image's inline cache does and
+		// more; it leads, because BuildKit follows a chain of steps
+		// within the source where it matched the first one, and the
+		// image's inline cache often starts with the same step.
+		lead = cache.from
+	} else {
+		main.CacheFrom = append(slices.Clone(s.CacheFrom), cache.from...)
+	}
+	c := compose(main, b, tmpDir, p.MetadataFile, p.IIDFile, p.ByDigest, lead...)
 	p.Info = append(p.Info, c.info...)
 	p.CacheSources = c.sources
 	p.TempSecrets = appendSecrets(p.TempSecrets, c.temps)
@@ -194,14 +203,14 @@ type composed struct {
 
 // compose spells one build command on backend b: the image's build, or a
 // stage cache build (whose settings stageSettings derived).
-func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string, byDigest bool) composed {
+func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string, byDigest bool, lead ...buildflags.CacheEntry) composed {
 	var c composed
 	buildx := b.Can(Buildx)
 	_, buildArgs, cacheTo, _ := inlineCache(s, buildx)
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)
 	a.each("--build-arg", buildArgs)
-	sources, info := cacheFrom(s)
+	sources, info := cacheFrom(s, lead...)
 	c.info = info
 	for _, e := range sources {
 		if ref, ok := e.Get("ref"); ok && (e.Type == "registry" || !buildx) {
@@ -475,7 +484,7 @@ func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []buildflags.
 // cold machine starts from the previous push, then the images of the
 // branches this one comes from, then whatever the user listed. The info
 // lines say where the branch images come from.
-func cacheFrom(s inputs.Settings) ([]buildflags.CacheEntry, []string) {
+func cacheFrom(s inputs.Settings, lead ...buildflags.CacheEntry) ([]buildflags.CacheEntry, []string) {
 	var out []buildflags.CacheEntry
 	seen := map[string]bool{}
 	add := func(e buildflags.CacheEntry) {
@@ -483,6 +492,9 @@ func cacheFrom(s inputs.Settings) ([]buildflags.CacheEntry, []string) {
 			seen[k] = true
 			out = append(out, e)
 		}
+	}
+	for _, e := range lead {
+		add(e)
 	}
 	if s.Pushes() {
 		for _, t := range s.PushedTags() {

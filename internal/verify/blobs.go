@@ -75,6 +75,9 @@ func (v *Verifier) Blobs(ctx context.Context, ref string) (BlobSet, error) {
 			out.Layers[l.Digest.String()] = l.Size
 		}
 		for _, d := range m.Manifests {
+			if IsAttestation(d) {
+				continue // provenance and SBOM: no cache, not the image's layers
+			}
 			if !d.MediaType.IsImage() && !d.MediaType.IsIndex() {
 				// A registry cache lists its layers and config here.
 				out.Layers[d.Digest.String()] = d.Size

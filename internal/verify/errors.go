@@ -87,7 +87,11 @@ func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err
 				"check the password or token (docker login %s)%s", who, v.credentialSource(host), ref.Context().RepositoryStr(), host, at)
 		case http.StatusForbidden:
 			who, _ := v.credentialUser(ctx, reg)
-			return re("access denied (403 Forbidden): the credentials%s from %s may not pull %s%s", who, v.credentialSource(host), ref.Context().RepositoryStr(), at)
+			verb := "pull"
+			if te.Request != nil && te.Request.Method != http.MethodGet && te.Request.Method != http.MethodHead {
+				verb = "push to"
+			}
+			return re("access denied (403 Forbidden): the credentials%s from %s may not %s %s%s%s", who, v.credentialSource(host), verb, ref.Context().RepositoryStr(), at, registrySays(te))
 		}
 	}
 	if p := c.plainPingFailure(); p != nil {
@@ -180,4 +184,19 @@ func (v *Verifier) credentialSource(host string) string {
 		return fmt.Sprintf("credential helper docker-credential-%s (set in %s)", helper, cf.Filename)
 	}
 	return "the docker config " + cf.Filename
+}
+
+// registrySays is what the registry said about a refusal, in its own
+// words (a policy such as immutable tags names itself only there).
+func registrySays(te *transport.Error) string {
+	var said []string
+	for _, d := range te.Errors {
+		if d.Message != "" {
+			said = append(said, fmt.Sprintf("%s: %s", d.Code, d.Message))
+		}
+	}
+	if len(said) == 0 {
+		return ""
+	}
+	return "; the registry says: " + strings.Join(said, "; ")
 }

@@ -15,6 +15,7 @@ const (
 	BranchTagTemplate  = "branch-tag-template"
 	MinCacheHit        = "min-cache-hit"
 	RequireCacheSource = "require-cache-source"
+	StepTimings        = "step-timings"
 )
 
 // CacheSources are the settings on where a build's cache comes from and
@@ -32,6 +33,9 @@ type CacheSources struct {
 	// RequireCacheSource fails a build none of whose sources could be
 	// imported, unless none exists yet (a first build).
 	RequireCacheSource bool
+	// StepTimings records the build's step times beside the pushed image
+	// and reads those of the cache sources (internal/timings).
+	StepTimings bool
 }
 
 // cacheSources reads the cache source inputs.
@@ -45,6 +49,11 @@ func (v Values) cacheSources(s *Settings, fail func(input, format string, a ...a
 		fail(RequireCacheSource, "%v", err)
 	} else {
 		s.RequireCacheSource = b
+	}
+	if b, err := ParseBool(v.Text(StepTimings)); err != nil {
+		fail(StepTimings, "%v", err)
+	} else {
+		s.StepTimings = b
 	}
 	tmpl := strings.TrimSpace(v.Text(BranchTagTemplate))
 	if tmpl == "" {

@@ -15,10 +15,10 @@ func TestCacheSourceInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.FromBranches || s.BranchTagTemplate != "{{branch}}" || s.MinCacheHit != 0 || s.RequireCacheSource {
+	if !s.FromBranches || s.BranchTagTemplate != "{{branch}}" || s.MinCacheHit != 0 || s.RequireCacheSource || !s.StepTimings {
 		t.Errorf("defaults: %+v", s.CacheSources)
 	}
-	s, _, err = read(t, map[string]string{"cache-from-branches": "false", "branch-tag-template": "cache-{{branch}}", "min-cache-hit": "80", "require-cache-source": "true"})
+	s, _, err = read(t, map[string]string{"cache-from-branches": "false", "branch-tag-template": "cache-{{branch}}", "min-cache-hit": "80", "require-cache-source": "true", "step-timings": "false"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +44,7 @@ func TestBadCacheSourceInputs(t *testing.T) {
 		{map[string]string{"min-cache-hit": "half"}, "min-cache-hit", "not a whole percentage"},
 		{map[string]string{"require-cache-source": "sometimes"}, "require-cache-source", "not a boolean"},
 		{map[string]string{"cache-from-branches": "maybe"}, "cache-from-branches", "not a boolean"},
+		{map[string]string{"step-timings": "yes please"}, "step-timings", "not a boolean"},
 		{map[string]string{"branch-tag-template": "cache"}, "branch-tag-template", "does not contain {{branch}}"},
 		{map[string]string{"branch-tag-template": "-{{branch}}"}, "branch-tag-template", `does not make a valid image tag for branch feature/x: "-feature-x" is not a valid image tag`},
 	} {

@@ -171,6 +171,8 @@ var Specs = []Spec{
 		Description: "Least cached share of build steps, 0 to 100, when a cache source was imported: below it the step fails under verify: strict and warns otherwise."},
 	{Name: RequireCacheSource, Kind: Bool, Default: "false",
 		Description: "Fail (under verify: strict; warn otherwise) when none of the cache sources could be imported, except a first build where none exists yet."},
+	{Name: StepTimings, Kind: Bool, Default: "true",
+		Description: "Record this build's step times as an OCI artifact referring to the pushed image, and read them from the cache sources to report the time the cache saved (a line in the result, a section in the summary, savings in cache-report). A registry that refuses the artifact gets a warning, never a failed step."},
 }
 
 // Lookup returns the spec of the named input.

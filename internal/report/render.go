@@ -185,6 +185,7 @@ func (r Result) Text() string {
 	}
 	writeSourcesText(&b, r)
 	writeStepsText(&b, r.Build)
+	writeSavingsText(&b, r.Savings)
 	if r.Misses != nil {
 		if l := r.Misses.Line(); l != "" {
 			fmt.Fprintf(&b, "why: %s\n", l)
@@ -266,6 +267,7 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 	}
 	writeSourcesMarkdown(b, r)
 	writeStepsMarkdown(b, r.Build)
+	writeSavingsMarkdown(b, r.Savings)
 	if r.Misses != nil && r.Misses.Ran > 0 {
 		fmt.Fprintf(b, "\n#### Why steps ran\n\n%s.\n\n", mdEscape(r.Misses.Line()))
 		for _, l := range r.Misses.Lines() {

@@ -7,6 +7,7 @@ import (
 	"github.com/inlinecache/action/internal/gates"
 	"github.com/inlinecache/action/internal/misses"
 	"github.com/inlinecache/action/internal/progress"
+	"github.com/inlinecache/action/internal/timings"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -40,6 +41,9 @@ type Result struct {
 	Misses *misses.Explanation `json:"misses,omitempty"`
 	// Gates are what min-cache-hit and require-cache-source found.
 	Gates []gates.Finding `json:"gates,omitempty"`
+	// Savings is what the cache saved the build, from the step timings
+	// of its cache sources; nil when they were not read.
+	Savings *timings.Savings `json:"savings,omitempty"`
 }
 
 // Tagging is what became of the tags after a push by digest.

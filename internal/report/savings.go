@@ -56,11 +56,21 @@ func savingsNotes(s *timings.Savings) []string {
 		if n == 1 {
 			what = "1 more cached step has"
 		}
-		out = append(out, what+" no recorded run time, so they are not counted")
+		out = append(out, what+" no recorded run time: not counted")
 	}
+	for _, src := range noted(s) {
+		out = append(out, fmt.Sprintf("%s: %s", src.Ref, src.Note))
+	}
+	return out
+}
+
+// noted are the sources that say why they gave no figure. With a figure,
+// those where nothing was found (a first build of a branch) go unsaid.
+func noted(s *timings.Savings) []timings.Source {
+	var out []timings.Source
 	for _, src := range s.Sources {
-		if src.Note != "" {
-			out = append(out, fmt.Sprintf("%s: %s", src.Ref, src.Note))
+		if src.Note != "" && (src.Image != "" || s.Verdict == timings.Unknown) {
+			out = append(out, src)
 		}
 	}
 	return out
@@ -98,13 +108,10 @@ func writeSavingsMarkdown(b *strings.Builder, s *timings.Savings) {
 			fmt.Fprintf(b, "\nRun times from the step timings recorded with `%s`.\n", strings.Join(imgs, "`, `"))
 		}
 	}
-	var notes []string
-	for _, src := range s.Sources {
-		if src.Note != "" {
-			notes = append(notes, fmt.Sprintf("- `%s`: %s\n", src.Ref, mdEscape(src.Note)))
+	if srcs := noted(s); len(srcs) > 0 {
+		b.WriteString("\n")
+		for _, src := range srcs {
+			fmt.Fprintf(b, "- `%s`: %s\n", src.Ref, mdEscape(src.Note))
 		}
-	}
-	if len(notes) > 0 {
-		b.WriteString("\n" + strings.Join(notes, ""))
 	}
 }

@@ -1,6 +1,7 @@
 package timings
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 
@@ -137,6 +138,20 @@ func Compute(b *progress.Build, sources []Source) Savings {
 		s.Verdict = Nothing
 	}
 	return s
+}
+
+// MarshalJSON leaves the figures out when there are none, so that no
+// reader takes a zero for a measurement.
+func (s Savings) MarshalJSON() ([]byte, error) {
+	type plain Savings
+	if s.Verdict != Unknown {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		Verdict     Verdict  `json:"verdict"`
+		CachedSteps int      `json:"cachedSteps"`
+		Sources     []Source `json:"sources"`
+	}{s.Verdict, s.CachedSteps, s.Sources})
 }
 
 // tenth rounds to one decimal, as every time is shown.

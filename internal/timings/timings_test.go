@@ -37,10 +37,10 @@ func TestNewRecord(t *testing.T) {
 	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
 	saved := &Savings{Steps: []SavedStep{{Name: "[3/4] RUN test", Seconds: 40.5, Image: "sha256:aa"}}}
 	got := NewRecord(b, created, saved)
-	make, test := 12.345, 40.5
+	mk, test := 12.345, 40.5
 	want := Record{Version: 1, Created: created.UTC(), CacheImportSeconds: 0.3, ExportSeconds: 1.5, Steps: []Step{
 		{Name: "[1/4] COPY a /a", Cached: true},
-		{Name: "[2/4] RUN make", Seconds: 12.345, RanSeconds: &make},
+		{Name: "[2/4] RUN make", Seconds: 12.345, RanSeconds: &mk},
 		{Name: "[3/4] RUN test", Seconds: 0.02, Cached: true, RanSeconds: &test},
 	}}
 	if !reflect.DeepEqual(got, want) {
@@ -346,5 +346,19 @@ func TestPush(t *testing.T) {
 	m, err := v1.ParseManifest(strings.NewReader(string(f.pushed)))
 	if err != nil || m.Subject == nil || m.Subject.Digest.Hex != strings.Repeat("1", 64) || m.ArtifactType != ArtifactType {
 		t.Errorf("pushed %s (%v)", f.pushed, err)
+	}
+}
+
+// Without a record the JSON has no figures: no reader takes a zero for a
+// measurement.
+func TestSavingsJSON(t *testing.T) {
+	t.Parallel()
+	unknown, err := json.Marshal(Savings{Verdict: Unknown, CachedSteps: 2, Sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Note: "none"}}})
+	if err != nil || string(unknown) != `{"verdict":"unknown","cachedSteps":2,"sources":[{"ref":"r/app:main","image":"sha256:11","matchedSteps":0,"note":"none"}]}` {
+		t.Errorf("unknown = %s, %v", unknown, err)
+	}
+	none, err := json.Marshal(Savings{Verdict: Nothing, Sources: []Source{}})
+	if err != nil || !strings.Contains(string(none), `"savedSeconds":0,`) || !strings.Contains(string(none), `"netSeconds":0,`) {
+		t.Errorf("a measured zero is left out: %s, %v", none, err)
 	}
 }

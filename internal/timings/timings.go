@@ -89,11 +89,13 @@ func NewRecord(b *progress.Build, created time.Time, saved *Savings) Record {
 		st := Step{Name: s.Name, Platform: s.Platform, Seconds: secs(s.Duration)}
 		switch s.State {
 		case progress.Ran:
-			st.RanSeconds = &st.Seconds
+			v := st.Seconds
+			st.RanSeconds = &v
 		case progress.Cached:
 			st.Cached = true
 			if q := ran[key(s.Platform, s.Name)]; len(q) > 0 {
-				st.RanSeconds = &q[0]
+				v := q[0]
+				st.RanSeconds = &v
 				ran[key(s.Platform, s.Name)] = q[1:]
 			}
 		default:

@@ -48,7 +48,7 @@ type fakeBuildx struct {
 	started chan struct{}
 	// failTarget fails the build of that --target (a stage cache build).
 	failTarget string
-	mu      sync.Mutex // detection runs some calls side by side
+	mu         sync.Mutex // detection runs some calls side by side
 }
 
 // fakePlugin is where runApp's docker CLI has its buildx plugin.

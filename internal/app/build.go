@@ -26,7 +26,7 @@ var buildInputs = []string{
 	inputs.Pull, inputs.Provenance, inputs.CacheMethodInput,
 	inputs.VerifyInput, inputs.VerifyTimeout, inputs.TagAfterVerifyIn, inputs.InsecureRegistries, inputs.RegistryCA,
 	inputs.ProgressFile,
-	inputs.CacheFromBranches, inputs.BranchTagTemplate, inputs.MinCacheHit, inputs.RequireCacheSource,
+	inputs.CacheFromBranches, inputs.BranchTagTemplate, inputs.MinCacheHit, inputs.RequireCacheSource, inputs.StepTimings,
 	inputs.CacheStagesInput,
 }
 

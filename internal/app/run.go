@@ -394,6 +394,7 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	res := r.verifyPushed(ctx, st, meta)
 	res.Build, res.Sources, res.Misses = r.res.Build, r.res.Sources, r.res.Misses
 	r.res = res
+	r.stepTimings(ctx, st)
 	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))

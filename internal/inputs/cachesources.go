@@ -16,6 +16,7 @@ const (
 	MinCacheHit        = "min-cache-hit"
 	RequireCacheSource = "require-cache-source"
 	CacheStagesInput   = "cache-stages"
+	StepTimings        = "step-timings"
 )
 
 // CacheStages is how builder stages are kept cached beside the inline
@@ -51,6 +52,9 @@ type CacheSources struct {
 	RequireCacheSource bool
 	// CacheStages keeps builder stages cached (off, images, registry).
 	CacheStages CacheStages
+	// StepTimings records the build's step times beside the pushed image
+	// and reads those of the cache sources (internal/timings).
+	StepTimings bool
 }
 
 // cacheSources reads the cache source inputs.
@@ -72,6 +76,11 @@ func (v Values) cacheSources(s *Settings, fail func(input, format string, a ...a
 		s.CacheStages = m
 	default:
 		fail(CacheStagesInput, "%q is not one of off, images, registry", m)
+	}
+	if b, err := ParseBool(v.Text(StepTimings)); err != nil {
+		fail(StepTimings, "%v", err)
+	} else {
+		s.StepTimings = b
 	}
 	tmpl := strings.TrimSpace(v.Text(BranchTagTemplate))
 	if tmpl == "" {

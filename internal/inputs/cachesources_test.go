@@ -15,14 +15,14 @@ func TestCacheSourceInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.FromBranches || s.BranchTagTemplate != "{{branch}}" || s.MinCacheHit != 0 || s.RequireCacheSource {
+	if !s.FromBranches || s.BranchTagTemplate != "{{branch}}" || s.MinCacheHit != 0 || s.RequireCacheSource || !s.StepTimings || s.CacheStages != StagesOff {
 		t.Errorf("defaults: %+v", s.CacheSources)
 	}
-	s, _, err = read(t, map[string]string{"cache-from-branches": "false", "branch-tag-template": "cache-{{branch}}", "min-cache-hit": "80", "require-cache-source": "true"})
+	s, _, err = read(t, map[string]string{"cache-from-branches": "false", "branch-tag-template": "cache-{{branch}}", "min-cache-hit": "80", "require-cache-source": "true", "step-timings": "false", "cache-stages": "registry"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (CacheSources{BranchTagTemplate: "cache-{{branch}}", MinCacheHit: 80, RequireCacheSource: true}); s.CacheSources != want {
+	if want := (CacheSources{BranchTagTemplate: "cache-{{branch}}", MinCacheHit: 80, RequireCacheSource: true, CacheStages: StagesRegistry}); s.CacheSources != want {
 		t.Errorf("got %+v, want %+v", s.CacheSources, want)
 	}
 	if s, _, err = read(t, map[string]string{"min-cache-hit": "100%"}); err != nil || s.MinCacheHit != 100 {
@@ -44,6 +44,8 @@ func TestBadCacheSourceInputs(t *testing.T) {
 		{map[string]string{"min-cache-hit": "half"}, "min-cache-hit", "not a whole percentage"},
 		{map[string]string{"require-cache-source": "sometimes"}, "require-cache-source", "not a boolean"},
 		{map[string]string{"cache-from-branches": "maybe"}, "cache-from-branches", "not a boolean"},
+		{map[string]string{"step-timings": "yes please"}, "step-timings", "not a boolean"},
+		{map[string]string{"cache-stages": "max"}, "cache-stages", `"max" is not one of off, images, registry`},
 		{map[string]string{"branch-tag-template": "cache"}, "branch-tag-template", "does not contain {{branch}}"},
 		{map[string]string{"branch-tag-template": "-{{branch}}"}, "branch-tag-template", `does not make a valid image tag for branch feature/x: "-feature-x" is not a valid image tag`},
 	} {

@@ -254,6 +254,7 @@ func (r Result) Text() string {
 	writeStageCachesText(&b, r)
 	writeSourcesText(&b, r)
 	writeStepsText(&b, r.Build)
+	writeSavingsText(&b, r.Savings)
 	if r.Misses != nil {
 		if l := r.Misses.Line(); l != "" {
 			fmt.Fprintf(&b, "why: %s\n", l)
@@ -339,6 +340,7 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 	writeStageCachesMarkdown(b, r)
 	writeSourcesMarkdown(b, r)
 	writeStepsMarkdown(b, r.Build)
+	writeSavingsMarkdown(b, r.Savings)
 	if r.Misses != nil && r.Misses.Ran > 0 {
 		fmt.Fprintf(b, "\n#### Why steps ran\n\n%s.\n\n", mdEscape(r.Misses.Line()))
 		for _, l := range r.Misses.Lines() {

@@ -7,6 +7,7 @@ import (
 	"github.com/inlinecache/action/internal/gates"
 	"github.com/inlinecache/action/internal/misses"
 	"github.com/inlinecache/action/internal/progress"
+	"github.com/inlinecache/action/internal/timings"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -43,6 +44,9 @@ type Result struct {
 	// StageCaches are the stage caches of cache-stages, verified beside
 	// the image; their failures are warnings.
 	StageCaches []StageCache `json:"stageCaches,omitempty"`
+	// Savings is what the cache saved the build, from the step timings
+	// of its cache sources; nil when they were not read.
+	Savings *timings.Savings `json:"savings,omitempty"`
 }
 
 // Tagging is what became of the tags after a push by digest.

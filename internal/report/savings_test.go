@@ -1,0 +1,79 @@
+package report
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/inlinecache/action/internal/timings"
+)
+
+func TestSavingsRendered(t *testing.T) {
+	t.Parallel()
+	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	for _, tc := range []struct {
+		name     string
+		s        timings.Savings
+		text, md []string
+	}{
+		{
+			name: "saved",
+			s: timings.Savings{Verdict: timings.Saved, CachedSteps: 9, MatchedSteps: 8, SavedSeconds: 70.3, CacheImportSeconds: 0.4, ExportSeconds: 1.7, CostSeconds: 2.1, NetSeconds: 68.2,
+				Sources: []timings.Source{{Ref: "r/app:main", Image: img, Matched: 8}, {Ref: "r/app:dev", Note: "not found"}}},
+			text: []string{
+				"time saved: 8 cached steps took 70.3 s when they ran (build of " + img + "); this build spent 0.4 s importing cache and 1.7 s exporting and pushing: net 68.2 s saved\n",
+				"  1 more cached step has no recorded run time: not counted\n",
+			},
+			md: []string{
+				"#### Time saved by the cache",
+				"| 8 of 9 | 70.3 s | 0.4 s | 1.7 s | **68.2 s saved** |",
+				"Run times from the step timings recorded with `" + img + "`.",
+			},
+		},
+		{
+			name: "cost",
+			s: timings.Savings{Verdict: timings.Cost, CachedSteps: 1, MatchedSteps: 1, SavedSeconds: 0.4, CacheImportSeconds: 2.5, ExportSeconds: 4, CostSeconds: 6.5, NetSeconds: -6.1,
+				Sources: []timings.Source{{Ref: "r/app:main", Image: img, Matched: 1}}},
+			text: []string{"time saved: the cache cost more than it saved in this build: 1 cached step took 0.4 s when it ran (build of " + img + "), but this build spent 2.5 s importing cache and 4.0 s exporting and pushing: net 6.1 s lost\n"},
+			md:   []string{":warning: The cache cost more than it saved in this build.", "| 1 of 1 | 0.4 s | 2.5 s | 4.0 s | **6.1 s lost** |"},
+		},
+		{
+			name: "no figure",
+			s: timings.Savings{Verdict: timings.Unknown, CachedSteps: 3,
+				Sources: []timings.Source{{Ref: "r/app:main", Image: img, Note: "no step timings refer to " + img + " (built without step-timings, or pushed by another tool)"}}},
+			text: []string{"time saved: no figure: no cache source has step timings\n  r/app:main: no step timings refer to " + img},
+			md:   []string{":information_source: No figure: no cache source has step timings.", "- `r/app:main`: no step timings refer to"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := Result{Verdict: Verified, Savings: &tc.s}
+			text, md := r.Text(), r.Markdown()
+			for _, w := range tc.text {
+				if !strings.Contains(text, w) {
+					t.Errorf("text lacks %q:\n%s", w, text)
+				}
+			}
+			for _, w := range tc.md {
+				if !strings.Contains(md, w) {
+					t.Errorf("summary lacks %q:\n%s", w, md)
+				}
+			}
+			if strings.Contains(text+md, "r/app:dev") {
+				t.Errorf("a source where nothing was found is named beside a figure:\n%s\n%s", text, md)
+			}
+			if strings.Contains(md, "| ") != (tc.s.Verdict != timings.Unknown) {
+				t.Errorf("a table without a figure, or a figure without one:\n%s", md)
+			}
+			var got struct {
+				Savings *timings.Savings `json:"savings"`
+			}
+			if err := json.Unmarshal([]byte(r.JSON()), &got); err != nil || got.Savings == nil || got.Savings.Verdict != tc.s.Verdict || got.Savings.NetSeconds != tc.s.NetSeconds {
+				t.Errorf("cache-report savings = %+v (%v), want %+v", got.Savings, err, tc.s)
+			}
+		})
+	}
+	if r := (Result{Verdict: Verified}); strings.Contains(r.Text(), "time saved") || strings.Contains(r.Markdown(), "Time saved") || strings.Contains(r.JSON(), "savings") {
+		t.Error("savings shown though they were not read")
+	}
+}

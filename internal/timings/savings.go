@@ -1,0 +1,178 @@
+package timings
+
+import (
+	"encoding/json"
+	"math"
+	"time"
+
+	"github.com/inlinecache/action/internal/progress"
+)
+
+// Verdict is what the cache did for a build's time.
+type Verdict string
+
+// Verdicts.
+const (
+	// Saved: the cached steps took longer when they ran than the build
+	// spent on cache.
+	Saved Verdict = "saved"
+	// Cost: the build spent more on cache than its cached steps took when
+	// they ran.
+	Cost Verdict = "cost"
+	// Nothing: nothing saved and nothing spent.
+	Nothing Verdict = "none"
+	// Unknown: no cache source has a record, so there is no figure.
+	Unknown Verdict = "unknown"
+)
+
+// Source is one cache source and the newest record beside it, or why
+// there is none.
+type Source struct {
+	Ref string `json:"ref"`
+	// Image is the digest the source resolved to; empty when nothing was
+	// found there.
+	Image string `json:"image,omitempty"`
+	// Artifact is the digest of the record's artifact, and Created when
+	// the record was made.
+	Artifact string    `json:"artifact,omitempty"`
+	Created  time.Time `json:"created,omitzero"`
+	// Matched counts this build's cached steps whose time came from it.
+	Matched int `json:"matchedSteps"`
+	// Note says why the source gives no figure.
+	Note   string  `json:"note,omitempty"`
+	Record *Record `json:"-"`
+}
+
+// SavedStep is a cached step of this build and what it took when it ran.
+type SavedStep struct {
+	Name     string  `json:"name"`
+	Platform string  `json:"platform,omitempty"`
+	Seconds  float64 `json:"seconds"`
+	// Image is the cache source image whose record gave the time.
+	Image string `json:"image"`
+}
+
+// Savings is what a build's cache saved it, from the records of its cache
+// sources. Times are seconds, one decimal; NetSeconds is SavedSeconds less
+// CostSeconds as shown, so the figures a user reads add up.
+type Savings struct {
+	Verdict Verdict `json:"verdict"`
+	// CachedSteps is how many steps of this build were cached, and
+	// MatchedSteps how many of them a record gives a run time for.
+	CachedSteps  int     `json:"cachedSteps"`
+	MatchedSteps int     `json:"matchedSteps"`
+	SavedSeconds float64 `json:"savedSeconds"`
+	// CacheImportSeconds is the build's "importing cache manifest from …"
+	// time; ExportSeconds its exporters', pushing included: with the
+	// inline cache the cache is exported and pushed with the image, so
+	// the whole export is counted against the cache (the cost is never
+	// understated).
+	CacheImportSeconds float64     `json:"cacheImportSeconds"`
+	ExportSeconds      float64     `json:"exportSeconds"`
+	CostSeconds        float64     `json:"costSeconds"`
+	NetSeconds         float64     `json:"netSeconds"`
+	Steps              []SavedStep `json:"steps,omitempty"`
+	Sources            []Source    `json:"sources"`
+}
+
+// Compute works out what the cache saved build b: each cached step's time
+// when it last ran, from the first source (in the build's import order)
+// whose record has a step of the same name and platform, against what b
+// spent importing and exporting cache. Without any record there is no
+// figure (Unknown): none is invented.
+func Compute(b *progress.Build, sources []Source) Savings {
+	s := Savings{Sources: make([]Source, len(sources))}
+	copy(s.Sources, sources)
+	s.CachedSteps = b.CachedSteps()
+	recorded := false
+	// runs[i][key] are source i's run times for a step, in record order:
+	// a step BuildKit names alike twice matches them in turn.
+	runs := make([]map[string][]float64, len(sources))
+	for i, src := range sources {
+		if src.Record == nil {
+			continue
+		}
+		recorded = true
+		runs[i] = map[string][]float64{}
+		for _, st := range src.Record.Steps {
+			if st.RanSeconds != nil {
+				k := key(st.Platform, st.Name)
+				runs[i][k] = append(runs[i][k], *st.RanSeconds)
+			}
+		}
+	}
+	if !recorded {
+		s.Verdict = Unknown
+		return s
+	}
+	var saved float64
+	for _, st := range b.Steps {
+		if st.State != progress.Cached {
+			continue
+		}
+		k := key(st.Platform, st.Name)
+		for i := range sources {
+			q := runs[i][k]
+			if len(q) == 0 {
+				continue
+			}
+			runs[i][k] = q[1:]
+			saved += q[0]
+			s.MatchedSteps++
+			s.Sources[i].Matched++
+			s.Steps = append(s.Steps, SavedStep{Name: st.Name, Platform: st.Platform, Seconds: q[0], Image: sources[i].Image})
+			break
+		}
+	}
+	s.SavedSeconds = tenth(saved)
+	s.AddCost(b.CacheImport.Seconds(), b.Export.Seconds())
+	return s
+}
+
+// AddCost counts more seconds spent importing and exporting cache (the
+// stage cache builds of cache-stages, which run beside the image's).
+func (s *Savings) AddCost(importSeconds, exportSeconds float64) {
+	if s.Verdict == Unknown {
+		return
+	}
+	s.CacheImportSeconds = tenth(s.CacheImportSeconds + importSeconds)
+	s.ExportSeconds = tenth(s.ExportSeconds + exportSeconds)
+	s.CostSeconds = tenth(s.CacheImportSeconds + s.ExportSeconds)
+	s.NetSeconds = tenth(s.SavedSeconds - s.CostSeconds)
+	switch {
+	case s.NetSeconds < 0:
+		s.Verdict = Cost
+	case s.SavedSeconds > 0:
+		s.Verdict = Saved
+	default:
+		s.Verdict = Nothing
+	}
+}
+
+// MarshalJSON leaves the figures out when there are none, so that no
+// reader takes a zero for a measurement.
+func (s Savings) MarshalJSON() ([]byte, error) {
+	type plain Savings
+	if s.Verdict != Unknown {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		Verdict     Verdict  `json:"verdict"`
+		CachedSteps int      `json:"cachedSteps"`
+		Sources     []Source `json:"sources"`
+	}{s.Verdict, s.CachedSteps, s.Sources})
+}
+
+// tenth rounds to one decimal, as every time is shown.
+func tenth(f float64) float64 { return math.Round(f*10) / 10 }
+
+// Images are the source images whose records gave times, in source order.
+func (s Savings) Images() []string {
+	var out []string
+	for _, src := range s.Sources {
+		if src.Matched > 0 {
+			out = append(out, src.Image)
+		}
+	}
+	return out
+}

@@ -9,8 +9,13 @@
 //     and `inline-cache verify` against `buildx imagetools inspect` at 1, 4
 //     and 16 platforms.
 //   - In process (internal/verify): the verifier library against imagetools.
+//   - The real-world projects (internal/e2e/realworld, BenchmarkStageCaches):
+//     a first build and a rebuild after a one-file change, each on an
+//     emptied builder, for each way to keep builder stages cached
+//     (cache-stages off, a hand-written mode=max registry cache, images,
+//     registry), side by side.
 //
-// Usage: benchreport [-rounds N] [-benchtime D]
+// Usage: benchreport [-rounds N] [-benchtime D] [-only overhead|stages]
 package main
 
 import (
@@ -38,7 +43,15 @@ func main() {
 func realMain() error {
 	rounds := flag.Int("rounds", 7, "rounds of each whole-process contender")
 	benchtime := flag.String("benchtime", "20x", "benchtime of the in-process benchmarks")
+	only := flag.String("only", "", "run one part only: overhead (the processes and the library) or stages (the real-world stage cache scenario, about 20 minutes on 2 cores)")
 	flag.Parse()
+	switch *only {
+	case "", "overhead":
+	case "stages":
+		return stagesPart()
+	default:
+		return fmt.Errorf("-only %q is not overhead or stages", *only)
+	}
 	if *rounds < 1 {
 		return fmt.Errorf("-rounds must be at least 1, got %d", *rounds)
 	}
@@ -63,7 +76,60 @@ func realMain() error {
 		return err
 	}
 	fmt.Println()
-	return libraryTable(os.Stdout, lib)
+	if err := libraryTable(os.Stdout, lib); err != nil || *only == "overhead" {
+		return err
+	}
+	return stagesPart()
+}
+
+// stagesPart runs the real-world stage cache scenario and prints its table.
+func stagesPart() error {
+	out, err := goBench("./internal/e2e/realworld", "^BenchmarkStageCaches$", "1x")
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	return stagesTable(os.Stdout, parse(out))
+}
+
+// stageOrder is the contenders' order in BenchmarkStageCaches.
+var stageOrder = []string{"inline", "hand-mode-max", "images", "registry"}
+
+// stagesTable prints the real-world scenario per project, contenders side
+// by side, and says per project which rebuild was fastest.
+func stagesTable(w io.Writer, res map[string]map[string]float64) error {
+	var projects []string
+	for name := range res {
+		rest, ok := strings.CutPrefix(name, "StageCaches/")
+		p, _, found := strings.Cut(rest, "/")
+		if ok && found && !slices.Contains(projects, p) {
+			projects = append(projects, p)
+		}
+	}
+	if len(projects) == 0 {
+		return fmt.Errorf("BenchmarkStageCaches reported no results")
+	}
+	slices.Sort(projects)
+	fmt.Fprintln(w, "Real-world projects: first build, then a rebuild after a one-file change, each on an emptied builder (remote driver):")
+	for _, p := range projects {
+		fmt.Fprintf(w, "\n%s\n", p)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "contender\tfirst build s\tfirst pushed MB\trebuild s\tsteps re-run (s)\tbuilder steps before the change re-run\trebuild pushed MB\t")
+		best, bestName := 0.0, ""
+		for _, c := range stageOrder {
+			v, ok := res["StageCaches/"+p+"/"+c]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.0f (%.1f)\t%.0f\t%.1f\t\n", c, v["first-s"], v["first-MB"], v["rebuild-s"], v["ran-steps"], v["ran-s"], v["ran-before-change"], v["rebuild-MB"])
+			if bestName == "" || v["rebuild-s"] < best {
+				best, bestName = v["rebuild-s"], c
+			}
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "fastest rebuild: %s (%.1f s)\n", bestName, best)
+	}
+	return nil
 }
 
 // goBench runs one package's benchmarks, streaming their output.

@@ -83,6 +83,14 @@ func TestCacheStages(t *testing.T) {
 				}
 			}
 
+			// Unchanged, on an emptied builder: every step from the caches.
+			prune(t)
+			same := action(t, in)
+			checkPushed(t, same)
+			if r := parseReport(t, same); r.Build.CachedSteps != r.Build.TotalSteps {
+				t.Errorf("unchanged rebuild: %d of %d steps cached, want all:\n%s", r.Build.CachedSteps, r.Build.TotalSteps, resultBlock(same.Log))
+			}
+
 			if err := os.WriteFile(filepath.Join(ctx, "src.txt"), []byte("source v2\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -154,15 +154,17 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	}
 	main := s
 	main.CacheTo = append(slices.Clone(s.CacheTo), cache.to...)
+	main.CacheFrom = append(slices.Clone(s.CacheFrom), cache.from...)
 	var lead []buildflags.CacheEntry
-	if s.CacheStages == inputs.StagesRegistry {
-		// A mode=max cache holds all the image's inline cache does and
-		// more; it leads, because BuildKit follows a chain of steps
-		// within the source where it matched the first one, and the
-		// image's inline cache often starts with the same step.
-		lead = cache.from
-	} else {
-		main.CacheFrom = append(slices.Clone(s.CacheFrom), cache.from...)
+	if s.CacheStages == inputs.StagesRegistry && len(cache.from) > 0 {
+		// The mode=max caches replace the image tags as sources: they
+		// hold all the image's inline cache does and the builder stages
+		// too, and next to an image whose inline cache starts with the
+		// same step (a shared base and first step) BuildKit may follow
+		// that step's chain in the image and miss the stage's steps.
+		main.CacheFrom, lead = slices.Clone(s.CacheFrom), cache.from
+		main.FromBranches, main.NoTagSources = false, true
+		p.Info = append(p.Info, "cache-stages registry: the build imports the mode=max caches "+strings.Join(refsOf(cache.from), ", ")+" in place of the image tags, whose inline cache they contain")
 	}
 	c := compose(main, b, tmpDir, p.MetadataFile, p.IIDFile, p.ByDigest, lead...)
 	p.Info = append(p.Info, c.info...)
@@ -496,7 +498,7 @@ func cacheFrom(s inputs.Settings, lead ...buildflags.CacheEntry) ([]buildflags.C
 	for _, e := range lead {
 		add(e)
 	}
-	if s.Pushes() {
+	if s.Pushes() && !s.NoTagSources {
 		for _, t := range s.PushedTags() {
 			add(registrySource(t.Raw))
 		}
@@ -509,6 +511,16 @@ func cacheFrom(s inputs.Settings, lead ...buildflags.CacheEntry) ([]buildflags.C
 		add(e)
 	}
 	return out, info
+}
+
+func refsOf(es []buildflags.CacheEntry) []string {
+	var out []string
+	for _, e := range es {
+		if ref, ok := e.Get("ref"); ok {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 func registrySource(ref string) buildflags.CacheEntry {

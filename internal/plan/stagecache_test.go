@@ -58,8 +58,8 @@ func TestStageCachePlans(t *testing.T) {
 	base := func(t *testing.T) inputs.Settings {
 		return inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, Verify: inputs.VerifyStrict,
 			TagAfterVerify: inputs.TagAfterAuto, Push: true,
-			Tags:           tags(t, "ghcr.io/acme/app:main", "ghcr.io/acme/app:sha-1234"),
-			CacheSources:   inputs.CacheSources{BranchTagTemplate: ci.DefaultBranchTag}}
+			Tags:         tags(t, "ghcr.io/acme/app:main", "ghcr.io/acme/app:sha-1234"),
+			CacheSources: inputs.CacheSources{BranchTagTemplate: ci.DefaultBranchTag}}
 	}
 	pr := func(s *inputs.Settings) {
 		s.Tags = tags(t, "ghcr.io/acme/app:pr-7")

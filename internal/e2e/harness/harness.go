@@ -85,18 +85,18 @@ type Run struct {
 // Action runs "inline-cache build" the way the GitHub Action does: inputs
 // in INPUT_*, outputs through GITHUB_OUTPUT, in the environment's
 // environment plus extraEnv.
-func Action(t *testing.T, extraEnv []string, inputs map[string]string) Run {
+func Action(t testing.TB, extraEnv []string, inputs map[string]string) Run {
 	t.Helper()
 	return action(t, append(CleanEnv(Env.Environ()), extraEnv...), inputs)
 }
 
 // ActionIn is Action in the given environment (another builder's).
-func ActionIn(t *testing.T, environ []string, inputs map[string]string) Run {
+func ActionIn(t testing.TB, environ []string, inputs map[string]string) Run {
 	t.Helper()
 	return action(t, CleanEnv(environ), inputs)
 }
 
-func action(t *testing.T, environ []string, inputs map[string]string) Run {
+func action(t testing.TB, environ []string, inputs map[string]string) Run {
 	t.Helper()
 	dir := t.TempDir()
 	inputs, rawPath := WithProgressFile(dir, inputs)
@@ -119,12 +119,12 @@ func action(t *testing.T, environ []string, inputs map[string]string) Run {
 
 // RunBinary runs the binary with args in the environment's environment
 // plus extraEnv, outside GitHub.
-func RunBinary(t *testing.T, extraEnv []string, args ...string) Run {
+func RunBinary(t testing.TB, extraEnv []string, args ...string) Run {
 	t.Helper()
 	return run(t, append(CleanEnv(Env.Environ()), extraEnv...), args...)
 }
 
-func run(t *testing.T, environ []string, args ...string) Run {
+func run(t testing.TB, environ []string, args ...string) Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -156,7 +156,7 @@ func CleanEnv(in []string) []string {
 }
 
 // ParseOutputs reads a GITHUB_OUTPUT file.
-func ParseOutputs(t *testing.T, path string) map[string]string {
+func ParseOutputs(t testing.TB, path string) map[string]string {
 	t.Helper()
 	out, err := report.ReadFileCommands(path)
 	if err != nil {
@@ -212,12 +212,12 @@ func testdata(t testing.TB) string {
 }
 
 // Repo returns a registry repository unique to the test.
-func Repo(t *testing.T) string {
+func Repo(t testing.TB) string {
 	return Env.Registry + "/e2e/" + strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-"))
 }
 
 // Prune empties the environment's builder, as on a fresh CI machine.
-func Prune(t *testing.T) {
+func Prune(t testing.TB) {
 	t.Helper()
 	if err := Env.Prune(context.Background()); err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ var startEngine = sync.OnceValues(func() (*testenv.Dockerd, error) {
 })
 
 // Engine is the environment's docker engine, started on first use.
-func Engine(t *testing.T) *testenv.Dockerd {
+func Engine(t testing.TB) *testenv.Dockerd {
 	t.Helper()
 	d, err := startEngine()
 	if err != nil {
@@ -265,7 +265,7 @@ var makeBaseImages = sync.OnceValues(func() (*testenv.BaseImages, error) {
 
 // BaseImages are the base images in the environment's registry, made on
 // first use.
-func BaseImages(t *testing.T) *testenv.BaseImages {
+func BaseImages(t testing.TB) *testenv.BaseImages {
 	t.Helper()
 	b, err := makeBaseImages()
 	if err != nil {
@@ -277,7 +277,7 @@ func BaseImages(t *testing.T) *testenv.BaseImages {
 // DockerContainer creates a docker-container builder named name on the
 // environment's engine, as docker/setup-buildx-action does; the test's
 // cleanup removes it.
-func DockerContainer(t *testing.T, name string) *testenv.ContainerBuilder {
+func DockerContainer(t testing.TB, name string) *testenv.ContainerBuilder {
 	t.Helper()
 	bi := BaseImages(t)
 	d := Engine(t)
@@ -298,8 +298,8 @@ func DockerContainer(t *testing.T, name string) *testenv.ContainerBuilder {
 }
 
 // ContainerPrune empties the docker-container builder's cache.
-func ContainerPrune(b *testenv.ContainerBuilder) func(*testing.T) {
-	return func(t *testing.T) {
+func ContainerPrune(b *testenv.ContainerBuilder) func(testing.TB) {
+	return func(t testing.TB) {
 		t.Helper()
 		if err := b.Prune(context.Background()); err != nil {
 			t.Fatal(err)
@@ -324,7 +324,10 @@ type CacheReport struct {
 	} `json:"report"`
 	Build struct {
 		CachedSteps, TotalSteps int
-		Steps                   []struct{ Text, State string }
+		Steps                   []struct {
+			Text, State string
+			Seconds     float64
+		}
 	} `json:"build"`
 	Sources []struct {
 		Ref, State string
@@ -351,7 +354,7 @@ type CacheReport struct {
 }
 
 // ParseReport reads a run's cache-report output.
-func ParseReport(t *testing.T, r Run) CacheReport {
+func ParseReport(t testing.TB, r Run) CacheReport {
 	t.Helper()
 	var rep CacheReport
 	if err := json.Unmarshal([]byte(r.Outputs["cache-report"]), &rep); err != nil {

@@ -109,7 +109,7 @@ func checkImageVerified(t *testing.T, r run) {
 type realProject struct {
 	name string
 	// buildArgs are what the machine's registries need, read at run time.
-	buildArgs func(t *testing.T) []string
+	buildArgs func(t testing.TB) []string
 	// file is changed by replacing old with new.
 	file, old, new string
 	// mustRun are the steps (by a prefix of their instruction) that must
@@ -121,7 +121,7 @@ type realProject struct {
 var realProjects = []realProject{
 	{
 		name: "goservice",
-		buildArgs: func(t *testing.T) []string {
+		buildArgs: func(t testing.TB) []string {
 			return []string{"GO_VERSION=" + baseImages(t).GoTag, "GOPROXY=" + goEnvVar(t, "GOPROXY")}
 		},
 		file: "internal/greet/greet.go", old: `"hello, %s`, new: `"hi, %s`,
@@ -129,7 +129,7 @@ var realProjects = []realProject{
 	},
 	{
 		name: "nodeservice",
-		buildArgs: func(t *testing.T) []string {
+		buildArgs: func(t testing.TB) []string {
 			return []string{"NPM_CONFIG_REGISTRY=" + npmRegistry(t)}
 		},
 		file: "src/server.js", old: "hello from nodeservice", new: "hi from nodeservice",
@@ -137,7 +137,7 @@ var realProjects = []realProject{
 	},
 }
 
-func goEnvVar(t *testing.T, name string) string {
+func goEnvVar(t testing.TB, name string) string {
 	t.Helper()
 	out, err := exec.Command("go", "env", name).Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
@@ -146,7 +146,7 @@ func goEnvVar(t *testing.T, name string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func npmRegistry(t *testing.T) string {
+func npmRegistry(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command("npm", "config", "get", "registry").Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
@@ -157,7 +157,7 @@ func npmRegistry(t *testing.T) string {
 
 // hostEntries are add-hosts for the package registries the machine
 // resolves through /etc/hosts (none where DNS resolves them).
-func hostEntries(t *testing.T) string {
+func hostEntries(t testing.TB) string {
 	t.Helper()
 	hosts, err := testenv.PackageRegistryHosts(context.Background())
 	if err != nil {
@@ -175,7 +175,7 @@ func hostEntries(t *testing.T) string {
 // (every step CACHED from the registry's inline cache), and a rebuild on an
 // emptied builder after a one-file source change (the steps after the
 // changed COPY run). extraArgs are build arguments the builder needs.
-func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(*testing.T), extraArgs ...string) {
+func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(testing.TB), extraArgs ...string) {
 	baseImages(t)
 	ctx := project(t, p.name)
 	in := map[string]string{

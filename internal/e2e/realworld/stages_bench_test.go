@@ -1,0 +1,170 @@
+//go:build linux
+
+package realworld
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inlinecache/action/internal/e2e/harness"
+)
+
+// pushCounter is the test registry behind a proxy on loopback that counts
+// the bytes of every blob upload through it: what a build pushed.
+type pushCounter struct {
+	host  string
+	bytes atomic.Int64
+}
+
+func newPushCounter(b *testing.B) *pushCounter {
+	target, err := url.Parse("http://" + harness.Env.Registry)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &pushCounter{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && (r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost) && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			r.Body = countingBody{r.Body, &c.bytes}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	b.Cleanup(srv.Close)
+	c.host = strings.TrimPrefix(srv.URL, "http://")
+	return c
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// stageContender is one way to keep a project's builder stages cached.
+type stageContender struct {
+	name string
+	// inputs adds to the build's inputs, given the image repository.
+	inputs func(repo string) map[string]string
+}
+
+var stageContenders = []stageContender{
+	{"inline", func(string) map[string]string { return map[string]string{"cache-stages": "off"} }},
+	// What the stage warning told users to write by hand before
+	// cache-stages existed.
+	{"hand-mode-max", func(repo string) map[string]string {
+		return map[string]string{"cache-stages": "off",
+			"cache-to":   "type=registry,ref=" + repo + ":handcache,mode=max",
+			"cache-from": "type=registry,ref=" + repo + ":handcache"}
+	}},
+	{"images", func(string) map[string]string { return map[string]string{"cache-stages": "images"} }},
+	{"registry", func(string) map[string]string { return map[string]string{"cache-stages": "registry"} }},
+}
+
+// BenchmarkStageCaches builds each real-world project as a CI pipeline on
+// cold runners would, once per way of caching its builder stages, side by
+// side on the remote builder: a first build on an empty builder, then,
+// on an emptied builder, a rebuild after a one-file source change. It
+// reports, per rebuild, the wall time, the seconds of steps that ran,
+// how many builder steps before the changed COPY ran (the target is none),
+// and the bytes each build pushed; and the first build's wall time and
+// bytes. It asserts what the builds must do, never how long they take.
+func BenchmarkStageCaches(b *testing.B) {
+	baseImages(b)
+	counter := newPushCounter(b)
+	for _, p := range realProjects {
+		for _, c := range stageContenders {
+			b.Run(p.name+"/"+c.name, func(b *testing.B) {
+				for range b.N {
+					stageRound(b, counter, p, c)
+				}
+			})
+		}
+	}
+}
+
+// stageRound is one first build and one rebuild after the change.
+func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageContender) {
+	b.StopTimer()
+	ctx := project(b, p.name)
+	image := counter.host + "/bench/" + strings.ToLower(p.name+"-"+c.name) + "-" + time.Now().Format("150405.000000")
+	image = strings.ReplaceAll(image, ".", "")
+	in := map[string]string{
+		"context":    ctx,
+		"tags":       image + ":main",
+		"push":       "true",
+		"build-args": strings.Join(p.buildArgs(b), "\n"),
+	}
+	if h := hostEntries(b); h != "" {
+		in["add-hosts"] = h
+	}
+	for k, v := range c.inputs(image) {
+		in[k] = v
+	}
+	build := func() (run, time.Duration, int64) {
+		harness.Prune(b)
+		before := counter.bytes.Load()
+		b.StartTimer()
+		start := time.Now()
+		r := actionIn(b, harness.Env.Environ(), in)
+		took := time.Since(start)
+		b.StopTimer()
+		if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
+			b.Fatalf("%s %s: exit %d, cache-verified %q\n%s", p.name, c.name, r.Code, r.Outputs["cache-verified"], harness.ResultBlock(r.Log))
+		}
+		return r, took, counter.bytes.Load() - before
+	}
+	_, firstTook, firstBytes := build()
+
+	path := filepath.Join(ctx, p.file)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(src), p.old, p.new, 1)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r, took, pushed := build()
+	rep := parseReport(b, r)
+	var ranSeconds float64
+	ran, before := 0, 0
+	for _, s := range rep.Build.Steps {
+		if s.State != "ran" {
+			continue
+		}
+		ran++
+		ranSeconds += s.Seconds
+		if !hasPrefixAny("] "+s.Text, p.mustRun) {
+			before++
+		}
+	}
+	if c.name != "inline" && before > 0 {
+		b.Errorf("%s %s: %d builder steps before the changed COPY ran, want none", p.name, c.name, before)
+	}
+	for _, sc := range rep.StageCaches {
+		if sc.Verified != "true" {
+			b.Errorf("%s %s: stage cache %s not verified: %s", p.name, c.name, sc.Ref, sc.Error)
+		}
+	}
+	b.Logf("RESULT %s %s after changing %s:\n%s", p.name, c.name, p.file, harness.ResultBlock(r.Log))
+	b.ReportMetric(firstTook.Seconds(), "first-s")
+	b.ReportMetric(float64(firstBytes)/(1<<20), "first-MB")
+	b.ReportMetric(took.Seconds(), "rebuild-s")
+	b.ReportMetric(ranSeconds, "ran-s")
+	b.ReportMetric(float64(ran), "ran-steps")
+	b.ReportMetric(float64(before), "ran-before-change")
+	b.ReportMetric(float64(pushed)/(1<<20), "rebuild-MB")
+}

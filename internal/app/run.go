@@ -74,30 +74,27 @@ func (r *buildRun) run(ctx context.Context) error {
 		}
 		begin := func() { endPlan(); g.open(title) }
 		var err error
+		if st.Kind != plan.Build {
+			// A build ends the plan group itself, once it has started.
+			begin()
+		}
 		switch {
 		case st.Kind == plan.Build && st.Stage != "":
 			// A stage cache build that fails is a warning.
 			r.buildStage(ctx, st, begin)
 		case st.Kind == plan.Build:
-			// The build ends the plan group once it has started.
 			err = r.build(ctx, st, begin)
 		case st.Kind == plan.Push:
-			begin()
 			err = r.push(ctx, st)
 		case st.Kind == plan.Verify && st.Stage != "":
-			begin()
 			r.verifyStage(ctx, st)
 		case st.Kind == plan.Verify && st.Cache != "":
-			begin()
 			r.verifyCache(ctx, st)
 		case st.Kind == plan.Verify:
-			begin()
 			r.verify(ctx, st)
 		case st.Kind == plan.Tag && st.Stage != "":
-			begin()
 			r.tagStage(ctx, st)
 		case st.Kind == plan.Tag:
-			begin()
 			r.tag(ctx, st)
 		default:
 			err = fmt.Errorf("plan step %q has no runner", st.Kind)

@@ -30,8 +30,8 @@ func TestBuilderStageWarning(t *testing.T) {
 	if plan < 0 || warn < plan || build < warn {
 		t.Errorf("want the plan group, the stage warning, then the build group:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stdout, "ref="+reg+"/app:buildcache,mode=max") {
-		t.Errorf("the warning does not suggest a cache ref in the pushed repository:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "set cache-stages: registry (one mode=max cache at "+reg+"/app:main-buildcache") {
+		t.Errorf("the warning does not suggest cache-stages with a cache in the pushed repository:\n%s", r.stdout)
 	}
 	if n := strings.Count(r.stdout, "multi-stage build:"); n != 1 {
 		t.Errorf("%d stage warnings, want 1", n)

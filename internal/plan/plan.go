@@ -144,6 +144,13 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 
 	// The stage builds run first on the same builder, so the image's
 	// build finds their work there; every build imports every stage cache.
+	if len(cache.images) > 0 {
+		var names []string
+		for _, img := range cache.images {
+			names = append(names, fmt.Sprintf("%s as %s", img.Stage, img.Tags[0].Raw))
+		}
+		p.Info = append(p.Info, "cache-stages images: builder stages built first and pushed with their inline cache: "+strings.Join(names, ", "))
+	}
 	for _, img := range cache.images {
 		ss := stageSettings(s, img, cache.from)
 		c := compose(ss, b, tmpDir, img.MetadataFile, "", p.ByDigest)

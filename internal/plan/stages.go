@@ -79,8 +79,8 @@ func stageWarning(s inputs.Settings, a *stages.Analysis) string {
 		word = "stages"
 	}
 	return fmt.Sprintf("multi-stage build: the inline cache holds only the layers of the image (stage %s); builder %s %s never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. "+
-		"To keep them cached, also export a registry cache with mode=max: cache-to: type=registry,ref=%s,mode=max and cache-from: type=registry,ref=%s",
-		chainLabel(a), word, strings.Join(parts, ", "), cacheRef(s), cacheRef(s))
+		"To keep them cached, set cache-stages: registry (one mode=max cache at %s, the faster choice when a step before the one that changes installs dependencies) or images (each builder stage pushed as %s with its own inline cache); see the README's measured trade-off",
+		chainLabel(a), word, strings.Join(parts, ", "), cacheRef(s, BuildcacheTag), cacheRef(s, StageTagInfix+"<stage>"))
 }
 
 // exportsAllStages reports whether a cache-to entry other than inline
@@ -94,13 +94,13 @@ func exportsAllStages(s inputs.Settings) bool {
 	return false
 }
 
-// cacheRef suggests a cache ref next to the first pushed image, in the
-// same repository so the same credentials reach it.
-func cacheRef(s inputs.Settings) string {
-	if tags := s.PushedTags(); len(tags) > 0 && tags[0].Ref.Context().RepositoryStr() != "" {
-		return tags[0].Ref.Context().String() + ":buildcache"
+// cacheRef names where cache-stages would keep a stage cache: the first
+// pushed tag with suffix, in its repository.
+func cacheRef(s inputs.Settings, suffix string) string {
+	if tags := s.PushedTags(); len(tags) > 0 {
+		return strings.TrimSuffix(tags[0].Raw, ":"+tags[0].Ref.TagStr()) + ":" + tags[0].Ref.TagStr() + suffix
 	}
-	return "<repository>:buildcache"
+	return "<repository>:<tag>" + suffix
 }
 
 func chainLabel(a *stages.Analysis) string {

@@ -26,7 +26,7 @@ func TestStageWarning(t *testing.T) {
 		return inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, Verify: inputs.VerifyStrict,
 			Push: true, Tags: tags(t, "ghcr.io/acme/app:main", "registry.example/other:main")}
 	}
-	const want = `multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "build" (5 steps: line 6 ` + "`RUN go mod download`" + `, line 8 ` + "`RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /o…`" + `) never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. To keep them cached, also export a registry cache with mode=max: cache-to: type=registry,ref=ghcr.io/acme/app:buildcache,mode=max and cache-from: type=registry,ref=ghcr.io/acme/app:buildcache`
+	const want = `multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "build" (5 steps: line 6 ` + "`RUN go mod download`" + `, line 8 ` + "`RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /o…`" + `) never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. To keep them cached, set cache-stages: registry (one mode=max cache at ghcr.io/acme/app:main-buildcache, the faster choice when a step before the one that changes installs dependencies) or images (each builder stage pushed as ghcr.io/acme/app:main-stage-<stage> with its own inline cache); see the README's measured trade-off`
 	for _, tc := range []struct {
 		name string
 		mod  func(*inputs.Settings)

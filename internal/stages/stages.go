@@ -108,6 +108,27 @@ func (s Stage) CostlySteps() []Step {
 	return out
 }
 
+// BeforeSources are the stage's RUN steps before its last COPY or ADD
+// from the build context: what a cache of the stage keeps when only the
+// copied sources change (a dependency install after copying just its
+// manifests). None means every command of the stage runs after the
+// sources are copied, so no stage cache saves it a step.
+func (s Stage) BeforeSources() []Step {
+	last := -1
+	for i, st := range s.Steps {
+		if (st.Instruction == "COPY" || st.Instruction == "ADD") && !strings.Contains(st.Text, "--from") {
+			last = i
+		}
+	}
+	var out []Step
+	for _, st := range s.Steps[:max(last, 0)] {
+		if st.Costly() {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // Analysis is a Dockerfile's stages as the target builds them.
 type Analysis struct {
 	Stages []Stage

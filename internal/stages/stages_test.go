@@ -417,3 +417,27 @@ func TestAnalyzeRealWorldProjects(t *testing.T) {
 		})
 	}
 }
+
+func TestBeforeSources(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, df string
+		want     []string
+	}{
+		{"dependency layer", "FROM golang AS build\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build\nFROM scratch\nCOPY --from=build /x /x\n", []string{"RUN go mod download"}},
+		{"sources first", "FROM golang AS build\nCOPY . .\nRUN go mod download\nRUN go build\nFROM scratch\nCOPY --from=build /x /x\n", nil},
+		{"copies from another stage only", "FROM alpine AS tools\nRUN apk add curl\nFROM golang AS build\nCOPY --from=tools /usr/bin/curl /c\nRUN make\nFROM scratch\nCOPY --from=build /x /x\n", nil},
+	} {
+		a, err := Analyze([]byte(tc.df), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, st := range a.Stages[len(a.Stages)-2].BeforeSources() {
+			got = append(got, st.Text)
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: BeforeSources = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -325,8 +325,8 @@ type CacheReport struct {
 	Build struct {
 		CachedSteps, TotalSteps int
 		Steps                   []struct {
-			Text, State string
-			Seconds     float64
+			Text, State, Stage string
+			Seconds            float64
 		}
 	} `json:"build"`
 	Sources []struct {

@@ -15,7 +15,7 @@ import (
 func TestBuilderStageWarning(t *testing.T) {
 	t.Parallel()
 	df := filepath.Join(t.TempDir(), "Dockerfile")
-	if err := os.WriteFile(df, []byte("FROM golang AS build\nCOPY . .\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\n"), 0o644); err != nil {
+	if err := os.WriteFile(df, []byte("FROM golang AS build\nCOPY go.mod .\nRUN go mod download\nCOPY . .\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	reg := registrytest.Serve(t)
@@ -25,7 +25,7 @@ func TestBuilderStageWarning(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	plan := strings.Index(r.stdout, "::group::inline-cache: plan")
-	warn := strings.Index(r.stdout, `::warning::multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "build" (2 steps: line 3 `+"`RUN go build -o /app .`"+`)`)
+	warn := strings.Index(r.stdout, `::warning::multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "build" (4 steps: line 3 `+"`RUN go mod download`"+`, line 5 `+"`RUN go build -o /app .`"+`)`)
 	build := strings.Index(r.stdout, "::group::inline-cache: build")
 	if plan < 0 || warn < plan || build < warn {
 		t.Errorf("want the plan group, the stage warning, then the build group:\n%s", r.stdout)

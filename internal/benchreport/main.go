@@ -43,6 +43,7 @@ func main() {
 func realMain() error {
 	rounds := flag.Int("rounds", 7, "rounds of each whole-process contender")
 	benchtime := flag.String("benchtime", "20x", "benchtime of the in-process benchmarks")
+	flag.IntVar(&stageRounds, "stage-rounds", 3, "rounds of each real-world stage cache contender (medians are reported)")
 	only := flag.String("only", "", "run one part only: overhead (the processes and the library) or stages (the real-world stage cache scenario, about 20 minutes on 2 cores)")
 	flag.Parse()
 	switch *only {
@@ -84,13 +85,16 @@ func realMain() error {
 
 // stagesPart runs the real-world stage cache scenario and prints its table.
 func stagesPart() error {
-	out, err := goBench("./internal/e2e/realworld", "^BenchmarkStageCaches$", "1x")
+	out, err := goBench("./internal/e2e/realworld", "^BenchmarkStageCaches$", fmt.Sprintf("%dx", stageRounds))
 	if err != nil {
 		return err
 	}
 	fmt.Println()
 	return stagesTable(os.Stdout, parse(out))
 }
+
+// stageRounds is how many rounds each stage cache contender runs.
+var stageRounds int
 
 // stageOrder is the contenders' order in BenchmarkStageCaches.
 var stageOrder = []string{"inline", "hand-mode-max", "images", "registry"}
@@ -110,7 +114,7 @@ func stagesTable(w io.Writer, res map[string]map[string]float64) error {
 		return fmt.Errorf("BenchmarkStageCaches reported no results")
 	}
 	slices.Sort(projects)
-	fmt.Fprintln(w, "Real-world projects: first build, then a rebuild after a one-file change, each on an emptied builder (remote driver):")
+	fmt.Fprintf(w, "Real-world projects: first build, then a rebuild after a one-file change, each on an emptied builder (remote driver); medians of %d rounds:\n", stageRounds)
 	for _, p := range projects {
 		fmt.Fprintf(w, "\n%s\n", p)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -133,7 +133,7 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	}
 	p.Stages, notes = analyzeStages(s, o.dockerfile)
 	p.Notes = append(p.Notes, notes...)
-	if w := stageWarning(s, p.Stages); w != "" && (s.CacheStages == "" || s.CacheStages == inputs.StagesOff) {
+	if w := stageWarning(s, p.Stages, b.Can(CacheExport)); w != "" && (s.CacheStages == "" || s.CacheStages == inputs.StagesOff) {
 		p.Notes = append(p.Notes, w)
 	}
 
@@ -149,7 +149,7 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 		for _, img := range cache.images {
 			names = append(names, fmt.Sprintf("%s as %s", img.Stage, img.Tags[0].Raw))
 		}
-		p.Info = append(p.Info, "cache-stages images: builder stages built first and pushed with their inline cache: "+strings.Join(names, ", "))
+		p.Info = append(p.Info, "cache-stages images: builder stages built and pushed first, each with the inline cache, as "+strings.Join(names, ", "))
 	}
 	for _, img := range cache.images {
 		ss := stageSettings(s, img, cache.from)

@@ -53,7 +53,7 @@ func analyzeStages(s inputs.Settings, dt []byte) (*stages.Analysis, []string) {
 // exports it in min mode), so on a cold builder any change to a builder
 // stage's inputs re-runs all of its steps. It says nothing when another
 // cache export already keeps every stage (mode=max) or nothing is pushed.
-func stageWarning(s inputs.Settings, a *stages.Analysis) string {
+func stageWarning(s inputs.Settings, a *stages.Analysis, canExport bool) string {
 	if a == nil || !s.Pushes() || s.NoCache || exportsAllStages(s) {
 		return ""
 	}
@@ -78,9 +78,25 @@ func stageWarning(s inputs.Settings, a *stages.Analysis) string {
 	if len(builders) > 1 {
 		word = "stages"
 	}
-	return fmt.Sprintf("multi-stage build: the inline cache holds only the layers of the image (stage %s); builder %s %s never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. "+
-		"To keep them cached, set cache-stages: registry (one mode=max cache at %s, the faster choice when a step before the one that changes installs dependencies) or images (each builder stage pushed as %s with its own inline cache); see the README's measured trade-off",
-		chainLabel(a), word, strings.Join(parts, ", "), cacheRef(s, BuildcacheTag), cacheRef(s, StageTagInfix+"<stage>"))
+	head := fmt.Sprintf("multi-stage build: the inline cache holds only the layers of the image (stage %s); builder %s %s never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. ",
+		chainLabel(a), word, strings.Join(parts, ", "))
+	var kept []string
+	for _, b := range builders {
+		for _, st := range b.BeforeSources() {
+			kept = append(kept, fmt.Sprintf("`%s`", shorten(st.Text, 40)))
+		}
+	}
+	if len(kept) == 0 {
+		// Every command runs after the sources are copied: a stage cache
+		// would be invalidated by any source change.
+		return head + "A stage cache would keep none of their commands: each comes after the build context is copied in, so any source change re-runs it. " +
+			"Copy the dependency files and install them first (COPY go.mod go.sum ./ then RUN go mod download; COPY package*.json ./ then RUN npm ci), then set cache-stages to keep that step cached"
+	}
+	mode, where := "registry", fmt.Sprintf("one mode=max cache at %s", cacheRef(s, BuildcacheTag))
+	if !canExport {
+		mode, where = "images", fmt.Sprintf("each builder stage pushed as %s, which this builder can do though it cannot export a registry cache", cacheRef(s, StageTagInfix+"<stage>"))
+	}
+	return head + fmt.Sprintf("To keep %s cached across source changes, set cache-stages: %s (%s); see the README's measured trade-off", strings.Join(kept, ", "), mode, where)
 }
 
 // exportsAllStages reports whether a cache-to entry other than inline

@@ -26,7 +26,8 @@ func TestStageWarning(t *testing.T) {
 		return inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, Verify: inputs.VerifyStrict,
 			Push: true, Tags: tags(t, "ghcr.io/acme/app:main", "registry.example/other:main")}
 	}
-	const want = `multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "build" (5 steps: line 6 ` + "`RUN go mod download`" + `, line 8 ` + "`RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /o…`" + `) never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. To keep them cached, set cache-stages: registry (one mode=max cache at ghcr.io/acme/app:main-buildcache, the faster choice when a step before the one that changes installs dependencies) or images (each builder stage pushed as ghcr.io/acme/app:main-stage-<stage> with its own inline cache); see the README's measured trade-off`
+	const head = `multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "build" (5 steps: line 6 ` + "`RUN go mod download`" + `, line 8 ` + "`RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /o…`" + `) never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. `
+	const want = head + "To keep `RUN go mod download` cached across source changes, set cache-stages: registry (one mode=max cache at ghcr.io/acme/app:main-buildcache); see the README's measured trade-off"
 	for _, tc := range []struct {
 		name string
 		mod  func(*inputs.Settings)
@@ -34,6 +35,9 @@ func TestStageWarning(t *testing.T) {
 		want []string // the notes about stages
 	}{
 		{"builder stage", func(*inputs.Settings) {}, goService, []string{want}},
+		{"sources copied first", func(*inputs.Settings) {}, strings.Replace(goService, "COPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n", "COPY . .\nRUN go mod download\n", 1),
+			[]string{"multi-stage build: the inline cache holds only the layers of the image (stage \"#1\"); builder stage \"build\" (4 steps: line 6 `RUN go mod download`, line 7 `RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /o…`) never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. A stage cache would keep none of their commands: each comes after the build context is copied in, so any source change re-runs it. Copy the dependency files and install them first"}},
+		{"cache-stages set", func(s *inputs.Settings) { s.CacheStages = inputs.StagesImages }, goService, nil},
 		{"single stage", func(*inputs.Settings) {}, "FROM debian\nRUN apt-get update\n", nil},
 		{"not pushed", func(s *inputs.Settings) { s.Push = false }, goService, nil},
 		{"no-cache", func(s *inputs.Settings) { s.NoCache = true }, goService, nil},
@@ -72,3 +76,20 @@ func TestStageWarning(t *testing.T) {
 		})
 	}
 }
+
+// A builder that cannot export cache (buildx's docker driver) is told to
+// use images, which it can do.
+func TestStageWarningWithoutCacheExport(t *testing.T) {
+	t.Parallel()
+	s := inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, Verify: inputs.VerifyStrict, Push: true, Tags: tags(t, "ghcr.io/acme/app:main")}
+	dockerDriver := BuildxBackend([]string{"/usr/bin/docker", "buildx"}, "default", "docker", nil)
+	p, err := New(s, dockerDriver, t.TempDir(), WithDockerfile([]byte(goService)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "set cache-stages: images (each builder stage pushed as ghcr.io/acme/app:main-stage-<stage>, which this builder can do though it cannot export a registry cache)"
+	if len(p.Notes) == 0 || !strings.Contains(p.Notes[len(p.Notes)-1], want) {
+		t.Errorf("notes = %q, want one saying %s", p.Notes, want)
+	}
+}
+

@@ -46,7 +46,7 @@ func checkPushed(t *testing.T, r run) {
 // stage cache, which each build verifies like the image.
 func TestCacheStages(t *testing.T) {
 	t.Cleanup(func() { prune(t) }) // TestCaptureFixtures wants a cold builder
-	const deps, compile = "RUN sleep 3 && sha256sum", "RUN cat /deps.lock"
+	const deps, compile = "RUN sleep 1 && sha256sum", "RUN cat /deps.lock"
 	for _, mode := range []string{"off", "images", "registry"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := project(t, "cacheprojects/stages")

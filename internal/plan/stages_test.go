@@ -92,4 +92,3 @@ func TestStageWarningWithoutCacheExport(t *testing.T) {
 		t.Errorf("notes = %q, want one saying %s", p.Notes, want)
 	}
 }
-

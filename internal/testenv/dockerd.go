@@ -249,7 +249,8 @@ func (e *Env) startInNetNS(ctx context.Context, name, path string, args []string
 				s.ls = append(s.ls, l)
 			}
 			var err error
-			s.p, err = e.StartProc(name, path, args...)
+			// From this thread: the daemon must be born in its namespace.
+			s.p, err = e.startProc(name, startHere, path, args...)
 			if err != nil {
 				closeAll()
 			}

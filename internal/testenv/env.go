@@ -257,7 +257,11 @@ func (e *Env) StartBuildkitd(ctx context.Context, name, toml string) (socket str
 // StartProc starts a daemon whose log goes to Dir/logs/<name>.log; Close
 // stops it (in reverse start order).
 func (e *Env) StartProc(name, path string, args ...string) (*proc, error) {
-	p, err := startProc(e.Dir, name, path, args...)
+	return e.startProc(name, startOnSpawner, path, args...)
+}
+
+func (e *Env) startProc(name string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
+	p, err := startProc(e.Dir, name, start, path, args...)
 	if err != nil {
 		return nil, err
 	}

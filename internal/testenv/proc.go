@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,7 +25,34 @@ type proc struct {
 	err  error
 }
 
-func startProc(dir, name, path string, args ...string) (*proc, error) {
+// spawner runs what is handed to it on one OS thread that never exits.
+// A daemon's parent-death signal (Pdeathsig) fires when the thread that
+// started it exits, not the process, and the Go runtime discards threads
+// (one whose goroutine ends locked, as startInNetNS's does): a daemon
+// started from such a thread would be killed in the middle of the tests.
+var spawner = sync.OnceValue(func() chan<- func() {
+	ch := make(chan func())
+	go func() {
+		runtime.LockOSThread() // for good: this goroutine never ends
+		for f := range ch {
+			f()
+		}
+	}()
+	return ch
+})
+
+// startOnSpawner starts cmd from the spawner's thread.
+func startOnSpawner(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	spawner() <- func() { errc <- cmd.Start() }
+	return <-errc
+}
+
+// startHere starts cmd from the calling goroutine's thread, which must be
+// locked and outlive the daemon (a network namespace's thread).
+func startHere(cmd *exec.Cmd) error { return cmd.Start() }
+
+func startProc(dir, name string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
 	logPath := filepath.Join(dir, "logs", name+".log")
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -40,7 +68,7 @@ func startProc(dir, name, path string, args ...string) (*proc, error) {
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/inlinecache/action/internal/plan"
 	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/timings"
 	"github.com/inlinecache/action/internal/verify"
 )
 
@@ -37,6 +38,9 @@ type buildRun struct {
 
 	raw     io.WriteCloser // the progress-file input's file, or nil
 	stages  []*stageRun    // the stage caches (cache-stages)
+	// record is this build's step timings, once the image is verified.
+	record    timings.Record
+	hasRecord bool
 	check   *sourceCheck   // the cache source check; nil without sources
 	digest  string         // from docker push, when there is no metadata file
 	meta    metadata

@@ -166,6 +166,7 @@ func (r *buildRun) verifyStage(ctx context.Context, st plan.Step) {
 	sr.res.Verdict = report.Verified
 	sr.res.ExtraBytes = r.extraBytes(ctx, refs[0])
 	r.log.Infof("%s", sr.res.Line())
+	r.recordBeside(ctx, refs[0])
 }
 
 // verifyCache reads the registry cache back and checks that it holds
@@ -205,6 +206,11 @@ func (r *buildRun) verifyCache(ctx context.Context, st plan.Step) {
 		sr.res.ExtraBytes = cache.Beyond(img)
 	}
 	r.log.Infof("%s", sr.res.Line())
+	if ref, err := r.v.ParseReference(st.Cache); err == nil {
+		// The next build imports the cache, not the image: the record
+		// goes beside the cache manifest too.
+		r.recordBeside(ctx, ref.Context().Digest(rep.Digest).String())
+	}
 }
 
 // imageLayersMissing names a layer of the pushed image that the cache

@@ -43,8 +43,6 @@ func (r *buildRun) savings(ctx context.Context) *timings.Savings {
 			srcs[i].Note = "not found"
 		case s.State == verify.SourceDenied || s.State == verify.SourceUnreachable:
 			srcs[i].Note = "could not be read"
-		case s.State == verify.SourceRegistryCache:
-			srcs[i].Note = "a registry cache manifest: step timings are kept beside images"
 		case s.Digest == "":
 			srcs[i].Note = "no image digest"
 		default:
@@ -91,18 +89,28 @@ func (r *buildRun) recordTimings(ctx context.Context, st plan.Step) {
 			return
 		}
 	}
-	rec := timings.NewRecord(r.res.Build, time.Now(), r.res.Savings)
+	r.record = timings.NewRecord(r.res.Build, time.Now(), r.res.Savings)
+	r.hasRecord = true
 	for _, ref := range refs {
 		subject, err := r.v.ParseReference(ref)
 		if err != nil {
 			continue
 		}
-		at := subject.Context().Digest(rep.Digest).String()
-		d, err := timings.Push(ctx, r.v, at, rec)
-		if err != nil {
-			r.log.Warning(fmt.Sprintf("step timings were not recorded beside %s (%s: false turns this off; the build and its verification stand): %v", at, inputs.StepTimings, err))
-			continue
-		}
-		r.log.Infof("step timings: recorded beside %s as %s", at, d)
+		r.recordBeside(ctx, subject.Context().Digest(rep.Digest).String())
 	}
+}
+
+// recordBeside pushes this build's record referring to at (repo@digest):
+// the image, or a verified stage cache, which a later build imports as a
+// cache source and reads the record beside.
+func (r *buildRun) recordBeside(ctx context.Context, at string) {
+	if !r.s.StepTimings || !r.hasRecord {
+		return
+	}
+	d, err := timings.Push(ctx, r.v, at, r.record)
+	if err != nil {
+		r.log.Warning(fmt.Sprintf("step timings were not recorded beside %s (%s: false turns this off; the build and its verification stand): %v", at, inputs.StepTimings, err))
+		return
+	}
+	r.log.Infof("step timings: recorded beside %s as %s", at, d)
 }

@@ -119,6 +119,12 @@ func TestCacheStages(t *testing.T) {
 			if slices.Contains(causes, "not-in-inline-cache build") != builder || !slices.Contains(causes, "inputs-changed build") && !builder {
 				t.Errorf("misses %q: want not-in-inline-cache for stage build %v, else inputs-changed", causes, builder)
 			}
+			// The time saved is measured from the record beside what the
+			// rebuild imported: the image, a stage image, or (registry,
+			// which imports no image tag) the cache manifest.
+			if !strings.Contains(changed.Outputs["cache-report"], `"matchedSteps":`) {
+				t.Errorf("no time-saved figure in the rebuild's cache-report: %s", changed.Outputs["cache-report"])
+			}
 			if mode == "off" {
 				return
 			}

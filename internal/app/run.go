@@ -36,17 +36,17 @@ type buildRun struct {
 	bx   builder.Info
 	plan plan.Plan
 
-	raw     io.WriteCloser // the progress-file input's file, or nil
-	stages  []*stageRun    // the stage caches (cache-stages)
+	raw    io.WriteCloser // the progress-file input's file, or nil
+	stages []*stageRun    // the stage caches (cache-stages)
 	// record is this build's step timings, once the image is verified.
 	record    timings.Record
 	hasRecord bool
-	check   *sourceCheck   // the cache source check; nil without sources
-	digest  string         // from docker push, when there is no metadata file
-	meta    metadata
-	res     report.Result
-	outErrs []error // outputs that could not be written
-	tagErr  error   // a tag that could not be set after verification
+	check     *sourceCheck // the cache source check; nil without sources
+	digest    string       // from docker push, when there is no metadata file
+	meta      metadata
+	res       report.Result
+	outErrs   []error // outputs that could not be written
+	tagErr    error   // a tag that could not be set after verification
 }
 
 // run prepares the run, shows the plan and runs its steps in order, each

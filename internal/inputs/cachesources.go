@@ -52,9 +52,6 @@ type CacheSources struct {
 	RequireCacheSource bool
 	// CacheStages keeps builder stages cached (off, images, registry).
 	CacheStages CacheStages
-	// NoTagSources leaves the pushed tags out of the cache sources: the
-	// planner sets it where other sources replace them.
-	NoTagSources bool
 	// StepTimings records the build's step times beside the pushed image
 	// and reads those of the cache sources (internal/timings).
 	StepTimings bool

@@ -94,7 +94,7 @@ func Check(s inputs.Settings, b Backend) error {
 		if s.CacheMethod == inputs.MethodCacheTo {
 			refuse(inputs.CacheMethodInput, "request the inline cache with --cache-to", "use cache-method auto or build-arg, or ")
 		}
-		sources, _ := cacheFrom(s)
+		sources, _ := cacheFrom(s, imports{})
 		for _, e := range sources {
 			if !isImage(e) {
 				refuse(inputs.CacheFrom, fmt.Sprintf("import cache from %s, only from images (type=registry,ref=<image>)", e), "")

@@ -153,7 +153,7 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	}
 	for _, img := range cache.images {
 		ss := stageSettings(s, img, cache.from)
-		c := compose(ss, b, tmpDir, img.MetadataFile, "", p.ByDigest)
+		c := compose(ss, b, tmpDir, img.MetadataFile, "", p.ByDigest, imports{})
 		st := c.step
 		st.Stage = img.Stage
 		p.Steps = append(p.Steps, st)
@@ -162,18 +162,17 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	main := s
 	main.CacheTo = append(slices.Clone(s.CacheTo), cache.to...)
 	main.CacheFrom = append(slices.Clone(s.CacheFrom), cache.from...)
-	var lead []buildflags.CacheEntry
+	var im imports
 	if s.CacheStages == inputs.StagesRegistry && len(cache.from) > 0 {
 		// The mode=max caches replace the image tags as sources: they
 		// hold all the image's inline cache does and the builder stages
 		// too, and next to an image whose inline cache starts with the
 		// same step (a shared base and first step) BuildKit may follow
 		// that step's chain in the image and miss the stage's steps.
-		main.CacheFrom, lead = slices.Clone(s.CacheFrom), cache.from
-		main.FromBranches, main.NoTagSources = false, true
+		main.CacheFrom, im = slices.Clone(s.CacheFrom), imports{first: cache.from, replace: true}
 		p.Info = append(p.Info, "cache-stages registry: the build imports the mode=max caches "+strings.Join(refsOf(cache.from), ", ")+" in place of the image tags, whose inline cache they contain")
 	}
-	c := compose(main, b, tmpDir, p.MetadataFile, p.IIDFile, p.ByDigest, lead...)
+	c := compose(main, b, tmpDir, p.MetadataFile, p.IIDFile, p.ByDigest, im)
 	p.Info = append(p.Info, c.info...)
 	p.CacheSources = c.sources
 	p.TempSecrets = appendSecrets(p.TempSecrets, c.temps)
@@ -212,14 +211,14 @@ type composed struct {
 
 // compose spells one build command on backend b: the image's build, or a
 // stage cache build (whose settings stageSettings derived).
-func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string, byDigest bool, lead ...buildflags.CacheEntry) composed {
+func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string, byDigest bool, im imports) composed {
 	var c composed
 	buildx := b.Can(Buildx)
 	_, buildArgs, cacheTo, _ := inlineCache(s, buildx)
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)
 	a.each("--build-arg", buildArgs)
-	sources, info := cacheFrom(s, lead...)
+	sources, info := cacheFrom(s, im)
 	c.info = info
 	for _, e := range sources {
 		if ref, ok := e.Get("ref"); ok && (e.Type == "registry" || !buildx) {
@@ -489,11 +488,18 @@ func applyMethod(m inputs.CacheMethod, buildArgs []string, cacheTo []buildflags.
 	return args, to, notes
 }
 
+// imports are what the planner puts before the tag, branch and user
+// sources; with replace they stand in for the tags and the branch images.
+type imports struct {
+	first   []buildflags.CacheEntry
+	replace bool
+}
+
 // cacheFrom imports the cache of every tag being pushed, so a rebuild on a
 // cold machine starts from the previous push, then the images of the
 // branches this one comes from, then whatever the user listed. The info
 // lines say where the branch images come from.
-func cacheFrom(s inputs.Settings, lead ...buildflags.CacheEntry) ([]buildflags.CacheEntry, []string) {
+func cacheFrom(s inputs.Settings, im imports) ([]buildflags.CacheEntry, []string) {
 	var out []buildflags.CacheEntry
 	seen := map[string]bool{}
 	add := func(e buildflags.CacheEntry) {
@@ -502,10 +508,16 @@ func cacheFrom(s inputs.Settings, lead ...buildflags.CacheEntry) ([]buildflags.C
 			out = append(out, e)
 		}
 	}
-	for _, e := range lead {
+	for _, e := range im.first {
 		add(e)
 	}
-	if s.Pushes() && !s.NoTagSources {
+	if im.replace {
+		for _, e := range s.CacheFrom {
+			add(e)
+		}
+		return out, nil
+	}
+	if s.Pushes() {
 		for _, t := range s.PushedTags() {
 			add(registrySource(t.Raw))
 		}

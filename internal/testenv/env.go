@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -53,6 +54,9 @@ func Start(ctx context.Context, t Tools, logf Logf) (_ *Env, err error) {
 			e.Close()
 		}
 	}()
+	if err := mountScratch(dir); err != nil {
+		return nil, err
+	}
 	e.DockerConfig = filepath.Join(dir, "docker")
 	e.BinDir = filepath.Join(dir, "bin")
 	for _, d := range []string{e.DockerConfig + "/cli-plugins", e.BinDir, dir + "/logs"} {
@@ -146,6 +150,7 @@ func (e *Env) Close() error {
 		e.Egress = nil
 	}
 	unmountUnder(e.Dir)
+	_ = syscall.Unmount(e.Dir, syscall.MNT_DETACH) // the scratch tmpfs, if mounted
 	if err := os.RemoveAll(e.Dir); err != nil {
 		errs = append(errs, err)
 	}

@@ -127,6 +127,26 @@ func (p *proc) logTail() string {
 	return p.name + " log:\n  " + strings.Join(lines, "\n  ")
 }
 
+// scratchSize bounds the tmpfs an environment keeps its registry, builder
+// roots and engine data in; tmpfs takes memory only for what is written.
+const scratchSize = "size=12g,mode=0755"
+
+// mountScratch puts an environment's directory in memory: the registry's
+// blobs, BuildKit's snapshots and dockerd's layers are written, unpacked
+// and deleted over and over by the tests (gigabytes per run), and on a
+// virtual disk that I/O, not the builds, was what the suite waited on.
+// The builds themselves are unchanged. Without the privilege to mount it
+// stays on disk.
+func mountScratch(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, scratchSize); err != nil {
+		return fmt.Errorf("mount a tmpfs on %s: %w", dir, err)
+	}
+	return nil
+}
+
 // unmountUnder detaches any mount a killed buildkitd left below dir, so the
 // directory can be removed.
 func unmountUnder(dir string) {

@@ -175,7 +175,10 @@ func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageConten
 			before++
 		}
 	}
-	if c.name != "inline" && before > 0 {
+	// The hand-written setup is measured as users have it, misses and all
+	// (with the image tags imported beside the mode=max cache, BuildKit
+	// can follow a shared first step into the image's chain).
+	if (c.name == "images" || c.name == "registry") && before > 0 {
 		b.Errorf("%s %s: %d builder steps before the changed COPY ran, want none", p.name, c.name, before)
 	}
 	for _, sc := range rep.StageCaches {

@@ -85,32 +85,21 @@ func TestCaptureProgress(t *testing.T) {
 func TestCaptureDockerdProgress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	denv, err := testenv.Start(ctx, harness.Env.Tools, t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := denv.Close(); err != nil {
-			t.Errorf("close the dockerd environment: %v", err)
-		}
-	}()
-	d, err := denv.StartDockerd(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The shared engine: each build below starts from an emptied one.
+	d := engine(t)
 	dir := filepath.Join(progressRoot, "dockerd-20.10")
-	src, err := denv.Project(filepath.Join("..", "..", "testdata", "app"))
+	src, err := harness.Env.Project(filepath.Join("..", "..", "testdata", "app"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := denv.Registry + "/progress/dockerd:latest"
+	ref := harness.Env.Registry + "/progress/dockerd:latest"
 	for _, format := range []string{"rawjson", "plain"} {
 		t.Run("buildx-docker-driver-"+format, func(t *testing.T) {
 			if err := d.Prune(ctx); err != nil {
 				t.Fatal(err)
 			}
 			stderr := buildxStderr(t, d.Environ(), false, "build", "--progress", format, "--tag", ref, src)
-			compareProgress(t, format, scrub(stderr, denv.Registry), filepath.Join(dir, "buildx-docker-driver."+format))
+			compareProgress(t, format, scrub(stderr, harness.Env.Registry), filepath.Join(dir, "buildx-docker-driver."+format))
 		})
 	}
 	t.Run("docker-build-plain", func(t *testing.T) {
@@ -124,7 +113,7 @@ func TestCaptureDockerdProgress(t *testing.T) {
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("docker build: %v\n%s", err, stderr.Bytes())
 		}
-		compareProgress(t, "plain", scrub(stderr.Bytes(), denv.Registry), filepath.Join(dir, "docker-build.plain"))
+		compareProgress(t, "plain", scrub(stderr.Bytes(), harness.Env.Registry), filepath.Join(dir, "docker-build.plain"))
 	})
 }
 

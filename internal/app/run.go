@@ -36,8 +36,9 @@ type buildRun struct {
 	bx   builder.Info
 	plan plan.Plan
 
-	raw    io.WriteCloser // the progress-file input's file, or nil
-	stages []*stageRun    // the stage caches (cache-stages)
+	raw        io.WriteCloser  // the progress-file input's file, or nil
+	stages     []*stageRun     // the stage caches (cache-stages)
+	imageBlobs *verify.BlobSet // the pushed image's blobs, once read
 	// record is this build's step timings, once the image is verified.
 	record    timings.Record
 	hasRecord bool

@@ -108,7 +108,7 @@ func (r *buildRun) takeStageRuns(b *progress.Build) {
 		}
 	}
 	b.CreditRuns(builds...)
-	if c := r.stageRun("", r.plan.RegistryCache); c != nil && r.plan.RegistryCache != "" {
+	if c := r.stageRun("", r.plan.RegistryCache); c != nil {
 		var names []string
 		if a := r.plan.Stages; a != nil {
 			for _, s := range a.BuildersWithSteps() {
@@ -192,19 +192,12 @@ func (r *buildRun) verifyCache(ctx context.Context, st plan.Step) {
 		r.warnStage(sr, "not a valid registry cache: "+strings.Join(rep.Failures(), "; "))
 		return
 	}
-	cache, err := r.v.Blobs(ctx, st.Cache)
-	if err != nil {
-		r.warnStage(sr, err.Error())
-		return
-	}
-	if missing := r.imageLayersMissing(ctx, cache); missing != "" {
+	if missing := imageLayersMissing(r.res.Report, rep.Cache); missing != "" {
 		r.warnStage(sr, "it is not this build's cache (the export was refused or failed, so the tag still holds an earlier one): "+missing)
 		return
 	}
 	sr.res.Verdict = report.Verified
-	if img, err := r.v.Blobs(ctx, r.imageRef()); err == nil {
-		sr.res.ExtraBytes = cache.Beyond(img)
-	}
+	sr.res.ExtraBytes = r.extraBytes(ctx, st.Cache)
 	r.log.Infof("%s", sr.res.Line())
 	if ref, err := r.v.ParseReference(st.Cache); err == nil {
 		// The next build imports the cache, not the image: the record
@@ -213,33 +206,43 @@ func (r *buildRun) verifyCache(ctx context.Context, st plan.Step) {
 	}
 }
 
-// imageLayersMissing names a layer of the pushed image that the cache
-// does not hold; "" when it holds them all.
-func (r *buildRun) imageLayersMissing(ctx context.Context, cache verify.BlobSet) string {
-	img, err := r.v.Blobs(ctx, r.imageRef())
-	if err != nil {
-		return "the image could not be read to compare: " + err.Error()
+// imageLayersMissing names a layer of the verified image that the cache
+// does not list, from what both verifications read; "" when it lists
+// them all.
+func imageLayersMissing(img *verify.Report, cache *verify.CacheManifest) string {
+	if img == nil || cache == nil {
+		return "the image's layers are not known to compare"
 	}
-	for l := range img.Layers {
-		if _, ok := cache.Layers[l]; !ok {
-			return "it lacks the image's layer " + l
+	listed := map[string]bool{}
+	for _, l := range cache.Layers {
+		listed[l] = true
+	}
+	for _, p := range img.Platforms {
+		for _, l := range p.LayerDigests {
+			if !listed[l] {
+				return "it lacks the image's layer " + l
+			}
 		}
 	}
 	return ""
 }
 
 // extraBytes is what the stage cache at ref keeps in the registry beyond
-// the image's blobs; 0 when either cannot be read.
+// the image's blobs; 0 when either cannot be read. The image's blobs are
+// read once for all the stage caches.
 func (r *buildRun) extraBytes(ctx context.Context, ref string) int64 {
+	if r.imageBlobs == nil {
+		img, err := r.v.Blobs(ctx, r.imageRef())
+		if err != nil {
+			return 0
+		}
+		r.imageBlobs = &img
+	}
 	cache, err := r.v.Blobs(ctx, ref)
 	if err != nil {
 		return 0
 	}
-	img, err := r.v.Blobs(ctx, r.imageRef())
-	if err != nil {
-		return 0
-	}
-	return cache.Beyond(img)
+	return cache.Beyond(*r.imageBlobs)
 }
 
 // imageRef is the pushed image, by digest where known.

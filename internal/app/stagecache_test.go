@@ -83,7 +83,12 @@ func TestStageImages(t *testing.T) {
 	if sc[1].Stage != "build" || sc[1].Verdict != report.Verified || !sc[1].Tagged || sc[1].Digest == "" {
 		t.Errorf("build = %+v, want verified and tagged", sc[1])
 	}
-	registrytest.Head(t, reg+"/app:main-stage-build")
+	if got := registrytest.Head(t, reg+"/app:main-stage-build"); got != sc[1].Digest {
+		t.Errorf("the stage tag points at %q, want the verified %s", got, sc[1].Digest)
+	}
+	if got := registrytest.Head(t, reg+"/app:main-stage-deps"); got != "" {
+		t.Errorf("the failed stage's tag was set: %s", got)
+	}
 	if !strings.Contains(r.summary, "#### Stage caches") || !strings.Contains(r.summary, "stage cache \"build\" "+reg+"/app:main-stage-build") {
 		t.Errorf("the summary lacks the stage caches:\n%s", r.summary)
 	}

@@ -16,10 +16,9 @@ import (
 // Suffixes of the tags the stage caches live under, after the first
 // pushed tag, in its repository (so the same credentials reach them).
 const (
-	StageTagInfix  = "-stage-"
-	BuildcacheTag  = "-buildcache"
-	maxTagLength   = 128 // the distribution spec's limit
-	stagesInputFix = "cache-stages "
+	StageTagInfix = "-stage-"
+	BuildcacheTag = "-buildcache"
+	maxTagLength  = 128 // the distribution spec's limit
 )
 
 // StageImage is one builder stage built as its own target with the
@@ -54,7 +53,7 @@ func stageCaches(s inputs.Settings, a *stages.Analysis, buildx bool, tmpDir stri
 	if mode == "" || mode == inputs.StagesOff || !buildx || s.Evaluates() {
 		return c, nil
 	}
-	fix := stagesInputFix + string(mode) + ": "
+	fix := inputs.CacheStagesInput + " " + string(mode) + ": "
 	tags := s.Tags
 	if len(tags) == 0 {
 		tags = s.PushedTags()
@@ -77,10 +76,10 @@ func stageCaches(s inputs.Settings, a *stages.Analysis, buildx bool, tmpDir stri
 		if clash(s, ref) {
 			return c, append(notes, fmt.Sprintf("%sthe cache tag %s is also one of the image's tags; only the image's inline cache is used", fix, ref))
 		}
-		c.from = append(c.from, registryEntry(ref))
+		c.from = append(c.from, registrySource(ref))
 		for _, b := range branches {
 			if r, err := suffixed(b, BuildcacheTag); err == nil {
-				c.from = append(c.from, registryEntry(r))
+				c.from = append(c.from, registrySource(r))
 			}
 		}
 		if s.Pushes() {
@@ -113,10 +112,10 @@ func stageCaches(s inputs.Settings, a *stages.Analysis, buildx bool, tmpDir stri
 				notes = append(notes, fmt.Sprintf("%sstage %q: its cache tag %s is also one of the image's tags; it is not cached", fix, st.Name, ref))
 				continue
 			}
-			c.from = append(c.from, registryEntry(ref))
+			c.from = append(c.from, registrySource(ref))
 			for _, b := range branches {
 				if r, err := suffixed(b, infix); err == nil {
-					c.from = append(c.from, registryEntry(r))
+					c.from = append(c.from, registrySource(r))
 				}
 			}
 			if !s.Pushes() {
@@ -152,8 +151,6 @@ func stageSettings(s inputs.Settings, img StageImage, from []buildflags.CacheEnt
 	ss.FromBranches = false
 	return ss
 }
-
-func registryEntry(ref string) buildflags.CacheEntry { return registrySource(ref) }
 
 // branchRefs are the branch images (cache-from-branches) in the first
 // tag's repository, as tags to suffix.

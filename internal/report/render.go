@@ -319,9 +319,17 @@ func mdEscape(s string) string {
 // writeMarkdownDetails is the job summary's per-platform table and the
 // build's steps: what a reviewer opens the summary for.
 func writeMarkdownDetails(b *strings.Builder, r Result) {
-	var caches []verify.Report
 	if rep := r.Report; rep != nil && rep.RegistryCache {
-		caches = append(caches, *rep)
+		mark := ":white_check_mark:"
+		if !rep.Verified() {
+			mark = ":x:"
+		}
+		fmt.Fprintf(b, "\n- %s %s\n", mark, mdEscape(cacheLine(*rep)))
+		if rep.Cache != nil {
+			for _, f := range rep.Cache.Failures() {
+				fmt.Fprintf(b, "  - %s\n", mdEscape(f))
+			}
+		}
 	} else if rep != nil {
 		fmt.Fprintf(b, "\nImage: `%s`\n\n| Platform | Records | With layers | Layers covered | Cached steps | Verified |\n|---|---|---|---|---|---|\n", rep.Ref)
 		for _, p := range rep.Platforms {

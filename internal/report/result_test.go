@@ -86,6 +86,8 @@ func results(t *testing.T) map[string]Result {
 		"cache-failed": {Verdict: Verified, Report: &ok, StageCaches: []StageCache{
 			{Mode: "registry", Ref: broken.Ref, Digest: broken.Digest, Steps: 5, Ran: 5, RunSeconds: 30.1, ExportSeconds: 1.4, Verdict: NotVerified, Detail: CacheDetail(broken), Error: "not a valid registry cache: " + strings.Join(broken.Failures(), "; ")},
 		}},
+		// verify run on a registry cache itself: its line in the summary.
+		"registry-cache-report": {Verdict: NotVerified, Reason: "a layer blob is missing", Report: &broken},
 		"stage-images": {Verdict: Verified, Report: &ok, StageCaches: []StageCache{
 			{Mode: "images", Stage: "deps", Ref: "ghcr.io/acme/app:main-stage-deps", Digest: "sha256:d1", Steps: 4, Cached: 4, BuildSeconds: 2.2, ExportSeconds: 0.8, PushSeconds: 0.3, ExtraBytes: 48 << 10, Verdict: Verified, Detail: "linux/amd64: 9 records, 4/4 layers", Tagged: true},
 			{Mode: "images", Stage: "build", Ref: "ghcr.io/acme/app:main-stage-build", Steps: 3, Ran: 3, RunSeconds: 41.5, BuildSeconds: 44.0, ExportSeconds: 1.1, Verdict: NotVerified, Error: "its build failed: failed to push: 403 Forbidden"},

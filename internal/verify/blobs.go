@@ -18,17 +18,6 @@ type BlobSet struct {
 	Layers  map[string]int64
 }
 
-// Size is the sum of every blob's size.
-func (b BlobSet) Size() int64 {
-	var n int64
-	for _, m := range []map[string]int64{b.Configs, b.Layers} {
-		for _, s := range m {
-			n += s
-		}
-	}
-	return n
-}
-
 // Beyond is the size of the blobs of b that other does not have.
 func (b BlobSet) Beyond(other BlobSet) int64 {
 	var n int64

@@ -30,9 +30,28 @@ import (
 // Serve starts an in-memory registry on 127.0.0.1 and returns its host:port.
 func Serve(t testing.TB) string {
 	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(discard{}, "", 0))))
+	return ServeHandler(t, nil)
+}
+
+// ServeHandler serves the in-memory registry through wrap (a test's
+// handler in front of it; nil: none) on 127.0.0.1 and returns its
+// host:port. Every registry it serves is a new, empty one, unless wrap
+// hands its requests to a registry of its own.
+func ServeHandler(t testing.TB, wrap func(http.Handler) http.Handler, opts ...registry.Option) string {
+	t.Helper()
+	var h http.Handler = NewRegistry(opts...)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// NewRegistry is go-containerregistry's in-memory registry, quiet, with
+// opts (registry.WithReferrersSupport(true) for the referrers API).
+func NewRegistry(opts ...registry.Option) http.Handler {
+	return registry.New(append([]registry.Option{registry.Logger(log.New(discard{}, "", 0))}, opts...)...)
 }
 
 type discard struct{}

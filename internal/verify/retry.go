@@ -150,7 +150,7 @@ func (e errStalled) Error() string { return fmt.Sprintf("body stalled: no data f
 type errAttemptTimeout struct{ after time.Duration }
 
 func (e errAttemptTimeout) Error() string {
-	return fmt.Sprintf("no complete answer within %s", e.after)
+	return fmt.Sprintf("no complete answer within %s", e.after.Round(10*time.Millisecond))
 }
 
 // errTooBig is a body over its limit: never retried.
@@ -253,7 +253,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			r = req.Clone(req.Context())
 			r.Body = body
 		}
-		resp, err := t.try(r)
+		resp, err := t.try(r, attemptBound(r.Context(), lim.response, attempt < lim.attempts && replayable))
 		if req.Context().Err() != nil {
 			// The caller's deadline or cancellation: no more attempts.
 			if err == nil {
@@ -320,10 +320,24 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-// try makes one attempt and reads the body whole under the stall timeout.
-func (t *retrier) try(req *http.Request) (*http.Response, error) {
+// attemptBound is how long one attempt may take: the response timeout,
+// but when another attempt may follow, at most half the time left before
+// the call's deadline, so that an attempt that hangs still leaves room
+// for a retry (a 30 s bound under a 20 s verify-timeout would otherwise
+// spend the whole deadline on one hung request).
+func attemptBound(ctx context.Context, response time.Duration, retryable bool) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok || !retryable {
+		return response
+	}
+	return max(min(response, time.Until(dl)/2), time.Millisecond)
+}
+
+// try makes one attempt, bounded by bound, and reads the body whole under
+// the stall timeout.
+func (t *retrier) try(req *http.Request, bound time.Duration) (*http.Response, error) {
 	lim := t.c.lim
-	actx, cancelAttempt := context.WithTimeoutCause(req.Context(), lim.response, errAttemptTimeout{lim.response})
+	actx, cancelAttempt := context.WithTimeoutCause(req.Context(), bound, errAttemptTimeout{bound})
 	defer cancelAttempt()
 	ctx, cancel := context.WithCancelCause(actx)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))

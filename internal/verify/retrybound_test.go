@@ -78,7 +78,7 @@ func TestDeadlineHungEveryTimeRetried(t *testing.T) {
 	ref := registrytest.Push(t, through+"/app:1", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
 	digest := ref[strings.LastIndex(ref, "@")+1:]
 	h.mu.Lock()
-	h.hang, h.gets = 1 << 30, 0
+	h.hang, h.gets = 1<<30, 0
 	h.mu.Unlock()
 
 	v := verify.New(verify.WithKeychain(authn.NewMultiKeychain()), verify.WithTimeout(time.Second),

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -46,8 +47,9 @@ type buildRun struct {
 	digest    string       // from docker push, when there is no metadata file
 	meta      metadata
 	res       report.Result
-	outErrs   []error // outputs that could not be written
-	tagErr    error   // a tag that could not be set after verification
+	outErrs   []error   // outputs that could not be written
+	tagErr    error     // a tag that could not be set after verification
+	pushedAt  time.Time // when the build's push ended, for the untagged window
 }
 
 // run prepares the run, shows the plan and runs its steps in order, each
@@ -381,6 +383,7 @@ func (r *buildRun) exec(ctx context.Context, st plan.Step, stdout, stderr io.Wri
 
 // verify sets the outputs, verifies what was pushed and shows the result.
 func (r *buildRun) verify(ctx context.Context, st plan.Step) {
+	r.pushedAt = time.Now()
 	meta, metaErr := r.metadata()
 	if metaErr != nil {
 		r.log.Warning(metaErr.Error())
@@ -433,6 +436,7 @@ func (r *buildRun) tag(ctx context.Context, st plan.Step) {
 		r.tagErr = errors.New("the build pushed by digest but its metadata names no digest, so no tag was set")
 	default:
 		tg.Set, r.tagErr = r.v.Tag(ctx, r.meta.Digest, tags)
+		tg.Untagged, tg.CallBound = time.Since(r.pushedAt), r.s.VerifyTimeout
 		if len(tg.Set) < len(tags) {
 			tg.Left, tg.Reason = tags[len(tg.Set):], "tagging failed"
 		}

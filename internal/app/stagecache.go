@@ -52,6 +52,9 @@ func (r *buildRun) stageRun(stage, cache string) *stageRun {
 // warnStage reports a stage cache that failed: a warning, and its row in
 // the result says why.
 func (r *buildRun) warnStage(sr *stageRun, msg string) {
+	if strings.Contains(strings.ToLower(msg), "immutable") && !strings.Contains(msg, verify.ImmutableAdvice) {
+		msg += "; " + verify.ImmutableAdvice
+	}
 	sr.res.Verdict = report.NotVerified
 	if sr.res.Error == "" {
 		sr.res.Error = msg

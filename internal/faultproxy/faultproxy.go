@@ -2,7 +2,8 @@
 // real registry on loopback and injects one fault at a time into one kind
 // of request: a hang, a trickled or truncated body, an error status, a
 // reset connection, a corrupted or oversized body. It can also play a
-// token service in front of the registry, so token requests can fail too.
+// token service in front of the registry, so token requests can fail too,
+// and play a hosted registry's personality (personality.go).
 package faultproxy
 
 import (
@@ -65,6 +66,13 @@ type Proxy struct {
 	RetryAfter int
 	// TrickleEvery paces a trickled body.
 	TrickleEvery time.Duration
+	// Expiry is how long Quay keeps a manifest pushed by digest alone
+	// (default an hour, as quay#7024 reports).
+	Expiry time.Duration
+	// PutRate and PutBurst throttle ECR's manifest PUTs (PutImage): so
+	// many a second, so many at once (default 10 and 10).
+	PutRate  float64
+	PutBurst int
 
 	upstream *url.URL
 	rp       *httputil.ReverseProxy
@@ -73,12 +81,14 @@ type Proxy struct {
 	token    bool
 	realm    string
 
-	mu       sync.Mutex
-	kind     Kind
-	fault    Fault
-	times    int // faults left to inject; <0: every time
-	counts   map[Kind]int
-	injected int
+	mu          sync.Mutex
+	personality Personality
+	persona     *persona
+	kind        Kind
+	fault       Fault
+	times       int // faults left to inject; <0: every time
+	counts      map[Kind]int
+	injected    int
 }
 
 // Start starts a proxy to the registry at upstream (host:port, plain
@@ -87,7 +97,8 @@ type Proxy struct {
 func Start(upstream string, token bool) *Proxy {
 	u := &url.URL{Scheme: "http", Host: upstream}
 	p := &Proxy{upstream: u, rp: httputil.NewSingleHostReverseProxy(u), stop: make(chan struct{}), token: token,
-		RetryAfter: 1, TrickleEvery: 100 * time.Millisecond, counts: map[Kind]int{}}
+		RetryAfter: 1, TrickleEvery: 100 * time.Millisecond, counts: map[Kind]int{},
+		Expiry: time.Hour, PutRate: 10, PutBurst: 10}
 	p.rp.ErrorLog = log.New(io.Discard, "", 0) // cut connections are the point
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
 	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -199,7 +210,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del("Authorization")
 	}
 	if f == None {
-		p.rp.ServeHTTP(w, r)
+		p.forward(w, r)
 		return
 	}
 	// Faults on the body: fetch the upstream answer whole first.

@@ -275,6 +275,10 @@ func (t Tagging) Text() string {
 	if len(t.Left) > 0 {
 		fmt.Fprintf(&b, "tags: left where they were (%s): %s\n", t.Reason, strings.Join(t.Left, ", "))
 	}
+	if t.Untagged > 0 {
+		fmt.Fprintf(&b, "tags: the image was pushed by digest alone for %.1f s before its tags were set (each registry call meanwhile bounded by verify-timeout %s)\n",
+			t.Untagged.Seconds(), t.CallBound)
+	}
 	return b.String()
 }
 

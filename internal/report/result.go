@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/inlinecache/action/internal/gates"
 	"github.com/inlinecache/action/internal/misses"
@@ -57,6 +58,12 @@ type Tagging struct {
 	// Left are the tags not touched, and Reason why.
 	Left   []string `json:"left,omitempty"`
 	Reason string   `json:"reason,omitempty"`
+	// Untagged is how long the image stayed pushed by digest alone, from
+	// the push's end to the tags; CallBound bounds each registry call in
+	// that window (verify-timeout). Registries that expire untagged
+	// manifests (Quay, after about an hour: quay#7024) need it short.
+	Untagged  time.Duration `json:"-"`
+	CallBound time.Duration `json:"-"`
 }
 
 // Import is one cache source the build tried to import.

@@ -158,7 +158,7 @@ func (e *Env) Close() error {
 }
 
 func (e *Env) startRegistry(ctx context.Context) error {
-	addr, _, err := e.serveRegistry(ctx, "registry", e.Dir, "", func(addr string) error {
+	addr, _, err := e.serveRegistry(ctx, e.Tools.Registry, "registry", e.Dir, "", func(addr string) error {
 		return httpOK("http://" + addr + "/v2/")
 	})
 	if err != nil {
@@ -168,10 +168,11 @@ func (e *Env) startRegistry(ctx context.Context) error {
 	return nil
 }
 
-// serveRegistry starts Debian's docker-registry (distribution) named name
-// on a free loopback port, storing under dir/<name>-data, with extra YAML
-// (auth, tls) appended to its config. ready(addr) says when it serves.
-func (e *Env) serveRegistry(ctx context.Context, name, dir, extra string, ready func(addr string) error) (string, *proc, error) {
+// serveRegistry starts the registry program bin (Debian's docker-registry,
+// distribution 2.8, or distribution v3's; both read this config) named
+// name on a free loopback port, storing under dir/<name>-data, with extra
+// YAML (auth, tls) appended to its config. ready(addr) says when it serves.
+func (e *Env) serveRegistry(ctx context.Context, bin, name, dir, extra string, ready func(addr string) error) (string, *proc, error) {
 	var lastErr error
 	// A free port can be taken between choosing and binding it: retry.
 	for range 3 {
@@ -197,7 +198,7 @@ http:
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 			return "", nil, err
 		}
-		p, err := e.StartProc(name, e.Tools.Registry, "serve", cfg)
+		p, err := e.StartProc(name, bin, "serve", cfg)
 		if err != nil {
 			return "", nil, err
 		}

@@ -167,7 +167,7 @@ auth:
     path: %[1]s/htpasswd
 `, dir)
 	// Ready when it answers /v2/ over verified TLS with a challenge.
-	addr, p, err := e.serveRegistry(ctx, name, dir, extra, func(addr string) error {
+	addr, p, err := e.serveRegistry(ctx, e.Tools.Registry, name, dir, extra, func(addr string) error {
 		resp, err := client.Get("https://" + addr + "/v2/")
 		if err != nil {
 			return err

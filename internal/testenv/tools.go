@@ -27,6 +27,9 @@ import (
 const (
 	BuildKitVersion = "v0.34.2"
 	BuildxVersion   = "v0.38.2"
+	// DistributionV3Version is the distribution v3 registry, what buildx
+	// and build-push-action test against; Debian's docker-registry is 2.8.
+	DistributionV3Version = "v3.1.2"
 )
 
 // debPackages are installed with apt-get when their program is missing.
@@ -51,7 +54,10 @@ type Tools struct {
 	Buildctl  string
 	Buildx    string
 	Registry  string
-	Runc      string
+	// RegistryV3 is distribution v3's registry, built from the Go module
+	// proxy (StartRegistryV3).
+	RegistryV3 string
+	Runc       string
 	// Busybox is a static busybox, copied into test images for RUN steps.
 	Busybox string
 	// Node runs the action's entry point.
@@ -143,7 +149,32 @@ func EnsureTools(ctx context.Context, logf Logf) (Tools, error) {
 	if t.Act, err = ensureAct(ctx, cache, logf); err != nil {
 		return t, err
 	}
+	if t.RegistryV3, err = ensureRegistryV3(ctx, cache, logf); err != nil {
+		return t, err
+	}
 	return t, nil
+}
+
+// ensureRegistryV3 finds or builds distribution v3's registry in the tool
+// cache; the caller holds the cache lock.
+func ensureRegistryV3(ctx context.Context, cache string, logf Logf) (string, error) {
+	dir := filepath.Join(cache, "distribution-"+DistributionV3Version)
+	bin := filepath.Join(dir, "registry")
+	if exists(bin) {
+		return bin, nil
+	}
+	logf("building distribution %s's registry from the Go module proxy (a few minutes, once)", DistributionV3Version)
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	env := append(goEnv(), "GOBIN="+tmp)
+	if o, err := runOut(ctx, env, "", "go", "install", "github.com/distribution/distribution/v3/cmd/registry@"+DistributionV3Version); err != nil {
+		return "", fmt.Errorf("build distribution %s: %w\n%s", DistributionV3Version, err, o)
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", err
+	}
+	return bin, nil
 }
 
 func ensureDebPackages(ctx context.Context, logf Logf) error {

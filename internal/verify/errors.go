@@ -113,7 +113,7 @@ func (v *Verifier) explain(ctx context.Context, c *call, ref name.Reference, err
 	}
 	if te != nil && te.Request != nil {
 		// Another status (404, say): named, the registry's words kept.
-		return fmt.Errorf("registry %s: reading %s: %d %s: %w", host, describe(te.Request), te.StatusCode, http.StatusText(te.StatusCode), err)
+		return fmt.Errorf("registry %s: %s %s: %d %s: %w", host, verb(te.Request.Method), describe(te.Request), te.StatusCode, http.StatusText(te.StatusCode), err)
 	}
 	if te != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -39,11 +41,11 @@ func (v *Verifier) PushReferrer(ctx context.Context, subject string, build func(
 	}
 	ctx, cancel, c, opts := v.begin(ctx, d)
 	defer cancel()
-	head, err := remote.Head(d, opts...)
+	subj, err := head(d, opts...)
 	if err != nil {
 		return "", fmt.Errorf("look up %s: %w", d, v.explain(ctx, c, d, err))
 	}
-	manifest, blobs, err := build(v1.Descriptor{MediaType: head.MediaType, Size: head.Size, Digest: head.Digest})
+	manifest, blobs, err := build(v1.Descriptor{MediaType: subj.MediaType, Size: subj.Size, Digest: subj.Digest})
 	if err != nil {
 		return "", err
 	}
@@ -57,7 +59,15 @@ func (v *Verifier) PushReferrer(ctx context.Context, subject string, build func(
 	if err != nil {
 		return "", err
 	}
-	p, err := remote.NewPusher(opts...)
+	// Where the registry answers the tag schema's tag with the image
+	// itself, go-containerregistry's own index update would read the
+	// image as the index: list the artifact under the alias tag instead.
+	aliased := v.tagSchemaAliased(d, opts)
+	putOpts := opts
+	if aliased {
+		putOpts = append(slices.Clip(opts), remote.WithReferrersTagFallback(false))
+	}
+	p, err := remote.NewPusher(putOpts...)
 	if err != nil {
 		return "", err
 	}
@@ -68,10 +78,88 @@ func (v *Verifier) PushReferrer(ctx context.Context, subject string, build func(
 		}
 	}
 	at := repo.Digest(h.String())
-	if err := p.Put(ctx, at, rawManifest{raw: manifest, mt: mt.MediaType}); err != nil {
+	// With the fallback off, go-containerregistry puts the manifest and
+	// then says it could not list it: that listing is done below.
+	if err := p.Put(ctx, at, rawManifest{raw: manifest, mt: mt.MediaType}); err != nil && !(aliased && fallbackOff(err)) {
 		return "", fmt.Errorf("push %s: %w", at, v.pushFailure(ctx, c, d, err))
 	}
+	if aliased {
+		desc := v1.Descriptor{MediaType: mt.MediaType, Digest: h, Size: int64(len(manifest))}
+		var af struct {
+			ArtifactType string            `json:"artifactType"`
+			Annotations  map[string]string `json:"annotations"`
+		}
+		if json.Unmarshal(manifest, &af) == nil {
+			desc.ArtifactType, desc.Annotations = af.ArtifactType, af.Annotations
+		}
+		if err := v.listUnderAlias(ctx, c, d, desc, opts); err != nil {
+			return "", err
+		}
+	}
 	return h.String(), nil
+}
+
+// aliasTag lists the referrers of d where the registry aliases the OCI
+// referrers tag schema's tag (sha256-<hex>) to the digest sha256:<hex>
+// itself, as GitLab's does (oras-go#1396; gitlab container-registry#1205):
+// the schema's tag with ".referrers" added, which no registry reads as a
+// digest. It holds an OCI index of the referrers, as the schema's would.
+func aliasTag(d name.Digest) name.Tag {
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".referrers")
+}
+
+// tagSchemaAliased reports whether the registry answers the referrers
+// tag schema's tag of d with the image d itself. What cannot be read
+// counts as not aliased: the schema is then used as everywhere.
+func (v *Verifier) tagSchemaAliased(d name.Digest, opts []remote.Option) bool {
+	got, err := head(d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1)), opts...)
+	return err == nil && got.Digest.String() == d.DigestStr()
+}
+
+// fallbackOff is go-containerregistry's word that it put a manifest with
+// a subject but, its tag fallback off, did not list it.
+func fallbackOff(err error) bool {
+	return strings.Contains(err.Error(), "referrers tag fallback is disabled")
+}
+
+// listUnderAlias adds desc to the index at aliasTag(d), creating it.
+func (v *Verifier) listUnderAlias(ctx context.Context, c *call, d name.Digest, desc v1.Descriptor, opts []remote.Option) error {
+	t := aliasTag(d)
+	im, err := v.aliasIndex(ctx, c, d, opts)
+	if err != nil {
+		return err
+	}
+	for _, m := range im.Manifests {
+		if m.Digest == desc.Digest {
+			return nil
+		}
+	}
+	im.Manifests = append(im.Manifests, desc)
+	raw, err := json.Marshal(im)
+	if err != nil {
+		return err
+	}
+	if err := remote.Put(t, rawManifest{raw: raw, mt: types.OCIImageIndex}, opts...); err != nil {
+		return fmt.Errorf("list the referrer under %s: %w", t, v.pushFailure(ctx, c, t, err))
+	}
+	return nil
+}
+
+// aliasIndex reads the index at aliasTag(d): empty where there is none.
+func (v *Verifier) aliasIndex(ctx context.Context, c *call, d name.Digest, opts []remote.Option) (*v1.IndexManifest, error) {
+	t := aliasTag(d)
+	got, err := remote.Get(t, opts...)
+	if isNotFound(err) {
+		return &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t, v.explain(ctx, c, t, err))
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(got.Manifest))
+	if err != nil || got.MediaType != types.OCIImageIndex {
+		return nil, fmt.Errorf("%s is a %s, not the OCI index of referrers it should be (%v)", t, got.MediaType, err)
+	}
+	return im, nil
 }
 
 // rawManifest is a manifest to put as it is.
@@ -116,6 +204,15 @@ func (v *Verifier) Referrers(ctx context.Context, subject, artifactType string) 
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, fmt.Errorf("list the referrers of %s: %w", d, v.explain(ctx, c, d, err))
+	}
+	if h, err := idx.Digest(); err == nil && h.String() == d.DigestStr() {
+		// The tag schema's "index" is the image itself: the registry
+		// aliases that tag to the digest (GitLab). The referrers are
+		// listed under aliasTag instead (PushReferrer).
+		if im, err = v.aliasIndex(ctx, c, d, opts); err != nil {
+			return nil, fmt.Errorf("list the referrers of %s (the registry answers its referrers tag %s with the image itself, so they are listed under %s): %w",
+				d, strings.Replace(d.DigestStr(), ":", "-", 1), aliasTag(d).TagStr(), err)
+		}
 	}
 	var out []v1.Descriptor
 	var p *remote.Puller

@@ -105,6 +105,9 @@ type ReadError struct {
 	// Object is what was read: "ping", "token", "manifest <repo>:<ref>",
 	// "blob <repo>@<digest>".
 	Object string
+	// Method is the request's HTTP method: a PUT, POST, PATCH or DELETE
+	// was a write, not a read.
+	Method string
 	// Status is the last HTTP status, when the registry answered.
 	Status   string
 	Attempts int
@@ -119,7 +122,7 @@ type ReadError struct {
 
 func (e *ReadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "registry %s: reading %s: ", e.Registry, e.Object)
+	fmt.Fprintf(&b, "registry %s: %s %s: ", e.Registry, verb(e.Method), e.Object)
 	if e.Deadline > 0 {
 		fmt.Fprintf(&b, "verification deadline of %s (verify-timeout) reached; ", e.Deadline)
 	}
@@ -140,6 +143,17 @@ func (e *ReadError) Error() string {
 }
 
 func (e *ReadError) Unwrap() error { return e.Err }
+
+// verb is what a request of method did, for messages.
+func verb(method string) string {
+	switch method {
+	case http.MethodPut, http.MethodPost, http.MethodPatch:
+		return "writing"
+	case http.MethodDelete:
+		return "deleting"
+	}
+	return "reading"
+}
 
 // errStalled: a body made no progress for the stall timeout.
 type errStalled struct{ after time.Duration }
@@ -235,7 +249,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	ping := req.URL.Path == "/v2/"
 	object := describe(req)
 	fail := func(attempts int, status string, transient bool, err error) *ReadError {
-		e := &ReadError{Registry: t.c.registry, Object: object, Status: status, Attempts: attempts, Waited: time.Since(start), Transient: transient, Err: err}
+		e := &ReadError{Registry: t.c.registry, Object: object, Method: req.Method, Status: status, Attempts: attempts, Waited: time.Since(start), Transient: transient, Err: err}
 		if errors.Is(context.Cause(req.Context()), errVerifyDeadline) {
 			e.Deadline = lim.timeout
 		}

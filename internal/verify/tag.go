@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -77,7 +79,7 @@ func (v *Verifier) tagOne(ctx context.Context, digest, t string, manifests map[s
 	ctx, cancel, c, opts := v.begin(ctx, tag)
 	defer cancel()
 	res := TagResult{Tag: tag.String(), Action: TagCreated}
-	cur, err := remote.Head(tag, opts...)
+	cur, err := head(tag, opts...)
 	switch {
 	case err == nil && cur.Digest.String() == digest:
 		res.Action = TagUnchanged
@@ -100,12 +102,86 @@ func (v *Verifier) tagOne(ctx context.Context, digest, t string, manifests map[s
 		manifests[repo.String()] = desc
 	}
 	if err := remote.Tag(tag, desc, opts...); err != nil {
+		if res.Action == TagMoved && refusedAsImmutable(err) {
+			return res, &ImmutableTagError{Tag: tag.String(), Previous: res.Previous, Digest: digest, Err: v.explain(ctx, c, tag, err)}
+		}
 		return res, v.explain(ctx, c, tag, err)
 	}
 	return res, nil
 }
 
+// ImmutableTagError is a tag the registry would not move because its
+// repository's tags are immutable (ECR's IMMUTABLE setting,
+// containers-roadmap#862; Harbor's and GAR's immutable tag rules): the
+// image is pushed and verified, only the tag still names the earlier one.
+type ImmutableTagError struct {
+	Tag, Previous, Digest string
+	Err                   error // the refusal, in the registry's words
+}
+
+// ImmutableAdvice is what works on a registry whose tags cannot move.
+const ImmutableAdvice = "with immutable tags, a tag cannot follow new builds: tag each build with a tag of its own " +
+	"(the commit SHA, say) and give cache-from the tag of the build to start from, with cache-stages off " +
+	"(the stage and registry caches are tags that move too); " +
+	"or let the moving tags be overwritten (ECR: image tag mutability MUTABLE, or IMMUTABLE_WITH_EXCLUSION " +
+	"excluding them, e.g. the branch tag and *-buildcache, *-stage-*)"
+
+func (e *ImmutableTagError) Error() string {
+	return fmt.Sprintf("the registry refused to move %s from %s to %s because its tags are immutable (%v); "+
+		"the image is pushed and verified under its digest, the tag still names the earlier image; %s",
+		e.Tag, e.Previous, e.Digest, e.Err, ImmutableAdvice)
+}
+
+func (e *ImmutableTagError) Unwrap() error { return e.Err }
+
+// refusedAsImmutable reports whether a write was refused for immutable
+// tags, in the registry's words: ECR answers 400 TAG_INVALID "… cannot
+// be overwritten because the repository is immutable"; Harbor 412 and GAR
+// 400 also name immutability in their message.
+func refusedAsImmutable(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) || te.StatusCode/100 != 4 {
+		return false
+	}
+	for _, d := range te.Errors {
+		if strings.Contains(strings.ToLower(d.Message), "immutable") {
+			return true
+		}
+	}
+	return false
+}
+
 func isNotFound(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
+
+// head looks r up: its descriptor from a HEAD request, or, when the
+// registry's answer lacks the Docker-Content-Digest (or Content-Length)
+// header, from a GET with the digest computed from the body. The OCI
+// spec says a registry SHOULD send the header; ECR leaves it off manifest
+// GETs (aws/containers-roadmap#1931), as public.ecr.aws and
+// registry.redhat.io have been reported to (distribution#3792,
+// krustlet#667), and go-containerregistry's HEAD gives up without it.
+func head(r name.Reference, opts ...remote.Option) (*v1.Descriptor, error) {
+	d, err := remote.Head(r, opts...)
+	if err == nil || !missingHeader(err) {
+		return d, err
+	}
+	got, gerr := remote.Get(r, opts...)
+	if gerr != nil {
+		return nil, gerr
+	}
+	return &got.Descriptor, nil
+}
+
+// missingHeader tells go-containerregistry's complaint about a HEAD answer
+// without the headers it needs (it has no type of its own).
+func missingHeader(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "did not include Docker-Content-Digest header") || strings.Contains(s, "did not include Content-Length header")
 }

@@ -215,7 +215,7 @@ func (v *Verifier) Exists(ctx context.Context, ref string) error {
 	}
 	ctx, cancel, c, opts := v.begin(ctx, r)
 	defer cancel()
-	if _, err := remote.Head(r, opts...); err != nil {
+	if _, err := head(r, opts...); err != nil {
 		return fmt.Errorf("look up %s: %w", r, v.explain(ctx, c, r, err))
 	}
 	return nil

@@ -62,8 +62,22 @@ type persona struct {
 	// byDigest: manifests Quay received by digest alone, and when.
 	byDigest map[string]time.Time
 	// puts: ECR's PutImage token bucket.
-	tokens float64
-	last   time.Time
+	tokens    float64
+	last      time.Time
+	throttled int
+}
+
+// Throttled is how many PUTs ECR's throttling answered 429.
+func (p *Proxy) Throttled() int {
+	p.mu.Lock()
+	st := p.persona
+	p.mu.Unlock()
+	if st == nil {
+		return 0
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.throttled
 }
 
 var (
@@ -183,6 +197,7 @@ func (p *Proxy) ecrTake(st *persona) bool {
 	st.tokens = min(float64(p.PutBurst), st.tokens+now.Sub(st.last).Seconds()*p.PutRate)
 	st.last = now
 	if st.tokens < 1 {
+		st.throttled++
 		return false
 	}
 	st.tokens--

@@ -22,12 +22,14 @@ import (
 	"github.com/inlinecache/action/internal/verify"
 )
 
-// The fault tests read through faultproxy from a real registry
-// (distribution's docker-registry, started once for the package).
+// The fault tests read through faultproxy from real registries
+// (distribution 2.8, Debian's docker-registry, and distribution v3, each
+// started once for the package).
 var (
-	realOnce sync.Once
-	realReg  *testenv.Registry
+	realMu   sync.Mutex
+	realRegs = map[testenv.Distribution]*testenv.Registry{}
 	realErr  error
+	tools    *testenv.Tools
 )
 
 func TestMain(m *testing.M) {
@@ -39,9 +41,9 @@ func TestMain(m *testing.M) {
 		_ = flag.Set("test.parallel", "32") // a registered testing flag: cannot fail
 	}
 	code := m.Run()
-	if realReg != nil {
-		if err := realReg.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping the registry:", err)
+	for d, r := range realRegs {
+		if err := r.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "stopping the %s registry: %v\n", d, err)
 			code = 1
 		}
 	}
@@ -53,22 +55,39 @@ func parallelSet() (set bool) {
 	return set
 }
 
+// realRegistry is the distribution 2.8 registry.
 func realRegistry(t *testing.T) string {
 	t.Helper()
-	realOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-		defer cancel()
-		tools, err := testenv.RegistryTools(ctx, t.Logf)
+	return realRegistryOf(t, testenv.Distribution28)
+}
+
+// realRegistryOf is the registry of version d, started on first use.
+func realRegistryOf(t *testing.T, d testenv.Distribution) string {
+	t.Helper()
+	realMu.Lock()
+	defer realMu.Unlock()
+	if realErr != nil {
+		t.Fatal("cannot start the registries:", realErr)
+	}
+	if r := realRegs[d]; r != nil {
+		return r.Addr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	if tools == nil {
+		tt, err := testenv.RegistryTools(ctx, t.Logf)
 		if err != nil {
 			realErr = err
-			return
+			t.Fatal("cannot provide the registries:", err)
 		}
-		realReg, realErr = testenv.StartRegistry(ctx, tools)
-	})
-	if realErr != nil {
-		t.Fatal("cannot start the registry:", realErr)
+		tools = &tt
 	}
-	return realReg.Addr
+	r, err := testenv.StartDistribution(ctx, *tools, d)
+	if err != nil {
+		t.Fatalf("cannot start %s: %v", d, err)
+	}
+	realRegs[d] = r
+	return r.Addr
 }
 
 // Short bounds so that the suite stays fast: each attempt 2s at most (a
@@ -91,37 +110,46 @@ func faultOptions(extra ...verify.Option) []verify.Option {
 	}, extra...)
 }
 
-// faultImage is a two-platform index with valid cache in the real registry.
+// faultImage is a two-platform index with valid cache in a real registry.
 type faultImage struct {
-	repo, indexDigest string
-	children          map[string]string // platform → manifest digest
+	reg, repo, indexDigest string
+	children               map[string]string // platform → manifest digest
 }
 
 var (
-	imageOnce sync.Once
-	image     faultImage
+	imageMu sync.Mutex
+	images  = map[testenv.Distribution]faultImage{}
 )
 
+// pushFaultImage is the fault image in the distribution 2.8 registry.
 func pushFaultImage(t *testing.T) faultImage {
 	t.Helper()
-	reg := realRegistry(t)
-	imageOnce.Do(func() {
-		amd := registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)
-		arm := registrytest.Image(t, "linux/arm64", 3, registrytest.Valid)
-		ref := registrytest.PushIndex(t, reg+"/faults/app:multi", amd, arm)
-		image = faultImage{repo: "faults/app", indexDigest: ref[strings.LastIndex(ref, "@")+1:], children: map[string]string{}}
-		for p, img := range map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm} {
-			d, err := img.Digest()
-			if err != nil {
-				t.Fatal(err)
-			}
-			image.children[p] = d.String()
-		}
-	})
-	if image.repo == "" {
-		t.Fatal("the fault image was not pushed")
+	return pushFaultImageOn(t, testenv.Distribution28)
+}
+
+// pushFaultImageOn pushes the fault image to the registry of version d,
+// once.
+func pushFaultImageOn(t *testing.T, dist testenv.Distribution) faultImage {
+	t.Helper()
+	reg := realRegistryOf(t, dist)
+	imageMu.Lock()
+	defer imageMu.Unlock()
+	if img, ok := images[dist]; ok {
+		return img
 	}
-	return image
+	amd := registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)
+	arm := registrytest.Image(t, "linux/arm64", 3, registrytest.Valid)
+	ref := registrytest.PushIndex(t, reg+"/faults/app:multi", amd, arm)
+	img := faultImage{reg: reg, repo: "faults/app", indexDigest: ref[strings.LastIndex(ref, "@")+1:], children: map[string]string{}}
+	for p, im := range map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm} {
+		d, err := im.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img.children[p] = d.String()
+	}
+	images[dist] = img
+	return img
 }
 
 // normal is what verifying the image reads of each kind, without faults
@@ -150,9 +178,14 @@ func runThrough(t *testing.T, p *faultproxy.Proxy, img faultImage, opts ...verif
 }
 
 func TestFaultProxyBaseline(t *testing.T) {
-	img := pushFaultImage(t)
+	for _, dist := range testenv.Distributions {
+		t.Run(string(dist), func(t *testing.T) { faultProxyBaseline(t, pushFaultImageOn(t, dist)) })
+	}
+}
+
+func faultProxyBaseline(t *testing.T, img faultImage) {
 	for _, token := range []bool{false, true} {
-		p := faultproxy.Start(realRegistry(t), token)
+		p := faultproxy.Start(img.reg, token)
 		defer p.Close()
 		p.IndexDigest = img.indexDigest
 		o := runThrough(t, p, img)
@@ -193,10 +226,10 @@ var says = map[faultproxy.Fault]string{
 
 // matrixRow is one line of the fault matrix the test logs.
 type matrixRow struct {
-	kind, fault, mode, result string
-	seconds                   float64
-	requests                  int
-	msg                       string
+	registry, kind, fault, mode, result string
+	seconds                             float64
+	requests                            int
+	msg                                 string
 }
 
 var (
@@ -209,14 +242,22 @@ var (
 // message, how many requests of that kind were made and that the run
 // ended within the deadline.
 func TestFaults(t *testing.T) {
-	img := pushFaultImage(t)
+	t.Cleanup(func() { logMatrix(t) })
+	for _, dist := range testenv.Distributions {
+		t.Run(string(dist), func(t *testing.T) {
+			t.Parallel()
+			faultMatrix(t, dist, pushFaultImageOn(t, dist))
+		})
+	}
+}
+
+func faultMatrix(t *testing.T, dist testenv.Distribution, img faultImage) {
 	faults := []faultproxy.Fault{
 		faultproxy.Hang, faultproxy.Trickle, faultproxy.Truncate, faultproxy.Status500, faultproxy.Status502,
 		faultproxy.Status503, faultproxy.Status429, faultproxy.Reset, faultproxy.Status401, faultproxy.Status403,
 		faultproxy.Status404, faultproxy.Digest, faultproxy.Oversize,
 	}
 	kinds := []faultproxy.Kind{faultproxy.Ping, faultproxy.Index, faultproxy.Manifest, faultproxy.Blob, faultproxy.Token}
-	t.Cleanup(func() { logMatrix(t) })
 	for _, kind := range kinds {
 		for _, f := range faults {
 			if (f == faultproxy.Digest || f == faultproxy.Oversize) && (kind == faultproxy.Ping || kind == faultproxy.Token) {
@@ -229,7 +270,7 @@ func TestFaults(t *testing.T) {
 				}
 				t.Run(fmt.Sprintf("%s/%s/%s", kind, f, mode), func(t *testing.T) {
 					t.Parallel()
-					p := faultproxy.Start(realRegistry(t), kind == faultproxy.Token)
+					p := faultproxy.Start(img.reg, kind == faultproxy.Token)
 					defer p.Close()
 					p.IndexDigest = img.indexDigest
 					times := 1
@@ -244,7 +285,7 @@ func TestFaults(t *testing.T) {
 						res = "NOT verified"
 					}
 					matrixMu.Lock()
-					matrix = append(matrix, matrixRow{string(kind), string(f), mode, res, o.elapsed.Seconds(), o.counts[kind], o.msg})
+					matrix = append(matrix, matrixRow{string(dist), string(kind), string(f), mode, res, o.elapsed.Seconds(), o.counts[kind], o.msg})
 					matrixMu.Unlock()
 				})
 			}
@@ -328,12 +369,12 @@ func logMatrix(t *testing.T) {
 	defer matrixMu.Unlock()
 	sort.Slice(matrix, func(i, j int) bool {
 		a, b := matrix[i], matrix[j]
-		return a.kind+a.fault+a.mode < b.kind+b.fault+b.mode
+		return a.registry+a.kind+a.fault+a.mode < b.registry+b.kind+b.fault+b.mode
 	})
 	var b strings.Builder
-	b.WriteString("| request | fault | mode | result | seconds | requests | message |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| registry | request | fault | mode | result | seconds | requests | message |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range matrix {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.1f | %d | %s |\n", r.kind, r.fault, r.mode, r.result, r.seconds, r.requests, strings.ReplaceAll(r.msg, "\n", " / "))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f | %d | %s |\n", r.registry, r.kind, r.fault, r.mode, r.result, r.seconds, r.requests, strings.ReplaceAll(r.msg, "\n", " / "))
 	}
 	t.Logf("fault matrix:\n%s", b.String())
 	if path := os.Getenv("INLINE_CACHE_FAULT_MATRIX"); path != "" {

@@ -8,7 +8,7 @@
 
 GO ?= go
 
-.PHONY: all build test check unit demo docs bench dist
+.PHONY: all build test check unit demo docs bench dist conformance
 
 all: build
 
@@ -46,3 +46,9 @@ bench:
 # it asks git.
 dist:
 	$(GO) run ./internal/distgen
+
+# The OCI distribution-spec conformance program against each test registry
+# (distribution 2.8 and v3, go-containerregistry's with referrers); its
+# summaries go to docs/conformance/ (see internal/conformance).
+conformance:
+	$(GO) run ./internal/conformance

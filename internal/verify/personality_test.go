@@ -72,6 +72,8 @@ func recordBeside(t *testing.T, v *verify.Verifier, repo, subject string) (strin
 // PutImage throttled, OCI-Subject without a referrers API.
 func TestPersonalityECR(t *testing.T) {
 	eachDistribution(t, func(t *testing.T, reg string) {
+		start := time.Now()
+		defer func() { t.Logf("took %s", time.Since(start)) }()
 		old := registrytest.PushIndex(t, reg+"/ecr/app:main", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
 		fresh := registrytest.PushIndex(t, reg+"/ecr/app:staging", registrytest.Image(t, "linux/amd64", 3, registrytest.Valid))
 		p := faultproxy.Start(reg, false).As(faultproxy.ECR)
@@ -132,10 +134,15 @@ func TestPersonalityECR(t *testing.T) {
 
 		// PutImage throttled: the tag's PUT is answered 429 and retried.
 		slow := faultproxy.Start(reg, false)
-		slow.PutRate, slow.PutBurst = 4, 0
+		slow.PutRate, slow.PutBurst = 5, 1
 		slow.As(faultproxy.ECR)
 		defer slow.Close()
-		res, err = v.Tag(ctx, digestOf(fresh), []string{slow.Host + "/ecr/app:v2"})
+		patient := verify.New(verify.WithKeychain(authn.NewMultiKeychain()), verify.WithTimeout(20*time.Second),
+			verify.WithRetries(6, 100*time.Millisecond, 500*time.Millisecond, time.Second))
+		if _, err := patient.Tag(ctx, digestOf(fresh), []string{slow.Host + "/ecr/app:v2"}); err != nil {
+			t.Fatal(err) // the one PUT the burst allows
+		}
+		res, err = patient.Tag(ctx, digestOf(fresh), []string{slow.Host + "/ecr/app:v3"})
 		if err != nil || len(res) != 1 || res[0].Action != verify.TagCreated {
 			t.Errorf("tagging through throttling = %+v, %v; want created", res, err)
 		}

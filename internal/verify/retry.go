@@ -267,7 +267,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			r = req.Clone(req.Context())
 			r.Body = body
 		}
-		resp, err := t.try(r, attemptBound(r.Context(), lim.response, attempt < lim.attempts && replayable))
+		resp, err := t.try(r, attemptBound(r.Context(), lim.response, attempt, attempt < lim.attempts && replayable))
 		if req.Context().Err() != nil {
 			// The caller's deadline or cancellation: no more attempts.
 			if err == nil {
@@ -315,7 +315,9 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		if dl, ok := req.Context().Deadline(); ok && time.Now().Add(wait).After(dl) {
-			return nil, fail(attempt, status, true, cmpErr(err, fmt.Errorf("%s; no time left for another attempt", status)))
+			e := fail(attempt, status, true, cmpErr(err, fmt.Errorf("%s; no time left for another attempt", status)))
+			e.Deadline = lim.timeout // the deadline, not the attempts, ended it
+			return nil, e
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -334,17 +336,27 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-// attemptBound is how long one attempt may take: the response timeout,
-// but when another attempt may follow, at most half the time left before
-// the call's deadline, so that an attempt that hangs still leaves room
-// for a retry (a 30 s bound under a 20 s verify-timeout would otherwise
-// spend the whole deadline on one hung request).
-func attemptBound(ctx context.Context, response time.Duration, retryable bool) time.Duration {
+// minRetryRoom is the shortest attempt worth leaving room after: a
+// retry's half of the time left shorter than this is given whole to it.
+const minRetryRoom = time.Second
+
+// attemptBound is how long attempt (1, 2, …) may take: the response
+// timeout, but when another attempt may follow, at most half the time left
+// before the call's deadline, so that an attempt that hangs still leaves
+// room for a retry (a 30 s bound under a 20 s verify-timeout would
+// otherwise spend the whole deadline on one hung request). The first
+// attempt always leaves that room; a retry whose half would be under
+// minRetryRoom takes all the time left instead.
+func attemptBound(ctx context.Context, response time.Duration, attempt int, retryable bool) time.Duration {
 	dl, ok := ctx.Deadline()
 	if !ok || !retryable {
 		return response
 	}
-	return max(min(response, time.Until(dl)/2), time.Millisecond)
+	left := time.Until(dl)
+	if attempt > 1 && left/2 < minRetryRoom {
+		return max(min(response, left), time.Millisecond)
+	}
+	return max(min(response, left/2), time.Millisecond)
 }
 
 // try makes one attempt, bounded by bound, and reads the body whole under

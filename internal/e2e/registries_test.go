@@ -1,0 +1,326 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/inlinecache/action/internal/e2e/harness"
+	"github.com/inlinecache/action/internal/faultproxy"
+	"github.com/inlinecache/action/internal/registrytest"
+	"github.com/inlinecache/action/internal/testenv"
+	"github.com/inlinecache/action/internal/timings"
+	"github.com/inlinecache/action/internal/verify"
+)
+
+// testRegistry is one registry of the matrix.
+type testRegistry struct {
+	name, addr   string
+	referrersAPI bool
+}
+
+// matrixRegistries are the registries the core scenario runs on:
+// distribution 2.8 (the environment's), distribution v3 and
+// go-containerregistry's with the referrers API, both started once for
+// the test binary (the environment stops v3; the process ends the other).
+var matrixRegistries = sync.OnceValues(func() ([]testRegistry, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	v3, err := harness.Env.StartDistribution(ctx, "registry-v3", testenv.DistributionV3)
+	if err != nil {
+		return nil, err
+	}
+	ggcr := httptest.NewServer(registrytest.NewRegistry(registry.WithReferrersSupport(true)))
+	return []testRegistry{
+		{string(testenv.Distribution28), harness.Env.Registry, false},
+		{string(testenv.DistributionV3), v3.Addr, false},
+		{"go-containerregistry (referrers API)", strings.TrimPrefix(ggcr.URL, "http://"), true},
+	}, nil
+})
+
+func registriesOf(t *testing.T) []testRegistry {
+	t.Helper()
+	regs, err := matrixRegistries()
+	if err != nil {
+		t.Fatalf("start the matrix registries: %v", err)
+	}
+	return regs
+}
+
+// registryOf is the matrix registry named name.
+func registryOf(t *testing.T, name string) string {
+	t.Helper()
+	for _, r := range registriesOf(t) {
+		if r.name == name {
+			return r.addr
+		}
+	}
+	t.Fatalf("no registry %s", name)
+	return ""
+}
+
+// builders serialises starting daemons (the environment's process list
+// is not safe for concurrent starts).
+var builders sync.Mutex
+
+// ownBuilder starts a buildkitd and a remote buildx builder named name,
+// for a leg that prunes its cache while others build; the test's cleanup
+// removes the builder, the environment stops the daemon.
+func ownBuilder(t *testing.T, name string) string {
+	t.Helper()
+	builders.Lock()
+	defer builders.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sock, err := harness.Env.StartBuildkitd(ctx, name, harness.Env.RegistryTOML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	builder := "inline-cache-" + name
+	if out, err := harness.Env.Buildx(ctx, "create", "--name", builder, "--driver", "remote", "unix://"+sock); err != nil {
+		t.Fatalf("buildx create: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = harness.Env.Buildx(context.Background(), "rm", "--force", builder) })
+	return builder
+}
+
+var (
+	matrixMu   sync.Mutex
+	matrixRows = map[string]string{} // "registry | scenario" → outcome
+)
+
+func outcome(t *testing.T, registry, scenario, result string) {
+	t.Helper()
+	matrixMu.Lock()
+	defer matrixMu.Unlock()
+	matrixRows[registry+" | "+scenario] = result
+}
+
+// logRegistryMatrix logs the matrix (go test -v) and writes it where
+// INLINE_CACHE_REGISTRY_MATRIX names.
+func logRegistryMatrix(t *testing.T) {
+	matrixMu.Lock()
+	defer matrixMu.Unlock()
+	keys := make([]string, 0, len(matrixRows))
+	for k := range matrixRows {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("| registry | scenario | outcome |\n|---|---|---|\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "| %s | %s |\n", k, matrixRows[k])
+	}
+	t.Logf("registry matrix:\n%s", b.String())
+	if p := os.Getenv("INLINE_CACHE_REGISTRY_MATRIX"); p != "" {
+		_ = os.WriteFile(p, []byte(b.String()), 0o644)
+	}
+}
+
+// The core scenario on each test registry, side by side, each on a
+// builder of its own: build, push by digest, verify, tag, the step
+// timings artifact and a registry stage cache; then, on the emptied
+// builder, the next build reads its sources (the stage cache) and says
+// the time saved.
+func TestRegistryMatrix(t *testing.T) {
+	t.Cleanup(func() { logRegistryMatrix(t) })
+	for i, reg := range registriesOf(t) {
+		t.Run(reg.name, func(t *testing.T) {
+			t.Parallel()
+			builder := ownBuilder(t, fmt.Sprintf("matrix-%d", i))
+			pruneOwn := func() {
+				if out, err := harness.Env.Buildx(context.Background(), "prune", "-af", "--builder", builder); err != nil {
+					t.Fatalf("buildx prune: %v\n%s", err, out)
+				}
+			}
+			image := reg.addr + "/matrix/app"
+			in := map[string]string{"context": project(t, "cacheprojects/stages"), "tags": image + ":main", "push": "true",
+				"cache-stages": "registry", "builder": builder}
+			first := action(t, in)
+			checkPushed(t, first)
+			d1 := first.Outputs["digest"]
+			checks := map[string]bool{
+				"pushed by digest":     strings.Contains(first.Log, "push-by-digest=true") && !strings.Contains(first.Log, " --tag "),
+				"tagged after verify":  strings.Contains(first.Log, "tags: set to the verified "+d1) && registrytest.Head(t, image+":main") == d1,
+				"step timings pushed":  strings.Contains(first.Log, "step timings: recorded beside "+image+"@"+d1),
+				"stage cache verified": strings.Contains(resultBlock(first.Log), image+":main-buildcache: verified"),
+			}
+			src := timings.Read(context.Background(), verify.New(), image, image+"@"+d1)
+			checks["step timings read back"] = src.Record != nil
+			// Where the registry has the referrers API, the record is
+			// listed there and no tag schema tag is written.
+			fallback := registrytest.Head(t, image+":"+strings.Replace(d1, ":", "-", 1)) != ""
+			checks["listed as the registry lists referrers"] = fallback != reg.referrersAPI
+			if reg.referrersAPI {
+				checks["listed as the registry lists referrers"] = checks["listed as the registry lists referrers"] && referrersAPIHas(t, image, d1, src.Artifact)
+			}
+
+			pruneOwn()
+			second := action(t, in)
+			checkPushed(t, second)
+			rep := parseReport(t, second)
+			var sv struct {
+				Savings *timings.Savings `json:"savings"`
+			}
+			_ = json.Unmarshal([]byte(second.Outputs["cache-report"]), &sv)
+			checks["rebuild all cached from the registry"] = rep.Build.TotalSteps > 0 && rep.Build.CachedSteps == rep.Build.TotalSteps
+			checks["rebuild says the time saved"] = sv.Savings != nil && sv.Savings.MatchedSteps > 0 && strings.Contains(second.Log, "time saved: ")
+			checks["rebuild's stage cache verified"] = len(rep.StageCaches) == 1 && rep.StageCaches[0].Verified == "true"
+			t.Logf("RESULT of the rebuild on %s:\n%s", reg.name, resultBlock(second.Log))
+			for _, c := range sortedKeys(checks) {
+				res := "passed"
+				if !checks[c] {
+					res = "FAILED"
+					t.Errorf("%s: %s", reg.name, c)
+				}
+				outcome(t, reg.name, c, res)
+			}
+		})
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// referrersAPIHas reports whether the registry's referrers API lists
+// artifact as a referrer of repo@digest.
+func referrersAPIHas(t *testing.T, repo, digest, artifact string) bool {
+	t.Helper()
+	host, path, _ := strings.Cut(repo, "/")
+	resp, err := http.Get("http://" + host + "/v2/" + path + "/referrers/" + digest)
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	defer resp.Body.Close()
+	var idx struct {
+		Manifests []struct{ Digest, ArtifactType string }
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&idx) != nil {
+		return false
+	}
+	for _, m := range idx.Manifests {
+		if m.Digest == artifact && m.ArtifactType == timings.ArtifactType {
+			return true
+		}
+	}
+	return false
+}
+
+// personalityRun is one build through a personality, by the action or
+// the CLI: its exit, log, digest and verdict.
+type personalityRun struct {
+	code         int
+	log, digest  string
+	verified     bool
+	savedSeconds bool // the rebuild said the time saved
+}
+
+func buildThrough(t *testing.T, path, image, greeting string, extra ...string) personalityRun {
+	t.Helper()
+	ctx := project(t, "app")
+	tags := []string{image + ":main"}
+	tags = append(tags, extra...)
+	if path == "action" {
+		r := action(t, map[string]string{"context": ctx, "tags": strings.Join(tags, "\n"), "push": "true", "build-args": "GREETING=" + greeting})
+		return personalityRun{code: r.Code, log: r.Log, digest: r.Outputs["digest"], verified: r.Outputs["cache-verified"] == "true",
+			savedSeconds: strings.Contains(r.Outputs["cache-report"], `"matchedSteps":`)}
+	}
+	dotenv := filepath.Join(t.TempDir(), "out.env")
+	args := []string{"build", "--push", "--dotenv", dotenv, "--build-arg", "GREETING=" + greeting}
+	for _, tg := range tags {
+		args = append(args, "--tag", tg)
+	}
+	r := cli(t, append(args, ctx)...)
+	env, _ := os.ReadFile(dotenv)
+	pr := personalityRun{code: r.Code, log: r.Log, verified: strings.Contains(string(env), "CACHE_VERIFIED=true"),
+		savedSeconds: strings.Contains(r.Log, "time saved: ")}
+	if m := regexp.MustCompile(`(?m)^DIGEST=(sha256:[0-9a-f]{64})`).FindStringSubmatch(string(env)); m != nil {
+		pr.digest = m[1]
+	}
+	return pr
+}
+
+// Every hosted personality, through the action on distribution 2.8 and
+// through the CLI on distribution v3: a first build and a rebuild. Either
+// the product works or it fails naming the refusal in the registry's
+// words; no tag ever names an unverified image; the image stays pushed;
+// the rebuild's step timings come from the record of the image its
+// source names, or it says why not.
+func TestRegistryPersonalities(t *testing.T) {
+	t.Cleanup(func() { logRegistryMatrix(t) })
+	legs := []struct{ path, registry string }{{"action", string(testenv.Distribution28)}, {"cli", string(testenv.DistributionV3)}}
+	for _, pers := range faultproxy.Personalities {
+		for _, leg := range legs {
+			t.Run(string(pers)+"/"+leg.path, func(t *testing.T) {
+				t.Parallel()
+				reg := registryOf(t, leg.registry)
+				p := faultproxy.Start(reg, false).As(pers)
+				t.Cleanup(p.Close)
+				image := p.Host + "/" + string(pers) + "/" + leg.path
+				var extra []string
+				if pers == faultproxy.DockerHub {
+					// A second repository: BuildKit mounts blobs across.
+					extra = []string{image + "-mirror:main"}
+				}
+				first := buildThrough(t, leg.path, image, "first", extra...)
+				if first.code != 0 || !first.verified || registrytest.Head(t, reg+"/"+string(pers)+"/"+leg.path+":main") != first.digest {
+					t.Fatalf("first build: exit %d, verified %v, digest %s\n%s", first.code, first.verified, first.digest, first.log)
+				}
+				if !strings.Contains(first.log, "pushed by digest alone for ") {
+					t.Errorf("the untagged window is not said")
+				}
+				// A changed build arg: a new image, so the tag must move;
+				// the steps before the ARG come from the cache.
+				second := buildThrough(t, leg.path, image, "second", extra...)
+				tag := registrytest.Head(t, reg+"/"+string(pers)+"/"+leg.path+":main")
+				name := string(pers) + " (" + leg.path + ", " + leg.registry + ")"
+				switch {
+				case pers == faultproxy.ECR:
+					// Immutable tags: the verified image is pushed, the tag
+					// stays, the failure says why and what works.
+					ok := second.code == 1 && second.verified && tag == first.digest &&
+						strings.Contains(second.log, "because its tags are immutable") && strings.Contains(second.log, "cannot be overwritten because the repository is immutable") &&
+						strings.Contains(second.log, verify.ImmutableAdvice) && registrytest.Head(t, reg+"/"+string(pers)+"/"+leg.path+"@"+second.digest) == second.digest
+					if !ok {
+						t.Errorf("ECR rebuild: exit %d, verified %v, tag %s (first %s, second %s)\n%s", second.code, second.verified, tag, first.digest, second.digest, second.log)
+					}
+					outcome(t, name, "rebuild moving the tag", map[bool]string{true: "refused by the registry: exit 1, Tagging failed naming immutable tags in ECR's words, with the scheme that works; image pushed and verified, tag kept", false: "FAILED"}[ok])
+				default:
+					ok := second.code == 0 && second.verified && tag == second.digest
+					if !ok {
+						t.Errorf("rebuild: exit %d, verified %v, tag %s, digest %s\n%s", second.code, second.verified, tag, second.digest, second.log)
+					}
+					outcome(t, name, "rebuild moving the tag", map[bool]string{true: "works: verified, tag moved to the verified digest", false: "FAILED"}[ok])
+				}
+				if strings.Contains(second.log, "no step timings refer to") || !second.savedSeconds {
+					t.Errorf("the rebuild does not say the time saved from the first build's record")
+					outcome(t, name, "rebuild's time saved", "FAILED")
+				} else {
+					outcome(t, name, "rebuild's time saved", "said, from the first build's record")
+				}
+				outcome(t, name, "first build (push by digest, verify, tag, step timings)", "works")
+			})
+		}
+	}
+}

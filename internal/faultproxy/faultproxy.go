@@ -73,6 +73,9 @@ type Proxy struct {
 	// many a second, so many at once (default 10 and 10).
 	PutRate  float64
 	PutBurst int
+	// MutableTags lets ECR move tags: its repositories' default setting;
+	// the proxy plays IMMUTABLE unless this is set.
+	MutableTags bool
 
 	upstream *url.URL
 	rp       *httputil.ReverseProxy

@@ -143,7 +143,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		case r.Method == http.MethodPut && !p.ecrTake(st):
 			writeError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "Rate exceeded")
 			return
-		case r.Method == http.MethodPut && !strings.HasPrefix(ref, "sha256:"):
+		case r.Method == http.MethodPut && !strings.HasPrefix(ref, "sha256:") && !p.MutableTags:
 			if prev := p.upstreamDigest(r, repo, ref); prev != "" && prev != digest {
 				writeError(w, http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf(
 					"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", ref, repo))

@@ -128,9 +128,9 @@ func conformanceBinary(ctx context.Context, logf func(string, ...any)) (string, 
 
 // summary is one run's result.
 type summary struct {
-	result   string // the program's verdict: Pass or Fail
-	report   string // its own summary: counts, API and data conformance
-	cases []junitCase
+	result string // the program's verdict: Pass or Fail
+	report string // its own summary: counts, API and data conformance
+	cases  []junitCase
 }
 
 type junitCase struct {

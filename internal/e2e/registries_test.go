@@ -342,3 +342,52 @@ func TestRegistryPersonalities(t *testing.T) {
 		}
 	}
 }
+
+// Past Quay's expiry (here at once) the image pushed by digest is gone
+// before it is verified: verification fails naming the manifest and the
+// registry's answer, and no tag is set to it. ECR with immutable tags and
+// a registry stage cache: the rebuild's re-export of <tag>-buildcache is
+// refused, which is a warning and never read as this build's cache; the
+// tag stays on the verified first image.
+func TestRegistryPersonalityLimits(t *testing.T) {
+	t.Cleanup(func() { logRegistryMatrix(t) })
+	t.Run("quay expired", func(t *testing.T) {
+		t.Parallel()
+		reg := registryOf(t, string(testenv.DistributionV3))
+		p := faultproxy.Start(reg, false)
+		p.Expiry = 0
+		p.As(faultproxy.Quay)
+		t.Cleanup(p.Close)
+		r := action(t, map[string]string{"context": project(t, "app"), "tags": p.Host + "/quay/expired:main", "push": "true"})
+		ok := r.Code == 1 && r.Outputs["cache-verified"] != "true" && registrytest.Head(t, reg+"/quay/expired:main") == "" &&
+			strings.Contains(r.Log, "MANIFEST_UNKNOWN") && strings.Contains(r.Log, "quay/expired@") && strings.Contains(r.Log, "tags: left where they were (verification did not pass)")
+		if !ok {
+			t.Errorf("exit %d, verified %q:\n%s", r.Code, r.Outputs["cache-verified"], r.Log)
+		}
+		outcome(t, "quay (action, distribution v3.1.2, expiry passed)", "build", map[bool]string{true: "fails: Inline cache not verified, naming the manifest and 404 MANIFEST_UNKNOWN; no tag set", false: "FAILED"}[ok])
+	})
+	t.Run("ecr immutable stage cache", func(t *testing.T) {
+		t.Parallel()
+		reg := registryOf(t, string(testenv.Distribution28))
+		p := faultproxy.Start(reg, false).As(faultproxy.ECR)
+		t.Cleanup(p.Close)
+		ctx := project(t, "cacheprojects/stages")
+		in := map[string]string{"context": ctx, "tags": p.Host + "/ecr/stages:main", "push": "true", "cache-stages": "registry"}
+		first := action(t, in)
+		checkPushed(t, first)
+		if err := os.WriteFile(filepath.Join(ctx, "src.txt"), []byte("source v2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		second := action(t, in)
+		rep := parseReport(t, second)
+		ok := second.Code == 1 && second.Outputs["cache-verified"] == "true" && len(rep.StageCaches) == 1 && rep.StageCaches[0].Verified != "true" &&
+			strings.Contains(second.Log, "::warning::cache-stages registry: ") && strings.Contains(second.Log, "it is not this build's cache") &&
+			strings.Contains(second.Log, "because its tags are immutable") && registrytest.Head(t, reg+"/ecr/stages:main") == first.Outputs["digest"]
+		if !ok {
+			t.Errorf("exit %d, stage caches %+v:\n%s", second.Code, rep.StageCaches, second.Log)
+		}
+		outcome(t, "ecr (action, distribution 2.8, cache-stages registry)", "rebuild after a source change", map[bool]string{
+			true:  "exit 1: the tag refused as immutable (with the scheme that works); the refused <tag>-buildcache re-export a warning, not read as this build's cache; image pushed and verified, tag kept",
+			false: "FAILED"}[ok])
+	})
+}

@@ -67,6 +67,15 @@ func TestVerifyTimeout(t *testing.T) {
 			t.Errorf("exit %d, want 0 and a warning naming the deadline", r.Code)
 		}
 	})
+	t.Run("hung once under a short deadline, retried", func(t *testing.T) {
+		// One attempt's bound (30 s) exceeds the deadline: the attempt is
+		// cut at half the time left, and the retry verifies.
+		p.Inject(faultproxy.Manifest, faultproxy.Hang, 1)
+		r := cli(t, "verify", "--verify-timeout", "4s", through)
+		if r.Code != 0 || p.Injected() != 1 || p.Counts()[faultproxy.Manifest] != 3 {
+			t.Errorf("exit %d after %d platform manifest reads (%d hung), want 0 after 3 (1)", r.Code, p.Counts()[faultproxy.Manifest], p.Injected())
+		}
+	})
 	t.Run("transient 503 retried", func(t *testing.T) {
 		p.Inject(faultproxy.Blob, faultproxy.Status503, 1)
 		r := cli(t, "verify", through)

@@ -82,20 +82,42 @@ var builders sync.Mutex
 // removes the builder, the environment stops the daemon.
 func ownBuilder(t *testing.T, name string) string {
 	t.Helper()
+	builder, err := startBuilder(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = harness.Env.Buildx(context.Background(), "rm", "--force", builder) })
+	return builder
+}
+
+func startBuilder(name string) (string, error) {
 	builders.Lock()
 	defer builders.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sock, err := harness.Env.StartBuildkitd(ctx, name, harness.Env.RegistryTOML())
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	builder := "inline-cache-" + name
 	if out, err := harness.Env.Buildx(ctx, "create", "--name", builder, "--driver", "remote", "unix://"+sock); err != nil {
-		t.Fatalf("buildx create: %v\n%s", err, out)
+		return "", fmt.Errorf("buildx create: %w\n%s", err, out)
 	}
-	t.Cleanup(func() { _, _ = harness.Env.Buildx(context.Background(), "rm", "--force", builder) })
-	return builder
+	return builder, nil
+}
+
+// personasBuilder is the builder the personality tests share, apart from
+// the environment's, whose cache other tests prune and count: these
+// tests run beside them.
+var personasBuilder = sync.OnceValues(func() (string, error) { return startBuilder("personas") })
+
+func personas(t *testing.T) string {
+	t.Helper()
+	b, err := personasBuilder()
+	if err != nil {
+		t.Fatalf("the personalities' builder: %v", err)
+	}
+	return b
 }
 
 var (
@@ -137,6 +159,7 @@ func logRegistryMatrix(t *testing.T) {
 // builder, the next build reads its sources (the stage cache) and says
 // the time saved.
 func TestRegistryMatrix(t *testing.T) {
+	t.Parallel() // each on builders of its own
 	t.Cleanup(func() { logRegistryMatrix(t) })
 	for i, reg := range registriesOf(t) {
 		t.Run(reg.name, func(t *testing.T) {
@@ -245,12 +268,12 @@ func buildThrough(t *testing.T, path, image, greeting string, extra ...string) p
 	tags := []string{image + ":main"}
 	tags = append(tags, extra...)
 	if strings.HasPrefix(path, "action") {
-		r := action(t, map[string]string{"context": ctx, "tags": strings.Join(tags, "\n"), "push": "true", "build-args": "GREETING=" + greeting})
+		r := action(t, map[string]string{"context": ctx, "tags": strings.Join(tags, "\n"), "push": "true", "build-args": "GREETING=" + greeting, "builder": personas(t)})
 		return personalityRun{code: r.Code, log: r.Log, digest: r.Outputs["digest"], verified: r.Outputs["cache-verified"] == "true",
 			savedSeconds: strings.Contains(r.Outputs["cache-report"], `"matchedSteps":`)}
 	}
 	dotenv := filepath.Join(t.TempDir(), "out.env")
-	args := []string{"build", "--push", "--dotenv", dotenv, "--build-arg", "GREETING=" + greeting}
+	args := []string{"build", "--push", "--dotenv", dotenv, "--build-arg", "GREETING=" + greeting, "--builder", personas(t)}
 	for _, tg := range tags {
 		args = append(args, "--tag", tg)
 	}
@@ -271,6 +294,7 @@ func buildThrough(t *testing.T, path, image, greeting string, extra ...string) p
 // the rebuild's step timings come from the record of the image its
 // source names, or it says why not.
 func TestRegistryPersonalities(t *testing.T) {
+	t.Parallel() // each on builders of its own
 	t.Cleanup(func() { logRegistryMatrix(t) })
 	type leg struct {
 		path, registry string
@@ -350,6 +374,7 @@ func TestRegistryPersonalities(t *testing.T) {
 // refused, which is a warning and never read as this build's cache; the
 // tag stays on the verified first image.
 func TestRegistryPersonalityLimits(t *testing.T) {
+	t.Parallel() // each on builders of its own
 	t.Cleanup(func() { logRegistryMatrix(t) })
 	t.Run("quay expired", func(t *testing.T) {
 		t.Parallel()
@@ -358,7 +383,7 @@ func TestRegistryPersonalityLimits(t *testing.T) {
 		p.Expiry = 0
 		p.As(faultproxy.Quay)
 		t.Cleanup(p.Close)
-		r := action(t, map[string]string{"context": project(t, "app"), "tags": p.Host + "/quay/expired:main", "push": "true"})
+		r := action(t, map[string]string{"context": project(t, "app"), "tags": p.Host + "/quay/expired:main", "push": "true", "builder": personas(t)})
 		ok := r.Code == 1 && r.Outputs["cache-verified"] != "true" && registrytest.Head(t, reg+"/quay/expired:main") == "" &&
 			strings.Contains(r.Log, "MANIFEST_UNKNOWN") && strings.Contains(r.Log, "quay/expired@") && strings.Contains(r.Log, "tags: left where they were (verification did not pass)")
 		if !ok {
@@ -372,7 +397,7 @@ func TestRegistryPersonalityLimits(t *testing.T) {
 		p := faultproxy.Start(reg, false).As(faultproxy.ECR)
 		t.Cleanup(p.Close)
 		ctx := project(t, "cacheprojects/stages")
-		in := map[string]string{"context": ctx, "tags": p.Host + "/ecr/stages:main", "push": "true", "cache-stages": "registry"}
+		in := map[string]string{"context": ctx, "tags": p.Host + "/ecr/stages:main", "push": "true", "cache-stages": "registry", "builder": personas(t)}
 		first := action(t, in)
 		checkPushed(t, first)
 		if err := os.WriteFile(filepath.Join(ctx, "src.txt"), []byte("source v2\n"), 0o644); err != nil {

@@ -18,6 +18,8 @@ var (
 	addrRE   = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 	digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 	tmpRE    = regexp.MustCompile(`/[^ "]*/inline-cache-\d+`)
+	// untaggedRE is the window between the push by digest and the tags.
+	untaggedRE = regexp.MustCompile(`pushed by digest alone for \d+\.\d s`)
 )
 
 // normalise replaces what changes from run to run: the registry's address,
@@ -26,6 +28,7 @@ func normalise(s, dir string) string {
 	s = strings.ReplaceAll(s, dir, "$DIR")
 	s = addrRE.ReplaceAllLiteralString(s, "$REGISTRY")
 	s = digestRE.ReplaceAllLiteralString(s, "sha256:$DIGEST")
+	s = untaggedRE.ReplaceAllLiteralString(s, "pushed by digest alone for $SECONDS s")
 	return tmpRE.ReplaceAllLiteralString(s, "$TMP")
 }
 

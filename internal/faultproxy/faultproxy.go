@@ -70,7 +70,8 @@ type Proxy struct {
 	// (default an hour, as quay#7024 reports).
 	Expiry time.Duration
 	// PutRate and PutBurst throttle ECR's manifest PUTs (PutImage): so
-	// many a second, so many at once (default 10 and 10).
+	// many a second, so many at once (default 10 and 10). Set them, and
+	// Expiry and MutableTags, before As.
 	PutRate  float64
 	PutBurst int
 	// MutableTags lets ECR move tags: its repositories' default setting;

@@ -26,28 +26,47 @@ import (
 	"github.com/inlinecache/action/internal/verify"
 )
 
-// buildRun is one build: its settings, plan and what its steps found.
+// buildRun is one build: what every step reads (the settings, the plan,
+// the verifier, the log and outputs) and the result they add to. What a
+// step finds that later steps need stays with what it is about: the
+// image (image), a stage cache (stages), the cache sources (check).
 type buildRun struct {
 	env  Env
-	log  report.Log     // the job's log
-	out  report.Outputs // step outputs and summary, plus a dotenv file
+	log  report.Log // the job's log
+	out  *stepOutputs
 	s    settings
 	v    *verify.Verifier
 	bx   builder.Info
 	plan plan.Plan
+	res  report.Result
 
-	raw        io.WriteCloser  // the progress-file input's file, or nil
-	stages     []*stageRun     // the stage caches (cache-stages)
-	imageBlobs *verify.BlobSet // the pushed image's blobs, once read
+	image  imageRun
+	stages stageRuns
+	check  *sourceCheck // the cache source check; nil without sources
+}
+
+// imageRun is what the image's steps found that later steps read.
+type imageRun struct {
+	progressFile io.WriteCloser // the progress-file input's file, or nil
+	pushDigest   string         // from docker push, when there is no metadata file
+	meta         metadata       // read by the verify step
 	// record is this build's step timings, once the image is verified.
-	record    timings.Record
-	hasRecord bool
-	check     *sourceCheck // the cache source check; nil without sources
-	digest    string       // from docker push, when there is no metadata file
-	meta      metadata
-	res       report.Result
-	outErrs   []error // outputs that could not be written
-	tagErr    error   // a tag that could not be set after verification
+	record *timings.Record
+	tagErr error // a tag that could not be set after verification
+}
+
+// stepOutputs are the step outputs and summary, plus a dotenv file. An
+// output that cannot be written is kept, and fails the step once the
+// report is out.
+type stepOutputs struct {
+	report.Outputs
+	errs []error
+}
+
+func (o *stepOutputs) set(k, v string) {
+	if err := o.SetOutput(k, v); err != nil {
+		o.errs = append(o.errs, err)
+	}
 }
 
 // run prepares the run, shows the plan and runs its steps in order, each
@@ -155,7 +174,7 @@ func (r *buildRun) prepare() error {
 		if err != nil {
 			return inputErr(r.log, &inputs.Error{Input: inputs.ProgressFile, Msg: fmt.Sprintf("cannot create %q: %v", r.s.ProgressFile, err)})
 		}
-		r.raw = f
+		r.image.progressFile = f
 	}
 	return writeTempSecrets(r.env.files(), r.plan.TempSecrets)
 }
@@ -219,18 +238,18 @@ func (r *buildRun) logPlan() {
 // annotations on their Dockerfile lines. started runs once the build
 // process is on its way; what the build writes is held until it returns.
 func (r *buildRun) build(ctx context.Context, st plan.Step, started func()) error {
-	b, err := r.runBuild(ctx, st, started, r.raw)
-	if r.raw != nil {
-		if cerr := r.raw.Close(); cerr != nil {
+	b, err := r.runBuild(ctx, st, started, r.image.progressFile)
+	if f := r.image.progressFile; f != nil {
+		if cerr := f.Close(); cerr != nil {
 			r.log.Warning(fmt.Sprintf("input %q: %v", inputs.ProgressFile, cerr))
 		}
 	}
 	r.takeStageRuns(b)
 	r.res.Build = b
-	r.setOutput(report.OutputCachedSteps, strconv.Itoa(b.CachedSteps()))
-	r.setOutput(report.OutputTotalSteps, strconv.Itoa(b.TotalSteps()))
-	r.setOutput(report.OutputCacheHit, strconv.Itoa(b.CacheHit()))
-	r.setOutput(report.OutputUncachedSeconds, strconv.FormatFloat(b.UncachedSeconds(), 'f', 1, 64))
+	r.out.set(report.OutputCachedSteps, strconv.Itoa(b.CachedSteps()))
+	r.out.set(report.OutputTotalSteps, strconv.Itoa(b.TotalSteps()))
+	r.out.set(report.OutputCacheHit, strconv.Itoa(b.CacheHit()))
+	r.out.set(report.OutputUncachedSeconds, strconv.FormatFloat(b.UncachedSeconds(), 'f', 1, 64))
 	r.annotate(b)
 	if err == nil {
 		return nil
@@ -362,8 +381,8 @@ func (r *buildRun) push(ctx context.Context, st plan.Step) error {
 		_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
 		return titled(r.log, ExitFailed, "Push failed", fmt.Errorf("%s failed: %w", quoteArgs(append([]string{st.Path}, st.Args...)), err))
 	}
-	if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && r.digest == "" {
-		r.digest = m[1]
+	if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && r.image.pushDigest == "" {
+		r.image.pushDigest = m[1]
 	}
 	return nil
 }
@@ -385,11 +404,11 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	if metaErr != nil {
 		r.log.Warning(metaErr.Error())
 	}
-	r.meta = meta
+	r.image.meta = meta
 	imageID := r.readTrim(r.plan.IIDFile)
-	r.setOutput(report.OutputImageID, imageID)
-	r.setOutput(report.OutputDigest, meta.Digest)
-	r.setOutput(report.OutputMetadata, string(meta.Raw))
+	r.out.set(report.OutputImageID, imageID)
+	r.out.set(report.OutputDigest, meta.Digest)
+	r.out.set(report.OutputMetadata, string(meta.Raw))
 
 	r.collectSources()
 	r.explain()
@@ -397,7 +416,7 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	res.Build, res.Sources, res.Misses = r.res.Build, r.res.Sources, r.res.Misses
 	r.res = res
 	r.stepTimings(ctx, st)
-	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
+	r.out.set(report.OutputCacheVerified, string(r.res.Verdict))
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))
 	if imageID != "" {
@@ -405,12 +424,6 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	}
 	if meta.Digest != "" {
 		r.log.Infof("digest:  %s", meta.Digest)
-	}
-}
-
-func (r *buildRun) setOutput(k, v string) {
-	if err := r.out.SetOutput(k, v); err != nil {
-		r.outErrs = append(r.outErrs, err)
 	}
 }
 
@@ -423,16 +436,17 @@ func (r *buildRun) tag(ctx context.Context, st plan.Step) {
 	for i, t := range st.Tags {
 		tags[i] = t.Raw
 	}
-	tg := &report.Tagging{Digest: r.meta.Digest}
+	digest := r.image.meta.Digest
+	tg := &report.Tagging{Digest: digest}
 	r.res.Tags = tg
 	switch {
 	case r.res.Verdict != report.Verified:
 		tg.Left, tg.Reason = tags, "verification did not pass"
-	case r.meta.Digest == "":
+	case digest == "":
 		tg.Left, tg.Reason = tags, "the build reported no digest to tag"
-		r.tagErr = errors.New("the build pushed by digest but its metadata names no digest, so no tag was set")
+		r.image.tagErr = errors.New("the build pushed by digest but its metadata names no digest, so no tag was set")
 	default:
-		tg.Set, r.tagErr = r.v.Tag(ctx, r.meta.Digest, tags)
+		tg.Set, r.image.tagErr = r.v.Tag(ctx, digest, tags)
 		if len(tg.Set) < len(tags) {
 			tg.Left, tg.Reason = tags[len(tg.Set):], "tagging failed"
 		}
@@ -444,22 +458,22 @@ func (r *buildRun) tag(ctx context.Context, st plan.Step) {
 // the exit status.
 func (r *buildRun) finish() error {
 	gateErr := r.gate()
-	for _, sr := range r.stageRuns() {
+	for _, sr := range r.stages.all() {
 		if sr.res.Verdict == report.NotVerified && sr.res.Error == "" {
 			// No verify step: verify is off, or nothing was pushed.
 			sr.res.Verdict = report.Skipped
 		}
 		r.res.StageCaches = append(r.res.StageCaches, sr.res)
 	}
-	r.setOutput(report.OutputCacheReport, r.res.JSON())
+	r.out.set(report.OutputCacheReport, r.res.JSON())
 	if err := r.out.Summary(r.res.Markdown()); err != nil {
 		r.log.Warning(err.Error())
 	}
-	if len(r.outErrs) > 0 {
-		return titled(r.log, ExitFailed, "Step outputs cannot be written", errors.Join(r.outErrs...))
+	if len(r.out.errs) > 0 {
+		return titled(r.log, ExitFailed, "Step outputs cannot be written", errors.Join(r.out.errs...))
 	}
-	if r.tagErr != nil {
-		return titled(r.log, ExitFailed, "Tagging failed", fmt.Errorf("the image %s was verified, but: %w", r.meta.Digest, r.tagErr))
+	if err := r.image.tagErr; err != nil {
+		return titled(r.log, ExitFailed, "Tagging failed", fmt.Errorf("the image %s was verified, but: %w", r.image.meta.Digest, err))
 	}
 	if r.res.Verdict == report.NotVerified {
 		msg := "inline cache not verified: " + r.res.Reason
@@ -540,8 +554,8 @@ type metadata struct {
 func (r *buildRun) metadata() (metadata, error) {
 	if r.plan.MetadataFile == "" {
 		m := map[string]string{}
-		if r.digest != "" {
-			m["containerimage.digest"] = r.digest
+		if d := r.image.pushDigest; d != "" {
+			m["containerimage.digest"] = d
 		}
 		var names []string
 		for _, t := range r.s.Tags {
@@ -551,7 +565,7 @@ func (r *buildRun) metadata() (metadata, error) {
 			m["image.name"] = strings.Join(names, ",")
 		}
 		raw, _ := json.Marshal(m) // a map of strings always marshals
-		return metadata{Raw: raw, Digest: r.digest}, nil
+		return metadata{Raw: raw, Digest: r.image.pushDigest}, nil
 	}
 	return r.readMetadata(r.plan.MetadataFile)
 }

@@ -66,7 +66,7 @@ func (r *buildRun) savings(ctx context.Context) *timings.Savings {
 		return nil
 	}
 	sv := timings.Compute(r.res.Build, srcs)
-	for _, sr := range r.stageRuns() {
+	for _, sr := range r.stages.all() {
 		if b := sr.build; b != nil {
 			sv.AddCost(b.CacheImport.Seconds(), b.Export.Seconds())
 		}
@@ -82,15 +82,15 @@ func (r *buildRun) recordTimings(ctx context.Context, st plan.Step) {
 		return
 	}
 	refs := []string{rep.Ref}
-	if r.meta.Digest != "" {
+	if d := r.image.meta.Digest; d != "" {
 		// The other repositories were checked to hold the same digest.
 		var err error
-		if refs, err = pushedRefs(st.Tags, r.meta.Digest); err != nil {
+		if refs, err = pushedRefs(st.Tags, d); err != nil {
 			return
 		}
 	}
-	r.record = timings.NewRecord(r.res.Build, time.Now(), r.res.Savings)
-	r.hasRecord = true
+	rec := timings.NewRecord(r.res.Build, time.Now(), r.res.Savings)
+	r.image.record = &rec
 	for _, ref := range refs {
 		subject, err := r.v.ParseReference(ref)
 		if err != nil {
@@ -104,10 +104,10 @@ func (r *buildRun) recordTimings(ctx context.Context, st plan.Step) {
 // the image, or a verified stage cache, which a later build imports as a
 // cache source and reads the record beside.
 func (r *buildRun) recordBeside(ctx context.Context, at string) {
-	if !r.s.StepTimings || !r.hasRecord {
+	if !r.s.StepTimings || r.image.record == nil {
 		return
 	}
-	d, err := timings.Push(ctx, r.v, at, r.record)
+	d, err := timings.Push(ctx, r.v, at, *r.image.record)
 	if err != nil {
 		r.log.Warning(fmt.Sprintf("step timings were not recorded beside %s (%s: false turns this off; the build and its verification stand): %v", at, inputs.StepTimings, err))
 		return

@@ -91,9 +91,9 @@ func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func())
 	}
 	b.CreditRuns(earlier...)
 	countStage(&sr.res, b, []string{st.Stage})
-	sr.res.BuildSeconds = seconds(b.Wall.Seconds())
-	sr.res.ExportSeconds = seconds(b.Export.Seconds())
-	sr.res.PushSeconds = seconds(b.Push.Seconds())
+	sr.res.BuildSeconds = progress.Tenth(b.Wall.Seconds())
+	sr.res.ExportSeconds = progress.Tenth(b.Export.Seconds())
+	sr.res.PushSeconds = progress.Tenth(b.Push.Seconds())
 	if err != nil {
 		why := err.Error()
 		if f := b.Failure; f != nil && f.Message != "" {
@@ -129,7 +129,7 @@ func (r *buildRun) takeStageRuns(b *progress.Build) {
 			}
 		}
 		countStage(&c.res, b, names)
-		c.res.ExportSeconds = seconds(b.CacheExport().Seconds())
+		c.res.ExportSeconds = progress.Tenth(b.CacheExport().Seconds())
 	}
 }
 
@@ -147,7 +147,7 @@ func countStage(res *report.StageCache, b *progress.Build, names []string) {
 			}
 		}
 	}
-	res.RunSeconds = seconds(res.RunSeconds)
+	res.RunSeconds = progress.Tenth(res.RunSeconds)
 }
 
 // verifyStage reads a stage image back like the image, and what it keeps
@@ -294,5 +294,3 @@ func platformsDetail(rep verify.Report) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-func seconds(s float64) float64 { return float64(int64(s*10+0.5)) / 10 }

@@ -289,39 +289,43 @@ func (v Values) tagAfterVerify(verify VerifyMode, fail failFunc) TagAfterVerify 
 
 // cacheEntries reads cache-from and cache-to.
 func (v Values) cacheEntries(s *Settings, fail failFunc) {
-	for _, item := range v.List(CacheFrom) {
+	s.CacheFrom = cacheList(v, CacheFrom, fail, func(e buildflags.CacheEntry) (buildflags.CacheEntry, error) {
+		return e, cacheFromEntry(e)
+	})
+	s.CacheTo = cacheList(v, CacheTo, fail, func(e buildflags.CacheEntry) (buildflags.CacheEntry, error) {
+		// buildx#837: a bare "inline" is read as the registry ref
+		// docker.io/library/inline and fails with 401.
+		if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
+			e = buildflags.CacheEntry{Type: "inline"}
+			s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
+		}
+		if n := cacheToNote(e); n != "" {
+			s.Notes = append(s.Notes, n)
+		}
+		return e, nil
+	})
+}
+
+// cacheList reads a cache-from or cache-to input, each line one or more
+// entries; check may change an entry or refuse it.
+func cacheList(v Values, input string, fail failFunc, check func(buildflags.CacheEntry) (buildflags.CacheEntry, error)) []buildflags.CacheEntry {
+	var out []buildflags.CacheEntry
+	for _, item := range v.List(input) {
 		es, err := buildflags.ParseCache(item)
 		if err != nil {
-			fail(CacheFrom, "%v", err)
+			fail(input, "%v", err)
 			continue
 		}
 		for _, e := range es {
-			if err := cacheFromEntry(e); err != nil {
-				fail(CacheFrom, "%v", err)
+			e, err := check(e)
+			if err != nil {
+				fail(input, "%v", err)
 				continue
 			}
-			s.CacheFrom = append(s.CacheFrom, e)
+			out = append(out, e)
 		}
 	}
-	for _, item := range v.List(CacheTo) {
-		es, err := buildflags.ParseCache(item)
-		if err != nil {
-			fail(CacheTo, "%v", err)
-			continue
-		}
-		for _, e := range es {
-			// buildx#837: a bare "inline" is read as the registry ref
-			// docker.io/library/inline and fails with 401.
-			if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
-				e = buildflags.CacheEntry{Type: "inline"}
-				s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
-			}
-			if n := cacheToNote(e); n != "" {
-				s.Notes = append(s.Notes, n)
-			}
-			s.CacheTo = append(s.CacheTo, e)
-		}
-	}
+	return out
 }
 
 func outputPushes(o string) bool {

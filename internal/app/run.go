@@ -97,39 +97,44 @@ func (r *buildRun) run(ctx context.Context) error {
 			title += " stage " + st.Stage
 		}
 		begin := func() { endPlan(); g.open(title) }
-		var err error
 		if st.Kind != plan.Build {
 			// A build ends the plan group itself, once it has started.
 			begin()
 		}
-		switch {
-		case st.Kind == plan.Build && st.Stage != "":
-			// A stage cache build that fails is a warning.
-			r.buildStage(ctx, st, begin)
-		case st.Kind == plan.Build:
-			err = r.build(ctx, st, begin)
-		case st.Kind == plan.Push:
-			err = r.push(ctx, st)
-		case st.Kind == plan.Verify && st.Stage != "":
-			r.verifyStage(ctx, st)
-		case st.Kind == plan.Verify && st.Cache != "":
-			r.verifyCache(ctx, st)
-		case st.Kind == plan.Verify:
-			r.verify(ctx, st)
-		case st.Kind == plan.Tag && st.Stage != "":
-			r.tagStage(ctx, st)
-		case st.Kind == plan.Tag:
-			r.tag(ctx, st)
-		default:
-			err = fmt.Errorf("plan step %q has no runner", st.Kind)
-		}
-		if err != nil {
+		if err := r.step(ctx, st, begin); err != nil {
 			return err
 		}
 	}
 	endPlan()
 	g.close()
 	return r.finish()
+}
+
+// step runs one step of the plan; started is for a build to call once it
+// is on its way. Only a step the run cannot go on after returns an error:
+// a stage cache that fails is a warning, a verdict is for finish.
+func (r *buildRun) step(ctx context.Context, st plan.Step, started func()) error {
+	switch {
+	case st.Kind == plan.Build && st.Stage != "":
+		r.buildStage(ctx, st, started)
+	case st.Kind == plan.Build:
+		return r.build(ctx, st, started)
+	case st.Kind == plan.Push:
+		return r.push(ctx, st)
+	case st.Kind == plan.Verify && st.Stage != "":
+		r.verifyStage(ctx, st)
+	case st.Kind == plan.Verify && st.Cache != "":
+		r.verifyCache(ctx, st)
+	case st.Kind == plan.Verify:
+		r.verify(ctx, st)
+	case st.Kind == plan.Tag && st.Stage != "":
+		r.tagStage(ctx, st)
+	case st.Kind == plan.Tag:
+		r.tag(ctx, st)
+	default:
+		return fmt.Errorf("plan step %q has no runner", st.Kind)
+	}
+	return nil
 }
 
 // groups keeps one log group open at a time.

@@ -255,20 +255,7 @@ func compose(s derived, b Backend, tmpDir, metadataFile, iidFile string, byDiges
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)
 	a.each("--build-arg", buildArgs)
-	sources, info := cacheFrom(s, im)
-	c.info = info
-	for _, e := range sources {
-		if ref, ok := e.Get("ref"); ok && (e.Type == "registry" || !buildx) {
-			c.sources = append(c.sources, ref)
-		}
-		if !buildx {
-			// docker build takes images only (Check refused the rest).
-			ref, _ := e.Get("ref")
-			a.one("--cache-from", ref)
-			continue
-		}
-		a.one("--cache-from", e.String())
-	}
+	c.sources, c.info = a.cacheFrom(s, im, buildx)
 	a.each("--cache-to", strs(cacheTo))
 	a.one("--file", s.File)
 	if iidFile != "" && exportsImageID(s.Settings) {
@@ -304,6 +291,25 @@ func compose(s derived, b Backend, tmpDir, metadataFile, iidFile string, byDiges
 	a.args = append(a.args, "--progress", progress, s.Context)
 	c.step = Step{Kind: Build, Path: b.Command[0], Args: a.args, Env: slices.Clone(b.Env), Progress: progress}
 	return c
+}
+
+// cacheFrom adds the build's cache imports and returns the registry refs
+// among them, for the source check, and the info lines about them.
+func (a *argList) cacheFrom(s derived, im imports, buildx bool) (refs, info []string) {
+	sources, info := cacheFrom(s, im)
+	for _, e := range sources {
+		ref, hasRef := e.Get("ref")
+		if hasRef && (e.Type == "registry" || !buildx) {
+			refs = append(refs, ref)
+		}
+		if !buildx {
+			// docker build takes images only (Check refused the rest).
+			a.one("--cache-from", ref)
+			continue
+		}
+		a.one("--cache-from", e.String())
+	}
+	return refs, info
 }
 
 // appendSecrets adds the secret files not yet listed: every build of a

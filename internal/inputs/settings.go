@@ -178,14 +178,20 @@ type failFunc = func(input, format string, a ...any)
 // parseEach reads the list input, keeping what parse accepts; each entry
 // it refuses fails the input with parse's error.
 func parseEach[T any](v Values, input string, fail failFunc, parse func(string) (T, error)) []T {
-	var out []T
-	for _, e := range v.List(input) {
-		t, err := parse(e)
+	return keep(v.List(input), input, fail, parse)
+}
+
+// keep is what check makes of each item it accepts; each it refuses fails
+// input with check's error.
+func keep[T, U any](items []T, input string, fail failFunc, check func(T) (U, error)) []U {
+	var out []U
+	for _, it := range items {
+		u, err := check(it)
 		if err != nil {
 			fail(input, "%v", err)
 			continue
 		}
-		out = append(out, t)
+		out = append(out, u)
 	}
 	return out
 }
@@ -309,23 +315,13 @@ func (v Values) cacheEntries(s *Settings, fail failFunc) {
 // cacheList reads a cache-from or cache-to input, each line one or more
 // entries; check may change an entry or refuse it.
 func cacheList(v Values, input string, fail failFunc, check func(buildflags.CacheEntry) (buildflags.CacheEntry, error)) []buildflags.CacheEntry {
-	var out []buildflags.CacheEntry
-	for _, item := range v.List(input) {
+	return slices.Concat(parseEach(v, input, fail, func(item string) ([]buildflags.CacheEntry, error) {
 		es, err := buildflags.ParseCache(item)
 		if err != nil {
-			fail(input, "%v", err)
-			continue
+			return nil, err
 		}
-		for _, e := range es {
-			e, err := check(e)
-			if err != nil {
-				fail(input, "%v", err)
-				continue
-			}
-			out = append(out, e)
-		}
-	}
-	return out
+		return keep(es, input, fail, check), nil
+	})...)
 }
 
 func outputPushes(o string) bool {

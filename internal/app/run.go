@@ -50,6 +50,7 @@ type imageRun struct {
 	progressFile io.WriteCloser // the progress-file input's file, or nil
 	pushDigest   string         // from docker push, when there is no metadata file
 	meta         metadata       // read by the verify step
+	refs         []string       // the image in each repository it went to, as verified
 	// record is this build's step timings, once the image is verified.
 	record *timings.Record
 	tagErr error // a tag that could not be set after verification
@@ -420,7 +421,7 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	res := r.verifyPushed(ctx, st, meta)
 	res.Build, res.Sources, res.Misses = r.res.Build, r.res.Sources, r.res.Misses
 	r.res = res
-	r.stepTimings(ctx, st)
+	r.stepTimings(ctx)
 	r.out.set(report.OutputCacheVerified, string(r.res.Verdict))
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))
@@ -504,6 +505,7 @@ func (r *buildRun) verifyPushed(ctx context.Context, st plan.Step, meta metadata
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
 	}
+	r.image.refs = refs
 	rep, err := r.v.Verify(ctx, refs[0])
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/inlinecache/action/internal/inputs"
-	"github.com/inlinecache/action/internal/plan"
 	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/timings"
 	"github.com/inlinecache/action/internal/verify"
@@ -19,12 +18,12 @@ import (
 // once the pushed image is verified records this build's beside it. It
 // never fails the step: the build and its verification stand whatever the
 // registry does with a record.
-func (r *buildRun) stepTimings(ctx context.Context, st plan.Step) {
+func (r *buildRun) stepTimings(ctx context.Context) {
 	if !r.s.StepTimings || r.res.Build == nil {
 		return
 	}
 	r.res.Savings = r.savings(ctx)
-	r.recordTimings(ctx, st)
+	r.recordTimings(ctx)
 }
 
 // savings reads the newest record beside each cache source image, side by
@@ -76,22 +75,15 @@ func (r *buildRun) savings(ctx context.Context) *timings.Savings {
 
 // recordTimings pushes this build's record beside the verified image in
 // every repository it went to; what a registry refuses is a warning.
-func (r *buildRun) recordTimings(ctx context.Context, st plan.Step) {
+func (r *buildRun) recordTimings(ctx context.Context) {
 	rep := r.res.Report
 	if r.res.Verdict != report.Verified || rep == nil || rep.Digest == "" {
 		return
 	}
-	refs := []string{rep.Ref}
-	if d := r.image.meta.Digest; d != "" {
-		// The other repositories were checked to hold the same digest.
-		var err error
-		if refs, err = pushedRefs(st.Tags, d); err != nil {
-			return
-		}
-	}
 	rec := timings.NewRecord(r.res.Build, time.Now(), r.res.Savings)
 	r.image.record = &rec
-	for _, ref := range refs {
+	// The verify step read the image in each repository it went to.
+	for _, ref := range r.image.refs {
 		subject, err := r.v.ParseReference(ref)
 		if err != nil {
 			continue

@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/inlinecache/action/internal/builder"
 	"github.com/inlinecache/action/internal/command"
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/plan"
@@ -31,14 +30,14 @@ import (
 // step finds that later steps need stays with what it is about: the
 // image (image), a stage cache (stages), the cache sources (check).
 type buildRun struct {
-	env  Env
-	log  report.Log // the job's log
-	out  *stepOutputs
-	s    settings
-	v    *verify.Verifier
-	bx   builder.Info
-	plan plan.Plan
-	res  report.Result
+	env     Env
+	log     report.Log // the job's log
+	out     *stepOutputs
+	s       settings
+	v       *verify.Verifier
+	builder string // what the build runs on, for the plan group
+	plan    plan.Plan
+	res     report.Result
 
 	image  imageRun
 	stages stageRuns
@@ -221,7 +220,7 @@ func (r *buildRun) warm(ctx context.Context) (stop func()) {
 // the commands in the order they run and the CI defaults applied; the
 // planner's notes follow the group as warnings (run).
 func (r *buildRun) logPlan() {
-	r.log.Infof("builder: %s", describeBuilder(r.bx))
+	r.log.Infof("builder: %s", r.builder)
 	r.log.Infof("inline cache method: %s", r.plan.CacheMethod)
 	for i, c := range r.plan.Commands() {
 		label := "command:"

@@ -32,12 +32,12 @@ import (
 type buildRun struct {
 	env     Env
 	log     report.Log // the job's log
-	out     *stepOutputs
+	out     *stepOutputs // step outputs and summary, plus a dotenv file
 	s       settings
 	v       *verify.Verifier
 	builder string // what the build runs on, for the plan group
 	plan    plan.Plan
-	res     report.Result
+	res     report.Result // what the steps found, as reported
 
 	image  imageRun
 	stages stageRuns

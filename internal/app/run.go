@@ -31,7 +31,7 @@ import (
 // image (image), a stage cache (stages), the cache sources (check).
 type buildRun struct {
 	env     Env
-	log     report.Log // the job's log
+	log     report.Log   // the job's log
 	out     *stepOutputs // step outputs and summary, plus a dotenv file
 	s       settings
 	v       *verify.Verifier

@@ -131,7 +131,7 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	p.choose(img, b, o.dockerfile)
 	cache := p.addStageCaches(img, b, tmpDir)
 	p.addImageBuild(img, b, tmpDir, cache)
-	p.addChecks(img, cache)
+	p.addVerifyAndTag(img, cache)
 	return p, nil
 }
 
@@ -217,9 +217,9 @@ func (p *Plan) addImageBuild(s derived, b Backend, tmpDir string, cache stageCac
 	}
 }
 
-// addChecks adds the verify steps (the image's, then the stage caches')
+// addVerifyAndTag adds the verify steps (the image's, then the stage caches')
 // and, with tag-after-verify, the tag steps.
-func (p *Plan) addChecks(s derived, cache stageCache) {
+func (p *Plan) addVerifyAndTag(s derived, cache stageCache) {
 	v := verifyStep(s)
 	p.Steps = append(p.Steps, v)
 	if v.Skip == "" {

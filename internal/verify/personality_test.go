@@ -72,8 +72,6 @@ func recordBeside(t *testing.T, v *verify.Verifier, repo, subject string) (strin
 // PutImage throttled, OCI-Subject without a referrers API.
 func TestPersonalityECR(t *testing.T) {
 	eachDistribution(t, func(t *testing.T, reg string) {
-		start := time.Now()
-		defer func() { t.Logf("took %s", time.Since(start)) }()
 		old := registrytest.PushIndex(t, reg+"/ecr/app:main", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
 		fresh := registrytest.PushIndex(t, reg+"/ecr/app:staging", registrytest.Image(t, "linux/amd64", 3, registrytest.Valid))
 		p := faultproxy.Start(reg, false).As(faultproxy.ECR)
@@ -160,6 +158,13 @@ func TestPersonalityGitLab(t *testing.T) {
 		p := faultproxy.Start(reg, false).As(faultproxy.GitLab)
 		defer p.Close()
 		v := personalityVerifier()
+		// An image without records: the note says why none can be read
+		// rather than that none refer to it.
+		bare := registrytest.Push(t, reg+"/gitlab/app:bare", registrytest.Image(t, "linux/amd64", 1, registrytest.Valid))
+		if src := timings.Read(context.Background(), v, p.Host+"/gitlab/app", p.Host+"/gitlab/app@"+digestOf(bare)); src.Record != nil ||
+			!strings.Contains(src.Note, "answers the referrers tag sha256-") || !strings.Contains(src.Note, "none is listed there") {
+			t.Errorf("no records on GitLab: note %q", src.Note)
+		}
 		for what, ref := range map[string]string{
 			"index": registrytest.PushIndex(t, reg+"/gitlab/app:multi", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)),
 			"image": registrytest.Push(t, reg+"/gitlab/app:single", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)),

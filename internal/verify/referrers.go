@@ -209,9 +209,15 @@ func (v *Verifier) Referrers(ctx context.Context, subject, artifactType string) 
 		// The tag schema's "index" is the image itself: the registry
 		// aliases that tag to the digest (GitLab). The referrers are
 		// listed under aliasTag instead (PushReferrer).
+		aliased := fmt.Sprintf("the registry answers the referrers tag %s with the image itself (it aliases sha256-<hex> tags to digests, as GitLab's does), so referrers are listed under %s",
+			strings.Replace(d.DigestStr(), ":", "-", 1), aliasTag(d).TagStr())
 		if im, err = v.aliasIndex(ctx, c, d, opts); err != nil {
-			return nil, fmt.Errorf("list the referrers of %s (the registry answers its referrers tag %s with the image itself, so they are listed under %s): %w",
-				d, strings.Replace(d.DigestStr(), ":", "-", 1), aliasTag(d).TagStr(), err)
+			return nil, fmt.Errorf("list the referrers of %s (%s): %w", d, aliased, err)
+		}
+		if len(im.Manifests) == 0 {
+			// Say so: whatever another tool listed at the schema's tag
+			// cannot be read there.
+			return nil, fmt.Errorf("%s, and none is listed there", aliased)
 		}
 	}
 	var out []v1.Descriptor

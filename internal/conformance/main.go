@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -84,7 +85,7 @@ func realMain(ctx context.Context, out string) error {
 		"Written by `make conformance` (internal/conformance): the conformance program (%s@%s) run against each "+
 		"registry the tests use, plain HTTP on loopback, OCI_VERSION=1.1, defaults otherwise. Do not edit by hand.\n\n"+
 		"Counts are the program's own (every check, leaves and branches).\n\n"+
-		"| registry | result | pass | fail | error | skip | disabled | summary |\n|---|---|---|---|---|---|---|---|\n", module, Version)
+		"| registry | result | pass | fail | error | skip | disabled | failing leaf checks by data set | summary |\n|---|---|---|---|---|---|---|---|---|\n", module, Version)
 	for _, tg := range targets {
 		logf("running against %s at %s", tg.name, tg.addr)
 		s, err := run(ctx, bin, tg)
@@ -94,8 +95,8 @@ func realMain(ctx context.Context, out string) error {
 		if err := os.WriteFile(filepath.Join(out, tg.file+".md"), []byte(s.markdown(tg)), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(&index, "| %s | %s | %s | %s | %s | %s | %s | [%s.md](%s.md) |\n", tg.name, s.result, s.total("Pass"), s.total("FAIL"), s.total("Error"),
-			s.total("Skip"), s.total("Disabled"), tg.file, tg.file)
+		fmt.Fprintf(&index, "| %s | %s | %s | %s | %s | %s | %s | %s | [%s.md](%s.md) |\n", tg.name, s.result, s.total("Pass"), s.total("FAIL"), s.total("Error"),
+			s.total("Skip"), s.total("Disabled"), s.failingGroups(), tg.file, tg.file)
 	}
 	return os.WriteFile(filepath.Join(out, "README.md"), index.Bytes(), 0o644)
 }
@@ -143,6 +144,35 @@ type junitCase struct {
 		Message string `xml:"message,attr"`
 	} `xml:"error"`
 	SystemOut string `xml:"system-out"`
+}
+
+// failingGroups counts the failing leaf checks by data set (the second
+// part of their name: "sha512 blobs", "index-with-subject", …), most first.
+func (s summary) failingGroups() string {
+	n := map[string]int{}
+	for _, c := range s.cases {
+		if c.Status == "failure" || c.Status == "error" {
+			parts := strings.SplitN(c.Name, "/", 3)
+			if len(parts) > 1 {
+				n[parts[1]]++
+			}
+		}
+	}
+	groups := make([]string, 0, len(n))
+	for g := range n {
+		groups = append(groups, g)
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if n[groups[i]] != n[groups[j]] {
+			return n[groups[i]] > n[groups[j]]
+		}
+		return groups[i] < groups[j]
+	})
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = fmt.Sprintf("%s %d", g, n[g])
+	}
+	return strings.Join(out, ", ")
 }
 
 // total is the program's own count of status ("Pass", "FAIL", …) from

@@ -34,7 +34,8 @@ const (
 	GitLab Personality = "gitlab"
 	// Quay gives a manifest pushed by digest alone a temporary tag that
 	// expires (about an hour; Proxy.Expiry here), after which the manifest
-	// is garbage-collected, unless a tag names it by then (quay/quay#7024).
+	// is garbage-collected, unless a tag names it (or an index a tag names
+	// lists it) by then (quay/quay#7024).
 	Quay Personality = "quay"
 	// ECR leaves Docker-Content-Digest off manifest answers
 	// (aws/containers-roadmap#1931; also reported of other registries on
@@ -137,7 +138,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	case ECR:
 		var digest, subject string
 		if r.Method == http.MethodPut {
-			digest, subject = readManifest(r)
+			digest, subject, _ = readManifest(r)
 		}
 		switch {
 		case r.Method == http.MethodPut && !p.ecrTake(st):
@@ -180,8 +181,11 @@ func (p *Proxy) quayExpired(st *persona, r *http.Request, repo, ref string) bool
 			st.byDigest[repo+"@"+ref] = time.Now()
 		}
 	case r.Method == http.MethodPut:
-		d, _ := readManifest(r)
-		delete(st.byDigest, repo+"@"+d)
+		// A tag keeps its manifest and what an index under it names.
+		d, _, children := readManifest(r)
+		for _, k := range append(children, d) {
+			delete(st.byDigest, repo+"@"+k)
+		}
 	case strings.HasPrefix(ref, "sha256:"):
 		at, ok := st.byDigest[repo+"@"+ref]
 		return ok && time.Since(at) > p.Expiry
@@ -231,28 +235,35 @@ func (p *Proxy) upstreamDigest(r *http.Request, repo, ref string) string {
 	return resp.Header.Get("Docker-Content-Digest")
 }
 
-// readManifest reads a manifest PUT's body and puts it back: its digest
-// and its subject's, if it has one.
-func readManifest(r *http.Request) (digest, subject string) {
+// readManifest reads a manifest PUT's body and puts it back: its digest,
+// its subject's if it has one, and the manifests an index names.
+func readManifest(r *http.Request) (digest, subject string, children []string) {
 	if r.Body == nil {
-		return "", ""
+		return "", "", nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	r.Body.Close()
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	r.ContentLength = int64(len(b))
 	if err != nil {
-		return "", ""
+		return "", "", nil
+	}
+	type desc struct {
+		Digest string `json:"digest"`
 	}
 	var m struct {
-		Subject *struct {
-			Digest string `json:"digest"`
-		} `json:"subject"`
+		Subject   *desc  `json:"subject"`
+		Manifests []desc `json:"manifests"`
 	}
-	if json.Unmarshal(b, &m) == nil && m.Subject != nil {
-		subject = m.Subject.Digest
+	if json.Unmarshal(b, &m) == nil {
+		if m.Subject != nil {
+			subject = m.Subject.Digest
+		}
+		for _, c := range m.Manifests {
+			children = append(children, c.Digest)
+		}
 	}
-	return fmt.Sprintf("sha256:%x", sha256.Sum256(b)), subject
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(b)), subject, children
 }
 
 func writeError(w http.ResponseWriter, code int, errCode, msg string) {

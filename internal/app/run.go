@@ -510,6 +510,9 @@ func (r *buildRun) verifyPushed(ctx context.Context, st plan.Step, meta metadata
 	}
 	r.image.refs = refs
 	rep, err := r.v.Verify(ctx, refs[0])
+	if err != nil && r.plan.ByDigest && verify.IsNotFound(err) {
+		return report.Result{Verdict: report.NotVerified, Reason: err.Error() + "; " + goneUntagged}
+	}
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
 	}
@@ -529,6 +532,12 @@ func (r *buildRun) verifyPushed(ctx context.Context, st plan.Step, meta metadata
 	}
 	return res
 }
+
+// goneUntagged explains an image pushed by digest that its registry no
+// longer has when it is read back.
+const goneUntagged = "the registry no longer has the image this build pushed by digest: registries that expire or clean up untagged " +
+	"manifests (Quay after about an hour, lifecycle policies on ECR, GAR and Harbor) may remove it before it is tagged; " +
+	"no tag was set to it"
 
 // pushedRefs names the pushed image by digest in every repository it was
 // pushed to. Without a digest (old buildx) the first tag is used.

@@ -385,7 +385,8 @@ func TestRegistryPersonalityLimits(t *testing.T) {
 		t.Cleanup(p.Close)
 		r := action(t, map[string]string{"context": project(t, "app"), "tags": p.Host + "/quay/expired:main", "push": "true", "builder": personas(t)})
 		ok := r.Code == 1 && r.Outputs["cache-verified"] != "true" && registrytest.Head(t, reg+"/quay/expired:main") == "" &&
-			strings.Contains(r.Log, "MANIFEST_UNKNOWN") && strings.Contains(r.Log, "quay/expired@") && strings.Contains(r.Log, "tags: left where they were (verification did not pass)")
+			strings.Contains(r.Log, "MANIFEST_UNKNOWN") && strings.Contains(r.Log, "quay/expired@") && strings.Contains(r.Log, "tags: left where they were (verification did not pass)") &&
+			strings.Contains(r.Log, "registries that expire or clean up untagged manifests (Quay after about an hour")
 		if !ok {
 			t.Errorf("exit %d, verified %q:\n%s", r.Code, r.Outputs["cache-verified"], r.Log)
 		}

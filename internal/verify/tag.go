@@ -151,6 +151,9 @@ func refusedAsImmutable(err error) bool {
 	return false
 }
 
+// IsNotFound reports whether err is the registry's 404 for what was read.
+func IsNotFound(err error) bool { return isNotFound(err) }
+
 func isNotFound(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound

@@ -205,6 +205,22 @@ func TestRegistryMatrix(t *testing.T) {
 			checks["rebuild says the time saved"] = sv.Savings != nil && sv.Savings.MatchedSteps > 0 && strings.Contains(second.Log, "time saved: ")
 			checks["rebuild's stage cache verified"] = len(rep.StageCaches) == 1 && rep.StageCaches[0].Verified == "true"
 			t.Logf("RESULT of the rebuild on %s:\n%s", reg.name, resultBlock(second.Log))
+
+			// Stage images: each builder stage pushed by digest, verified
+			// and tagged <tag>-stage-<stage>; the rebuild imports them.
+			images := image + "/images"
+			in["tags"], in["cache-stages"] = images+":main", "images"
+			third := action(t, in)
+			checkPushed(t, third)
+			rep = parseReport(t, third)
+			checks["stage image verified and tagged"] = len(rep.StageCaches) == 1 && rep.StageCaches[0].Verified == "true" &&
+				rep.StageCaches[0].Ref == images+":main-stage-build" && registrytest.Head(t, images+":main-stage-build") != ""
+			pruneOwn()
+			fourth := action(t, in)
+			checkPushed(t, fourth)
+			rep = parseReport(t, fourth)
+			checks["stage images: rebuild all cached, time saved"] = rep.Build.TotalSteps > 0 && rep.Build.CachedSteps == rep.Build.TotalSteps &&
+				strings.Contains(fourth.Outputs["cache-report"], `"matchedSteps":`)
 			for _, c := range sortedKeys(checks) {
 				res := "passed"
 				if !checks[c] {

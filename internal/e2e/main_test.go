@@ -14,7 +14,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.Main(m))
+	code := harness.Main(m)
+	closeMatrixRegistries()
+	os.Exit(code)
 }
 
 // The harness under the short names these tests use.

@@ -36,7 +36,7 @@ type testRegistry struct {
 // matrixRegistries are the registries the core scenario runs on:
 // distribution 2.8 (the environment's), distribution v3 and
 // go-containerregistry's with the referrers API, both started once for
-// the test binary (the environment stops v3; the process ends the other).
+// the test binary (the environment stops v3, TestMain the other).
 var matrixRegistries = sync.OnceValues(func() ([]testRegistry, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -45,12 +45,20 @@ var matrixRegistries = sync.OnceValues(func() ([]testRegistry, error) {
 		return nil, err
 	}
 	ggcr := httptest.NewServer(registrytest.NewRegistry(registry.WithReferrersSupport(true)))
+	closeGGCR = ggcr.Close
 	return []testRegistry{
 		{string(testenv.Distribution28), harness.Env.Registry, false},
 		{string(testenv.DistributionV3), v3.Addr, false},
 		{"go-containerregistry (referrers API)", strings.TrimPrefix(ggcr.URL, "http://"), true},
 	}, nil
 })
+
+// closeGGCR stops go-containerregistry's registry, once started.
+var closeGGCR = func() {}
+
+// closeMatrixRegistries stops what matrixRegistries started outside the
+// environment (TestMain, once the tests are done).
+func closeMatrixRegistries() { closeGGCR() }
 
 func registriesOf(t *testing.T) []testRegistry {
 	t.Helper()

@@ -40,7 +40,9 @@ type testRegistry struct {
 var matrixRegistries = sync.OnceValues(func() ([]testRegistry, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	builders.Lock() // the environment's process list
 	v3, err := harness.Env.StartDistribution(ctx, "registry-v3", testenv.DistributionV3)
+	builders.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -81,8 +83,8 @@ func registryOf(t *testing.T, name string) string {
 	return ""
 }
 
-// builders serialises starting daemons (the environment's process list
-// is not safe for concurrent starts).
+// builders serialises starting daemons and registries (the environment's
+// process list is not safe for concurrent starts).
 var builders sync.Mutex
 
 // ownBuilder starts a buildkitd and a remote buildx builder named name,

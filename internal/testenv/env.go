@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -37,8 +38,9 @@ type Env struct {
 	// registries (see egress.go).
 	Egress *Egress
 
-	procs []*proc
-	logf  Logf
+	procsMu sync.Mutex // tests start daemons side by side
+	procs   []*proc
+	logf    Logf
 }
 
 // Start starts the registry and buildkitd and creates the buildx builder.
@@ -137,12 +139,15 @@ func (e *Env) Prune(ctx context.Context) error {
 // Close stops the daemons and removes the directory.
 func (e *Env) Close() error {
 	var errs []error
-	for i := len(e.procs) - 1; i >= 0; i-- {
-		if err := e.procs[i].stop(); err != nil {
+	e.procsMu.Lock()
+	procs := e.procs
+	e.procs = nil
+	e.procsMu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		if err := procs[i].stop(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	e.procs = nil
 	if e.Egress != nil {
 		if err := e.Egress.Close(); err != nil {
 			errs = append(errs, err)
@@ -206,7 +211,9 @@ http:
 			return addr, p, nil
 		}
 		_ = p.stop()
+		e.procsMu.Lock()
 		e.procs = slices.DeleteFunc(e.procs, func(q *proc) bool { return q == p })
+		e.procsMu.Unlock()
 	}
 	return "", nil, fmt.Errorf("start %s: %w", name, lastErr)
 }
@@ -271,7 +278,9 @@ func (e *Env) startProc(name string, start func(*exec.Cmd) error, path string, a
 	if err != nil {
 		return nil, err
 	}
+	e.procsMu.Lock()
 	e.procs = append(e.procs, p)
+	e.procsMu.Unlock()
 	return p, nil
 }
 

@@ -38,6 +38,7 @@ type buildRun struct {
 
 	raw        io.WriteCloser  // the progress-file input's file, or nil
 	stages     []*stageRun     // the stage caches (cache-stages)
+	mounts     *mountRun       // cache-mounts registry
 	imageBlobs *verify.BlobSet // the pushed image's blobs, once read
 	// record is this build's step timings, once the image is verified.
 	record    timings.Record
@@ -101,6 +102,10 @@ func (r *buildRun) run(ctx context.Context) error {
 			r.tagStage(ctx, st)
 		case st.Kind == plan.Tag:
 			r.tag(ctx, st)
+		case st.Kind == plan.RestoreMounts:
+			r.restoreMounts(ctx)
+		case st.Kind == plan.SaveMounts:
+			r.saveMounts(ctx)
 		default:
 			err = fmt.Errorf("plan step %q has no runner", st.Kind)
 		}
@@ -451,6 +456,7 @@ func (r *buildRun) finish() error {
 		}
 		r.res.StageCaches = append(r.res.StageCaches, sr.res)
 	}
+	r.res.CacheMounts = r.mountResults()
 	r.setOutput(report.OutputCacheReport, r.res.JSON())
 	if err := r.out.Summary(r.res.Markdown()); err != nil {
 		r.log.Warning(err.Error())

@@ -147,6 +147,9 @@ func Check(s inputs.Settings, b Backend) error {
 			refuse(inputs.CacheStagesInput, "export a registry cache (type=registry,mode=max)", "use cache-stages images, or ")
 		}
 	}
+	if s.Mounts.Mode == inputs.MountsRegistry && !b.Can(Buildx) {
+		refuse(inputs.CacheMountsInput, mountsWithoutBuildx, "set cache-mounts to off, or ")
+	}
 	if s.TagAfterVerify == inputs.TagAfterOn && !b.Can(PushByDigest) {
 		refuse(inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
 	}

@@ -88,6 +88,8 @@ type Plan struct {
 	// RegistryCache is the mode=max cache the build exports (cache-stages
 	// registry); "" otherwise.
 	RegistryCache string
+	// Mounts is cache-mounts registry's snapshot and mounts; nil when off.
+	Mounts *MountCache
 }
 
 // Commands are the plan's command lines in the order they run.
@@ -198,6 +200,8 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 			p.Steps = append(p.Steps, Step{Kind: Tag, Stage: img.Stage, Tags: slices.Clone(img.Tags)})
 		}
 	}
+	p.Mounts, notes = mountCache(s, b, p.Stages, tmpDir, p.ByDigest)
+	p.Notes, p.Steps = append(p.Notes, notes...), mountSteps(p.Steps, p.Mounts)
 	return p, nil
 }
 

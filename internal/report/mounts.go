@@ -60,8 +60,10 @@ func (m MountCache) Line() string {
 	if r := m.Restored; r != nil {
 		fmt.Fprintf(&b, "; restored %d files, %s in %.1fs from %s", r.Files, bytesText(r.Bytes), r.Seconds, r.From)
 	}
-	if s := m.Saved; s != nil {
-		fmt.Fprintf(&b, "; saved %d new files, %s (%d layers pushed) in %.1fs", s.Files, bytesText(s.Bytes), s.LayersPushed, s.Seconds)
+	if s := m.Saved; s != nil && s.LayersPushed == 0 {
+		fmt.Fprintf(&b, "; nothing new to save (%d files, %s; checked in %.1fs)", s.TotalFiles, bytesText(s.TotalBytes), s.Seconds)
+	} else if s != nil {
+		fmt.Fprintf(&b, "; saved %d new files, %s (layers pushed: %d) in %.1fs", s.Files, bytesText(s.Bytes), s.LayersPushed, s.Seconds)
 		if s.Compacted {
 			b.WriteString(", compacted")
 		}

@@ -27,7 +27,7 @@ var buildInputs = []string{
 	inputs.VerifyInput, inputs.VerifyTimeout, inputs.TagAfterVerifyIn, inputs.InsecureRegistries, inputs.RegistryCA,
 	inputs.ProgressFile,
 	inputs.CacheFromBranches, inputs.BranchTagTemplate, inputs.MinCacheHit, inputs.RequireCacheSource, inputs.StepTimings,
-	inputs.CacheStagesInput,
+	inputs.CacheStagesInput, inputs.CacheMountsInput, inputs.CacheMountsMaxSizeInput,
 }
 
 // tailLines is how much of the build log is repeated when it fails.

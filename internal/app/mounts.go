@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,14 +163,28 @@ func (r *buildRun) runHelper(ctx context.Context, h plan.Helper) error {
 		return fmt.Errorf("write the helper Dockerfile: %w", err)
 	}
 	b, err := r.runBuild(ctx, h.Step, func() {}, nil)
-	if err != nil {
-		if f := b.Failure; f != nil && f.Message != "" {
-			return fmt.Errorf("%s (%w)", f.Message, err)
-		}
+	if err == nil {
+		return nil
+	}
+	f := b.Failure
+	if f == nil || f.Message == "" {
 		return err
 	}
-	return nil
+	// The step's own words, not its whole script.
+	msg := f.Message
+	if f.Step != nil {
+		msg = "its step failed"
+		if m := exitCodeRE.FindString(f.Message); m != "" {
+			msg += " with " + m
+		}
+		if len(f.Step.Log) > 0 {
+			msg += ": " + strings.Join(lastLines(f.Step.Log, 3), " / ")
+		}
+	}
+	return errors.New(msg)
 }
+
+var exitCodeRE = regexp.MustCompile(`exit code: \d+`)
 
 // readSummary reads a helper step's line of n whole numbers.
 func (r *buildRun) readSummary(path string, n int) ([]int64, error) {

@@ -200,13 +200,16 @@ const restoreScript = `set -e; mkdir -p ` + helperOut + `; cd ` + helperSnap + `
 // collectScript lists what the cache mount holds beyond the snapshot it
 // was restored from (bound at snap, if any): files that are not there or
 // are newer, and every directory (so owners and modes survive); copies
-// them with tar, keeping owners, modes and mtimes; and sums up: all
-// files, all bytes, new files, new bytes.
+// them keeping owners, modes and mtimes, with tar where it reads a file
+// list (GNU tar, most busybox builds), else one cp -a per file; and sums
+// up: all files, all bytes, new files, new bytes.
 const collectScript = `set -e; O=` + helperOut + `; mkdir -p $O/data; cd ` + helperCache + `; ` +
 	`find . -mindepth 1 | while IFS= read -r p; do ` +
 	`if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p"; continue; fi; q="` + helperSnap + `/$p"; ` +
 	`if { [ ! -e "$q" ] && [ ! -L "$q" ]; } || [ "$p" -nt "$q" ]; then echo "$p"; fi; done > $O/list; ` +
-	`tar --no-recursion -cf - -T $O/list | tar -xpf - -C $O/data; ` +
+	`if tar --no-recursion -cf /dev/null -T /dev/null 2>/dev/null; then tar --no-recursion -cf - -T $O/list | tar -xpf - -C $O/data; ` +
+	`else while IFS= read -r p; do if [ -d "$p" ] && [ ! -L "$p" ]; then mkdir -p "$O/data/$p"; chown "$(stat -c %u:%g "$p")" "$O/data/$p"; chmod "$(stat -c %a "$p")" "$O/data/$p"; ` +
+	`else cp -a "$p" "$O/data/$p"; fi; done < $O/list; fi; ` +
 	`set -- .; ` + duScript + `; all=$b; ` +
 	`nb=$(find $O/data -type f -exec cat {} + | wc -c); ` +
 	`echo "$(find . ! -type d | wc -l) $all $(find $O/data ! -type d | wc -l) $nb" > $O/summary`

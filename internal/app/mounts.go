@@ -248,6 +248,9 @@ func (r *buildRun) saveMounts(ctx context.Context) {
 		}
 		kept = append(kept, c)
 	}
+	if len(kept) == 0 {
+		return // each has its warning
+	}
 	prevDirs := []string{}
 	if mr.from != nil {
 		prevDirs = mr.from.Dirs()

@@ -311,7 +311,7 @@ func TestCacheMountsFaults(t *testing.T) {
 
 	t.Run("cap, key, no helper", func(t *testing.T) {
 		r := action(t, with(in, "cache-mounts-max-size", "10kB"))
-		warned(t, r, "::warning::cache-mounts registry: a cache mount (stage build, line 8) is not kept, its key cannot be reproduced: line 8: the cache mount's key uses $ID",
+		warned(t, r, "::warning::cache-mounts registry: a cache mount (stage build, line 8) is not kept, its key cannot be reproduced: the cache mount's key uses $ID",
 			"::warning::cache-mounts registry: cache mount /c (stage tools): the builder cannot run the helper step",
 			"::warning::cache-mounts registry: cache mount /var/cache/blobs (stage build): not saved: it holds 64.",
 			"more than the cap of 9.8 KiB (input cache-mounts-max-size)")

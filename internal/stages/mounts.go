@@ -131,7 +131,7 @@ func (st *Stage) addMounts(c *instructions.RunCommand, ln int) {
 	if err != nil {
 		// Only a variable makes an option BuildKit takes fail here
 		// (uid=$UID): the build expands it first.
-		st.Mounts = append(st.Mounts, CacheMount{Stage: st.Index, Line: ln, Skip: fmt.Sprintf("line %d: a --mount option uses a variable known only inside the build (%v)", ln, err)})
+		st.Mounts = append(st.Mounts, CacheMount{Stage: st.Index, Line: ln, Skip: fmt.Sprintf("a --mount option uses a variable known only inside the build (%v)", err)})
 		return
 	}
 	for _, m := range instructions.GetMounts(c) {
@@ -153,9 +153,9 @@ func (st *Stage) addMounts(c *instructions.RunCommand, ln int) {
 		}
 		switch {
 		case len(used) > 0:
-			cm.Skip = fmt.Sprintf("line %d: the cache mount's key uses %s, known only inside the build (the stage's ARG or ENV)", ln, strings.Join(used, ", "))
+			cm.Skip = fmt.Sprintf("the cache mount's key uses %s, known only inside the build (the stage's ARG or ENV)", strings.Join(used, ", "))
 		case m.From != "":
-			cm.Skip = fmt.Sprintf("line %d: the cache mount is based on %q (from=), and BuildKit keys it by that stage's or image's cache record, which no other build can name", ln, m.From)
+			cm.Skip = fmt.Sprintf("the cache mount is based on %q (from=), and BuildKit keys it by that stage's or image's cache record, which no other build can name", m.From)
 		}
 		st.Mounts = append(st.Mounts, cm)
 	}

@@ -81,7 +81,7 @@ type MountCache struct {
 
 // mountCache plans cache-mounts registry; what keeps a mount out is a
 // note, and the build goes on without it.
-func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string, byDigest bool) (*MountCache, []string) {
+func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string) (*MountCache, []string) {
 	if s.Mounts.Mode != inputs.MountsRegistry || s.Evaluates() {
 		return nil, nil
 	}
@@ -103,7 +103,7 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string,
 	if clash(s, ref) {
 		return nil, []string{fmt.Sprintf("%sthe snapshot tag %s is also one of the image's tags; the cache mounts stay on the builder", fix, ref)}
 	}
-	mc := &MountCache{Ref: ref, Sources: []string{ref}, MaxSize: s.Mounts.MaxSize, ByDigest: byDigest,
+	mc := &MountCache{Ref: ref, Sources: []string{ref}, MaxSize: s.Mounts.MaxSize, ByDigest: b.Can(PushByDigest),
 		Compress: b.Can(PushByDigest), backend: b, builder: s.Builder, tmpDir: filepath.Join(tmpDir, "mounts"), progress: "plain"}
 	if b.Can(RawJSON) {
 		mc.progress = "rawjson"
@@ -146,8 +146,11 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string,
 		return nil, append(notes, fix+"the stages the build runs have no cache mount to keep (RUN --mount=type=cache)")
 	}
 	mc.Save = s.Pushes() && s.Verify != inputs.VerifyOff
-	if !mc.Save {
+	switch {
+	case !mc.Save:
 		notes = append(notes, fix+"the image is not pushed and verified, so no snapshot is saved; the newest one is restored")
+	case !b.Can(PushByDigest):
+		notes = append(notes, fmt.Sprintf("%s%s cannot push by digest, so the snapshot's tag %s is pushed with it, before it is verified (%s to keep the guarantee)", fix, b.Where, ref, b.Remedy))
 	}
 	return mc, notes
 }

@@ -200,7 +200,7 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 			p.Steps = append(p.Steps, Step{Kind: Tag, Stage: img.Stage, Tags: slices.Clone(img.Tags)})
 		}
 	}
-	p.Mounts, notes = mountCache(s, b, p.Stages, tmpDir, p.ByDigest)
+	p.Mounts, notes = mountCache(s, b, p.Stages, tmpDir)
 	p.Notes, p.Steps = append(p.Notes, notes...), mountSteps(p.Steps, p.Mounts)
 	return p, nil
 }

@@ -34,7 +34,7 @@ import (
 
 // goBuiltRE finds the packages go build -v named in the test project's
 // build step (printed with a prefix by its Dockerfile).
-var goBuiltRE = regexp.MustCompile(`go-build-v: (\S+)`)
+var goBuiltRE = regexp.MustCompile(`(?m)^#\d+ [\d.]+ go-build-v: (\S+)$`)
 
 // goBuilt are the packages the run's go build compiled, sorted.
 func goBuilt(log string) []string {

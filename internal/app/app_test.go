@@ -48,6 +48,10 @@ type fakeBuildx struct {
 	started chan struct{}
 	// failTarget fails the build of that --target (a stage cache build).
 	failTarget string
+	// mounts, if set, answers the cache-mounts helper builds (mounts_test.go).
+	mounts *fakeMounts
+	// dockerfile, if set, is the context's Dockerfile (runApp).
+	dockerfile string
 	mu         sync.Mutex // detection runs some calls side by side
 }
 
@@ -104,6 +108,9 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 		}
 		f.t.Fatalf("build has no %s: %q", name, c.Args)
 		return ""
+	}
+	if i := slices.Index(c.Args, "--file"); f.mounts != nil && i >= 0 && strings.Contains(c.Args[i+1], "/mounts/") {
+		return f.mounts.build(f.t, c)
 	}
 	if f.failTarget != "" && slices.Contains(c.Args, "--target") && flagValue("--target") == f.failTarget {
 		fmt.Fprintln(c.Stderr, "ERROR: failed to build: failed to solve: failed to push: 403 Forbidden")
@@ -239,7 +246,11 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+	df := f.dockerfile
+	if df == "" {
+		df = "FROM scratch\n"
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{

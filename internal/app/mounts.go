@@ -171,15 +171,13 @@ func (r *buildRun) runHelper(ctx context.Context, h plan.Helper) error {
 		return err
 	}
 	// The step's own words, not its whole script.
-	msg := f.Message
-	if f.Step != nil {
-		msg = "its step failed"
-		if m := exitCodeRE.FindString(f.Message); m != "" {
-			msg += " with " + m
-		}
-		if len(f.Step.Log) > 0 {
-			msg += ": " + strings.Join(lastLines(f.Step.Log, 3), " / ")
-		}
+	m := exitCodeRE.FindString(f.Message)
+	if m == "" {
+		return fmt.Errorf("%s (%w)", f.Message, err)
+	}
+	msg := "its step failed with " + m
+	if f.Step != nil && len(f.Step.Log) > 0 {
+		msg += ": " + strings.Join(lastLines(f.Step.Log, 3), " / ")
 	}
 	return errors.New(msg)
 }

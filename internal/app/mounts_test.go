@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -18,8 +19,10 @@ import (
 
 	"github.com/inlinecache/action/internal/buildflags"
 	"github.com/inlinecache/action/internal/command"
+	"github.com/inlinecache/action/internal/plan"
 	"github.com/inlinecache/action/internal/registrytest"
 	"github.com/inlinecache/action/internal/report"
+	"github.com/inlinecache/action/internal/verify"
 )
 
 // fakeMounts is a strict stand-in for BuildKit running the cache-mounts
@@ -220,5 +223,36 @@ func TestCacheMountsRestoreAndSave(t *testing.T) {
 	}
 	if len(m.files) != 1 {
 		t.Errorf("after a failed restore, %d more helper builds ran, want none", len(m.files)-1)
+	}
+}
+
+// A save writes the snapshot afresh when it would grow past the layer
+// limit, when it is mostly stale, or when it holds a mount this build does
+// not keep; otherwise only the mounts with new files get a layer.
+func TestMountSnapshotShape(t *testing.T) {
+	t.Parallel()
+	mc := &plan.MountCache{Mounts: []plan.Mount{{Dir: "m-a"}, {Dir: "m-b"}}}
+	layers := func(n int) []v1.Descriptor { return make([]v1.Descriptor, n) }
+	one := func(size int64) []v1.Descriptor { return []v1.Descriptor{{Size: size}} }
+	for _, tc := range []struct {
+		name     string
+		from     *verify.Snapshot
+		kept     []collected
+		prevDirs []string
+		compact  bool
+		changed  []bool
+	}{
+		{"first save", nil, []collected{{i: 0, files: 5, bytes: 100, newFiles: 5}, {i: 1, files: 0}}, nil, false, []bool{true, false}},
+		{"one more layer", &verify.Snapshot{Layers: one(100)}, []collected{{i: 0, files: 6, bytes: 120, newFiles: 1}, {i: 1, files: 3, bytes: 30}}, []string{"m-a"}, false, []bool{true, false}},
+		{"nothing new", &verify.Snapshot{Layers: layers(8)}, []collected{{i: 0, files: 6, bytes: 120}}, []string{"m-a"}, false, []bool{false}},
+		{"past the layer limit", &verify.Snapshot{Layers: layers(plan.CompactAfter)}, []collected{{i: 0, files: 6, bytes: 120, newFiles: 1}, {i: 1, files: 2, bytes: 9}}, []string{"m-a"}, true, []bool{true, true}},
+		{"mostly stale", &verify.Snapshot{Layers: one(1000)}, []collected{{i: 0, files: 6, bytes: 120, newFiles: 1}}, []string{"m-a"}, true, []bool{true}},
+		{"a mount no longer kept", &verify.Snapshot{Layers: one(100)}, []collected{{i: 0, files: 6, bytes: 120, newFiles: 1}}, []string{"m-a", "m-b"}, true, []bool{true}},
+	} {
+		mr := &mountRun{mc: mc, from: tc.from}
+		compact, changed := mr.shape(tc.kept, tc.prevDirs)
+		if compact != tc.compact || !slices.Equal(changed, tc.changed) {
+			t.Errorf("%s: compact %v, changed %v; want %v, %v", tc.name, compact, changed, tc.compact, tc.changed)
+		}
 	}
 }

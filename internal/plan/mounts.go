@@ -270,9 +270,17 @@ func (mc *MountCache) CollectBuild(prev string, mounts []Mount, prevDirs []strin
 		base = prev
 	}
 	fmt.Fprintf(&df, "FROM %s AS snapshot\n", base)
+	// --link makes each layer independent of the snapshot under it, so
+	// the builder never unpacks that; the docker driver's engine may have
+	// a Dockerfile frontend older than --link (1.4), and copies plainly:
+	// still one new layer on top.
+	link := ""
+	if mc.ByDigest {
+		link = "--link "
+	}
 	for i, m := range mounts {
 		if i < len(changed) && changed[i] {
-			fmt.Fprintf(&df, "COPY --link --from=c%d %s/data/ /%s/\n", i, helperOut, m.Dir)
+			fmt.Fprintf(&df, "COPY %s--from=c%d %s/data/ /%s/\n", link, i, helperOut, m.Dir)
 		}
 	}
 	return mc.helper("push", df.String(), nonce, "snapshot", []string{"--label", label}, "")

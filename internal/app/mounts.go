@@ -25,6 +25,8 @@ import (
 type mountRun struct {
 	mc  *plan.MountCache
 	res []report.MountCache // by plan.MountCache.Mounts' index
+	// skipped are the mounts the plan left out.
+	skipped []report.MountCache
 	// from is the snapshot restored (prevRef by digest, fromTag the tag
 	// it was found under); nil when none was.
 	from    *verify.Snapshot
@@ -48,13 +50,18 @@ func (r *buildRun) mountRun() *mountRun {
 		mr.res = append(mr.res, report.MountCache{ID: m.ID, Key: m.Key, Target: m.Target, Stage: m.StageName, Status: "cold"})
 	}
 	r.mounts = mr
+	for _, m := range mc.Skipped {
+		// After the kept ones, so their indexes stay those of mc.Mounts;
+		// the planner's note was the warning.
+		mr.skipped = append(mr.skipped, report.MountCache{ID: m.ID, Target: m.Target, Stage: m.StageName, Status: "skipped", Warning: "its key cannot be reproduced: " + m.Skip})
+	}
 	return mr
 }
 
 // mountResults are the mounts for the result, once the run is over.
 func (r *buildRun) mountResults() []report.MountCache {
 	if mr := r.mountRun(); mr != nil {
-		return mr.res
+		return append(slices.Clip(mr.res), mr.skipped...)
 	}
 	return nil
 }

@@ -343,6 +343,14 @@ func TestCacheMountsFaults(t *testing.T) {
 		if d, _ := snapshotLayers(t, snapRef); d != "" {
 			t.Errorf("a snapshot was saved over the cap: %s", d)
 		}
+		ms := mountsReport(t, r)
+		var status []string
+		for _, m := range ms {
+			status = append(status, m.ID+" "+m.Status)
+		}
+		if want := []string{"/var/cache/blobs skipped", "/c failed", "$ID skipped"}; !slices.Equal(status, want) || !strings.Contains(ms[2].Warning, "its key cannot be reproduced") {
+			t.Errorf("cache mounts %q (%+v), want %q", status, ms, want)
+		}
 	})
 	t.Run("tag refused", func(t *testing.T) {
 		mu.Lock()
@@ -360,7 +368,7 @@ func TestCacheMountsFaults(t *testing.T) {
 	t.Run("missing layer", func(t *testing.T) {
 		saved := action(t, in)
 		checkPushed(t, saved)
-		if ms := mountsReport(t, saved); len(ms) != 2 || ms[0].Status != "saved" {
+		if ms := mountsReport(t, saved); len(ms) != 3 || ms[0].Status != "saved" {
 			t.Fatalf("cache mounts = %+v, want /var/cache/blobs saved", ms)
 		}
 		r, err := name.ParseReference(snapRef)
@@ -387,7 +395,7 @@ func TestCacheMountsFaults(t *testing.T) {
 		missing = ""
 		mu.Unlock()
 		warned(t, cold, "::warning::cache-mounts registry: the snapshot "+snapRef+" cannot be restored", "is listed in the cache manifest but not in the registry")
-		if ms := mountsReport(t, cold); len(ms) != 2 || ms[0].Restored != nil {
+		if ms := mountsReport(t, cold); len(ms) != 3 || ms[0].Restored != nil {
 			t.Errorf("cache mounts = %+v, want nothing restored", ms)
 		}
 	})

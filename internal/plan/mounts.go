@@ -60,6 +60,8 @@ type MountCache struct {
 	Ref     string
 	Sources []string
 	Mounts  []Mount
+	// Skipped are the mounts left out, each with a Skip saying why.
+	Skipped []Mount
 	// Save: the build pushes, so a verified build saves a snapshot.
 	Save    bool
 	MaxSize int64
@@ -129,9 +131,12 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 		switch {
 		case m.Skip != "":
 			notes = append(notes, fmt.Sprintf("%sa cache mount (%s) is not kept, its key cannot be reproduced: %s", fix, where, m.Skip))
+			mc.Skipped = append(mc.Skipped, Mount{CacheMount: m, StageName: st.Label()})
 			continue
 		case m.HasBase() && len(s.Platforms) > 1:
-			notes = append(notes, fmt.Sprintf("%scache mount %s (%s) is not kept: with uid, gid or mode BuildKit keeps one per platform, and the build has %d", fix, m.ID, where, len(s.Platforms)))
+			m.Skip = fmt.Sprintf("with uid, gid or mode BuildKit keeps one per platform, and the build has %d", len(s.Platforms))
+			notes = append(notes, fmt.Sprintf("%scache mount %s (%s) is not kept: %s", fix, m.ID, where, m.Skip))
+			mc.Skipped = append(mc.Skipped, Mount{CacheMount: m, StageName: st.Label()})
 			continue
 		}
 		key := m.Key(mc.NS)
@@ -142,7 +147,7 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 		sum := sha256.Sum256([]byte(key))
 		mc.Mounts = append(mc.Mounts, Mount{CacheMount: m, StageName: st.Label(), Tool: a.ToolImage(m.Stage), Key: key, Dir: "m-" + hex.EncodeToString(sum[:8])})
 	}
-	if len(mc.Mounts) == 0 {
+	if len(mc.Mounts)+len(mc.Skipped) == 0 {
 		return nil, append(notes, fix+"the stages the build runs have no cache mount to keep (RUN --mount=type=cache)")
 	}
 	mc.Save = s.Pushes() && s.Verify != inputs.VerifyOff
@@ -158,7 +163,7 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 // mountSteps puts the restore before every build and the save after the
 // image's verification and tags.
 func mountSteps(steps []Step, mc *MountCache) []Step {
-	if mc == nil {
+	if mc == nil || len(mc.Mounts) == 0 {
 		return steps
 	}
 	out := append([]Step{{Kind: RestoreMounts, Cache: mc.Ref}}, steps...)

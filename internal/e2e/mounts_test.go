@@ -394,7 +394,7 @@ func TestCacheMountsFaults(t *testing.T) {
 		mu.Lock()
 		missing = ""
 		mu.Unlock()
-		warned(t, cold, "::warning::cache-mounts registry: the snapshot "+snapRef+" cannot be restored", "is listed in the cache manifest but not in the registry")
+		warned(t, cold, "::warning::cache-mounts registry: the snapshot "+snapRef+" cannot be restored", "is listed in the snapshot's manifest but not in the registry")
 		if ms := mountsReport(t, cold); len(ms) != 3 || ms[0].Restored != nil {
 			t.Errorf("cache mounts = %+v, want nothing restored", ms)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -119,7 +120,7 @@ func (v *Verifier) Snapshot(ctx context.Context, ref string) (Snapshot, error) {
 	named := func(what string, err error) error { return fmt.Errorf("%s: %w", what, v.explain(ctx, c, r, err)) }
 	for _, l := range m.Layers {
 		if msg := layerMissing(ctx, p, r, l, named); msg != "" {
-			return s, bad("%s", msg)
+			return s, bad("%s", strings.Replace(msg, "the cache manifest", "the snapshot's manifest", 1))
 		}
 	}
 	return s, nil

@@ -220,22 +220,25 @@ func TestCacheMounts(t *testing.T) {
 			if mt := layerMediaType(t, snapRef); leg != "docker" && !strings.HasSuffix(mt, "+zstd") {
 				t.Errorf("the snapshot's layer is %s, want zstd", mt)
 			}
-			// Unchanged, on an emptied builder: the image's inline cache
-			// serves the step that copies the binary, so go build does not
-			// even run, and nothing new is found in the restored mount.
-			prune(t)
-			noCacheMounts(t, environ)
-			same := actionIn(t, environ, in)
-			checkPushed(t, same)
-			if got := goBuilt(same.Log); len(got) != 0 {
-				t.Errorf("unchanged rebuild compiled %q, want nothing", got)
-			}
-			ms = mountsReport(t, same)
-			if len(ms) != 1 || ms[0].Status != "unchanged" || ms[0].Restored == nil || ms[0].Restored.Files == 0 || ms[0].Saved == nil || ms[0].Saved.LayersPushed != 0 {
-				t.Errorf("unchanged rebuild's cache mounts = %+v, want restored and nothing pushed", ms)
-			}
-			if d, n := snapshotLayers(t, snapRef); d != digest1 || n != 1 {
-				t.Errorf("unchanged rebuild moved the snapshot to %s with %d layers", d, n)
+			// Unchanged, on an emptied builder (one leg is enough): the
+			// image's inline cache serves the step that copies the binary,
+			// so go build does not even run, and nothing new is found in
+			// the restored mount.
+			if leg == "remote" {
+				prune(t)
+				noCacheMounts(t, environ)
+				same := actionIn(t, environ, in)
+				checkPushed(t, same)
+				if got := goBuilt(same.Log); len(got) != 0 {
+					t.Errorf("unchanged rebuild compiled %q, want nothing", got)
+				}
+				ms = mountsReport(t, same)
+				if len(ms) != 1 || ms[0].Status != "unchanged" || ms[0].Restored == nil || ms[0].Restored.Files == 0 || ms[0].Saved == nil || ms[0].Saved.LayersPushed != 0 {
+					t.Errorf("unchanged rebuild's cache mounts = %+v, want restored and nothing pushed", ms)
+				}
+				if d, n := snapshotLayers(t, snapRef); d != digest1 || n != 1 {
+					t.Errorf("unchanged rebuild moved the snapshot to %s with %d layers", d, n)
+				}
 			}
 
 			// One package changed, on an emptied builder: only it and
@@ -244,6 +247,7 @@ func TestCacheMounts(t *testing.T) {
 				t.Fatal(err)
 			}
 			prune(t)
+			noCacheMounts(t, environ)
 			changed := actionIn(t, environ, in)
 			checkPushed(t, changed)
 			built = goBuilt(changed.Log)
@@ -259,12 +263,12 @@ func TestCacheMounts(t *testing.T) {
 				t.Errorf("after the change the snapshot is %s with %d layers, want a new one with 2", d, n)
 			}
 			t.Logf("RESULT (%s):\n%s", leg, resultBlock(changed.Log))
-			if leg != "remote" {
+			if leg != "docker" {
 				return
 			}
 			// The binary built with the restored compile cache is the one
 			// a clean build of the same source makes (an emptied builder,
-			// no cache of any kind).
+			// no cache of any kind); on the leg that is done soonest.
 			prune(t)
 			clean := actionIn(t, environ, map[string]string{"context": ctx, "tags": image + ":clean", "push": "true", "no-cache": "true", "build-args": "GO=" + bi.GoTag})
 			checkPushed(t, clean)

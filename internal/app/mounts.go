@@ -225,6 +225,13 @@ func (r *buildRun) saveMounts(ctx context.Context) {
 	if mr == nil {
 		return
 	}
+	// Each mount's line, whatever became of it, as the result block has
+	// the image's.
+	defer func() {
+		for _, m := range r.mountResults() {
+			r.log.Infof("%s", m.Line())
+		}
+	}()
 	var idx []int
 	for i := range mr.mc.Mounts {
 		if mr.res[i].Status != "failed" {
@@ -436,7 +443,6 @@ func (r *buildRun) finishSave(ctx context.Context, kept []collected, changed []b
 			mr.res[c.i].Status = "saved"
 		}
 		mr.res[c.i].Saved = s
-		r.log.Infof("%s", mr.res[c.i].Line())
 	}
 	r.log.Infof("cache-mounts: snapshot %s verified (%d layers, %d pushed by this build) and tagged %s", byDigest, len(snap.Layers), pushed, mr.mc.Ref)
 }

@@ -183,6 +183,9 @@ func TestCacheMountsRestoreAndSave(t *testing.T) {
 	if n := len(layersOf(t, snap)); n != 1 {
 		t.Errorf("snapshot has %d layers, want 1", n)
 	}
+	if !strings.Contains(r.stdout, "cache mount /root/.cache/go-build (stage build): saved; saved 10 new files, 3.9 kB (layers pushed: 1)") {
+		t.Errorf("no line for the saved mount:\n%s", r.stdout)
+	}
 	if !strings.Contains(r.stdout, "cache-mounts: no snapshot at "+snap) {
 		t.Errorf("no line saying there was no snapshot:\n%s", r.stdout)
 	}

@@ -101,22 +101,8 @@ func (r *buildRun) restoreMounts(ctx context.Context) {
 		all[i] = i
 	}
 	idx := r.runnable(all)
-	var snap verify.Snapshot
-	for _, src := range mr.mc.Sources {
-		s, err := r.v.Snapshot(ctx, src)
-		if errors.Is(err, verify.ErrNoSnapshot) {
-			r.log.Infof("cache-mounts: no snapshot at %s", src)
-			continue
-		}
-		if err != nil {
-			r.log.Warning(fmt.Sprintf("%sthe snapshot %s cannot be restored (%v); the next source is tried, and the build runs cold without one", mountsWarn, src, err))
-			continue
-		}
-		snap, mr.fromTag = s, src
-		break
-	}
-	if mr.fromTag == "" {
-		r.log.Infof("cache-mounts: no snapshot to restore; the cache mounts start as the builder has them")
+	snap, ok := r.pickSnapshot(ctx)
+	if !ok {
 		return
 	}
 	ref, err := r.v.ParseReference(mr.fromTag)
@@ -154,6 +140,27 @@ func (r *buildRun) restoreMounts(ctx context.Context) {
 		mr.res[i].Restored = &report.MountRestore{From: mr.prevRef, Files: n[0], Bytes: n[1], Seconds: secs}
 		r.log.Infof("cache-mounts: restored %s (stage %s): %d files, %s in %.1fs from %s", mr.res[i].ID, mr.res[i].Stage, n[0], bytesText(n[1]), secs, mr.prevRef)
 	}
+}
+
+// pickSnapshot finds the first snapshot of the chain that verifies;
+// each that cannot be used is a warning.
+func (r *buildRun) pickSnapshot(ctx context.Context) (verify.Snapshot, bool) {
+	mr := r.mounts
+	for _, src := range mr.mc.Sources {
+		s, err := r.v.Snapshot(ctx, src)
+		if errors.Is(err, verify.ErrNoSnapshot) {
+			r.log.Infof("cache-mounts: no snapshot at %s", src)
+			continue
+		}
+		if err != nil {
+			r.log.Warning(fmt.Sprintf("%sthe snapshot %s cannot be restored (%v); the next source is tried, and the build runs cold without one", mountsWarn, src, err))
+			continue
+		}
+		mr.fromTag = src
+		return s, true
+	}
+	r.log.Infof("cache-mounts: no snapshot to restore; the cache mounts start as the builder has them")
+	return verify.Snapshot{}, false
 }
 
 // runHelper writes a helper build's Dockerfile and runs it on the
@@ -232,18 +239,7 @@ func (r *buildRun) saveMounts(ctx context.Context) {
 			r.log.Infof("%s", m.Line())
 		}
 	}()
-	var idx []int
-	for i := range mr.mc.Mounts {
-		if mr.res[i].Status != "failed" {
-			idx = append(idx, i)
-		}
-	}
-	if r.res.Verdict != report.Verified {
-		for _, i := range idx {
-			r.warnMount(i, mr.res[i].Status, "not saved: the image did not verify, so nothing of this build is kept")
-		}
-		return
-	}
+	idx := r.savable()
 	if len(idx) == 0 {
 		return
 	}
@@ -252,14 +248,7 @@ func (r *buildRun) saveMounts(ctx context.Context) {
 	if !ok {
 		return
 	}
-	var kept []collected
-	for _, c := range got {
-		if c.bytes > mr.mc.MaxSize {
-			r.warnMount(c.i, "skipped", fmt.Sprintf("not saved: it holds %s, more than the cap of %s (input %s)", bytesText(c.bytes), bytesText(mr.mc.MaxSize), "cache-mounts-max-size"))
-			continue
-		}
-		kept = append(kept, c)
-	}
+	kept := r.underCap(got)
 	if len(kept) == 0 {
 		return // each has its warning
 	}
@@ -288,6 +277,39 @@ func (r *buildRun) saveMounts(ctx context.Context) {
 		return
 	}
 	r.finishSave(ctx, kept, changed, compact, meta.Digest, start)
+}
+
+// savable are the mounts a save may keep: none unless the image
+// verified, and none whose helper step already failed.
+func (r *buildRun) savable() []int {
+	mr := r.mounts
+	var idx []int
+	for i := range mr.mc.Mounts {
+		if mr.res[i].Status != "failed" {
+			idx = append(idx, i)
+		}
+	}
+	if r.res.Verdict == report.Verified {
+		return idx
+	}
+	for _, i := range idx {
+		r.warnMount(i, mr.res[i].Status, "not saved: the image did not verify, so nothing of this build is kept")
+	}
+	return nil
+}
+
+// underCap are the mounts within cache-mounts-max-size; each other gets
+// the warning.
+func (r *buildRun) underCap(got []collected) []collected {
+	var kept []collected
+	for _, c := range got {
+		if c.bytes > r.mounts.mc.MaxSize {
+			r.warnMount(c.i, "skipped", fmt.Sprintf("not saved: it holds %s, more than the cap of %s (input %s)", bytesText(c.bytes), bytesText(r.mounts.mc.MaxSize), "cache-mounts-max-size"))
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept
 }
 
 // collect runs the collect steps and reads their summaries.

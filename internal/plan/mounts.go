@@ -105,12 +105,29 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 	if clash(s, ref) {
 		return nil, []string{fmt.Sprintf("%sthe snapshot tag %s is also one of the image's tags; the cache mounts stay on the builder", fix, ref)}
 	}
+	mc := newMountCache(s, b, ref, tags[0], tmpDir)
+	notes := mc.addMounts(a, len(s.Platforms), fix)
+	if len(mc.Mounts)+len(mc.Skipped) == 0 {
+		return nil, append(notes, fix+"the stages the build runs have no cache mount to keep (RUN --mount=type=cache)")
+	}
+	mc.Save = s.Pushes() && s.Verify != inputs.VerifyOff
+	switch {
+	case !mc.Save:
+		notes = append(notes, fix+"the image is not pushed and verified, so no snapshot is saved; the newest one is restored")
+	case !b.Can(PushByDigest):
+		notes = append(notes, fmt.Sprintf("%s%s cannot push by digest, so the snapshot's tag %s is pushed with it, before it is verified (%s to keep the guarantee)", fix, b.Where, ref, b.Remedy))
+	}
+	return mc, notes
+}
+
+// newMountCache is the snapshot's place and the helper builds' backend.
+func newMountCache(s inputs.Settings, b Backend, ref string, first inputs.Tag, tmpDir string) *MountCache {
 	mc := &MountCache{Ref: ref, Sources: []string{ref}, MaxSize: s.Mounts.MaxSize, ByDigest: b.Can(PushByDigest),
 		Compress: b.Can(PushByDigest), backend: b, builder: s.Builder, tmpDir: filepath.Join(tmpDir, "mounts"), progress: "plain"}
 	if b.Can(RawJSON) {
 		mc.progress = "rawjson"
 	}
-	for _, br := range branchRefs(s, tags[0]) {
+	for _, br := range branchRefs(s, first) {
 		if r, err := suffixed(br, MountsTag); err == nil {
 			mc.Sources = append(mc.Sources, r)
 		}
@@ -123,6 +140,12 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 	if len(s.Platforms) == 1 {
 		mc.Platform = s.Platforms[0]
 	}
+	return mc
+}
+
+// addMounts keeps the analysis' cache mounts whose key can be reproduced
+// (once per cache directory) and notes the others.
+func (mc *MountCache) addMounts(a *stages.Analysis, platforms int, fix string) []string {
 	var notes []string
 	seen := map[string]bool{}
 	for _, m := range a.CacheMounts() {
@@ -133,8 +156,8 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 			notes = append(notes, fmt.Sprintf("%sa cache mount (%s) is not kept, its key cannot be reproduced: %s", fix, where, m.Skip))
 			mc.Skipped = append(mc.Skipped, Mount{CacheMount: m, StageName: st.Label()})
 			continue
-		case m.HasBase() && len(s.Platforms) > 1:
-			m.Skip = fmt.Sprintf("with uid, gid or mode BuildKit keeps one per platform, and the build has %d", len(s.Platforms))
+		case m.HasBase() && platforms > 1:
+			m.Skip = fmt.Sprintf("with uid, gid or mode BuildKit keeps one per platform, and the build has %d", platforms)
 			notes = append(notes, fmt.Sprintf("%scache mount %s (%s) is not kept: %s", fix, m.ID, where, m.Skip))
 			mc.Skipped = append(mc.Skipped, Mount{CacheMount: m, StageName: st.Label()})
 			continue
@@ -147,17 +170,7 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 		sum := sha256.Sum256([]byte(key))
 		mc.Mounts = append(mc.Mounts, Mount{CacheMount: m, StageName: st.Label(), Tool: a.ToolImage(m.Stage), Key: key, Dir: "m-" + hex.EncodeToString(sum[:8])})
 	}
-	if len(mc.Mounts)+len(mc.Skipped) == 0 {
-		return nil, append(notes, fix+"the stages the build runs have no cache mount to keep (RUN --mount=type=cache)")
-	}
-	mc.Save = s.Pushes() && s.Verify != inputs.VerifyOff
-	switch {
-	case !mc.Save:
-		notes = append(notes, fix+"the image is not pushed and verified, so no snapshot is saved; the newest one is restored")
-	case !b.Can(PushByDigest):
-		notes = append(notes, fmt.Sprintf("%s%s cannot push by digest, so the snapshot's tag %s is pushed with it, before it is verified (%s to keep the guarantee)", fix, b.Where, ref, b.Remedy))
-	}
-	return mc, notes
+	return notes
 }
 
 // mountSteps puts the restore before every build and the save after the

@@ -137,7 +137,7 @@ func (r *buildRun) restoreMounts(ctx context.Context) {
 			continue
 		}
 		mr.res[i].Status = "restored"
-		mr.res[i].Restored = &report.MountRestore{From: mr.prevRef, Files: n[0], Bytes: n[1], Seconds: secs}
+		mr.res[i].Restored = &report.MountRestore{From: mr.prevRef, Files: n[0], Bytes: n[1], Seconds: secs, SnapshotBytes: snap.Bytes()}
 		r.log.Infof("cache-mounts: restored %s (stage %s): %d files, %s in %.1fs from %s", mr.res[i].ID, mr.res[i].Stage, n[0], bytesText(n[1]), secs, mr.prevRef)
 	}
 }
@@ -457,11 +457,16 @@ func (r *buildRun) finishSave(ctx context.Context, kept []collected, changed []b
 		pushed -= len(mr.from.Layers)
 	}
 	secs := seconds(time.Since(start).Seconds())
+	// The new layers are on top, one per changed mount, in their order.
+	fresh := snap.Layers[max(0, len(snap.Layers)-pushed):]
 	for k, c := range kept {
 		s := &report.MountSave{Ref: mr.mc.Ref, Digest: digest, TotalFiles: c.files, TotalBytes: c.bytes, Seconds: secs, Compacted: compact}
 		mr.res[c.i].Status = "unchanged"
 		if changed[k] {
 			s.Files, s.Bytes, s.LayersPushed = c.newFiles, c.newBytes, 1
+			if len(fresh) > 0 {
+				s.PushedBytes, fresh = fresh[0].Size, fresh[1:]
+			}
 			mr.res[c.i].Status = "saved"
 		}
 		mr.res[c.i].Saved = s

@@ -174,7 +174,7 @@ func TestCacheMountsRestoreAndSave(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 	ms := mountsOf(t, r)
-	if len(ms) != 1 || ms[0].Status != "saved" || ms[0].Restored != nil || ms[0].Saved == nil || ms[0].Saved.Files != 10 || ms[0].Saved.LayersPushed != 1 || ms[0].Saved.Ref != snap {
+	if len(ms) != 1 || ms[0].Status != "saved" || ms[0].Restored != nil || ms[0].Saved == nil || ms[0].Saved.Files != 10 || ms[0].Saved.LayersPushed != 1 || ms[0].Saved.PushedBytes <= 0 || ms[0].Saved.Ref != snap {
 		t.Fatalf("first build's mounts = %+v", ms)
 	}
 	if len(m.files) != 2 || !strings.Contains(m.files[1], "FROM scratch AS snapshot\nCOPY --link --from=c0 ") || strings.Contains(m.files[0], "type=bind") {
@@ -183,7 +183,7 @@ func TestCacheMountsRestoreAndSave(t *testing.T) {
 	if n := len(layersOf(t, snap)); n != 1 {
 		t.Errorf("snapshot has %d layers, want 1", n)
 	}
-	if !strings.Contains(r.stdout, "cache mount /root/.cache/go-build (stage build): saved; saved 10 new files, 3.9 kB (layers pushed: 1)") {
+	if !strings.Contains(r.stdout, "cache mount /root/.cache/go-build (stage build): saved; saved 10 new files, 3.9 kB (layers pushed: 1, ") {
 		t.Errorf("no line for the saved mount:\n%s", r.stdout)
 	}
 	if !strings.Contains(r.stdout, "cache-mounts: no snapshot at "+snap) {
@@ -193,7 +193,7 @@ func TestCacheMountsRestoreAndSave(t *testing.T) {
 	m = &fakeMounts{restored: "10 4096", collected: "11 4196 1 100"}
 	r = runApp(t, &fakeBuildx{t: t, image: img, mounts: m, dockerfile: mountsDockerfile}, in, nil)
 	ms = mountsOf(t, r)
-	if r.code != 0 || len(ms) != 1 || ms[0].Status != "saved" || ms[0].Restored == nil || ms[0].Restored.Files != 10 || ms[0].Saved.Files != 1 || ms[0].Saved.LayersPushed != 1 {
+	if r.code != 0 || len(ms) != 1 || ms[0].Status != "saved" || ms[0].Restored == nil || ms[0].Restored.Files != 10 || ms[0].Restored.SnapshotBytes <= 0 || ms[0].Saved.Files != 1 || ms[0].Saved.LayersPushed != 1 {
 		t.Fatalf("second build: exit %d, mounts %+v", r.code, ms)
 	}
 	if len(m.files) != 3 || !strings.Contains(m.files[0], "--mount=type=bind,from="+reg+"/app@sha256:") || !strings.Contains(m.files[2], "FROM "+reg+"/app@sha256:") {

@@ -256,7 +256,7 @@ func TestCacheMounts(t *testing.T) {
 				t.Errorf("cold rebuild compiled %q, want only %q", built, want)
 			}
 			ms = mountsReport(t, changed)
-			if len(ms) != 1 || ms[0].Status != "saved" || ms[0].Saved == nil || ms[0].Saved.LayersPushed != 1 || ms[0].Saved.Files == 0 || ms[0].Saved.Files >= ms[0].Saved.TotalFiles {
+			if len(ms) != 1 || ms[0].Status != "saved" || ms[0].Saved == nil || ms[0].Saved.LayersPushed != 1 || ms[0].Saved.PushedBytes <= 0 || ms[0].Saved.Files == 0 || ms[0].Saved.Files >= ms[0].Saved.TotalFiles {
 				t.Errorf("rebuild's cache mounts = %+v, want the new entries saved as one layer", ms)
 			}
 			if d, n := snapshotLayers(t, snapRef); d == digest1 || n != 2 {

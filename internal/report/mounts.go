@@ -35,6 +35,9 @@ type MountRestore struct {
 	Files   int64   `json:"files"`
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"`
+	// SnapshotBytes is the size in the registry of the snapshot the
+	// builder pulled (its compressed layers), shared by its mounts.
+	SnapshotBytes int64 `json:"snapshotBytes"`
 }
 
 // MountSave is a save's figures: the files and bytes new since the
@@ -49,6 +52,9 @@ type MountSave struct {
 	TotalBytes   int64   `json:"totalBytes"`
 	Seconds      float64 `json:"seconds"`
 	LayersPushed int     `json:"layersPushed"`
+	// PushedBytes is the size of the layer pushed, as the registry has
+	// it (compressed).
+	PushedBytes int64 `json:"pushedBytes"`
 	// Compacted: the snapshot was written afresh as one layer.
 	Compacted bool `json:"compacted,omitempty"`
 }
@@ -63,7 +69,7 @@ func (m MountCache) Line() string {
 	if s := m.Saved; s != nil && s.LayersPushed == 0 {
 		fmt.Fprintf(&b, "; nothing new to save (%d files, %s; checked in %.1fs)", s.TotalFiles, bytesText(s.TotalBytes), s.Seconds)
 	} else if s != nil {
-		fmt.Fprintf(&b, "; saved %d new files, %s (layers pushed: %d) in %.1fs", s.Files, bytesText(s.Bytes), s.LayersPushed, s.Seconds)
+		fmt.Fprintf(&b, "; saved %d new files, %s (layers pushed: %d, %s) in %.1fs", s.Files, bytesText(s.Bytes), s.LayersPushed, bytesText(s.PushedBytes), s.Seconds)
 		if s.Compacted {
 			b.WriteString(", compacted")
 		}

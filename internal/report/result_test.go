@@ -96,8 +96,8 @@ func results(t *testing.T) map[string]Result {
 		// over the cap, one whose helper step failed.
 		"cache-mounts": {Verdict: Verified, Report: &ok, CacheMounts: []MountCache{
 			{ID: "/root/.cache/go-build", Key: "//root/.cache/go-build", Target: "/root/.cache/go-build", Stage: "build", Status: "saved",
-				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 1200, Bytes: 45 << 20, Seconds: 3.2},
-				Saved:    &MountSave{Ref: "ghcr.io/acme/app:main-mounts", Digest: "sha256:02", Files: 12, Bytes: 3 << 20, TotalFiles: 1212, TotalBytes: 48 << 20, Seconds: 4.1, LayersPushed: 1}},
+				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 1200, Bytes: 45 << 20, Seconds: 3.2, SnapshotBytes: 20 << 20},
+				Saved:    &MountSave{Ref: "ghcr.io/acme/app:main-mounts", Digest: "sha256:02", Files: 12, Bytes: 3 << 20, TotalFiles: 1212, TotalBytes: 48 << 20, Seconds: 4.1, LayersPushed: 1, PushedBytes: 1 << 20}},
 			{ID: "gomod", Key: "/gomod", Target: "/go/pkg/mod", Stage: "build", Status: "unchanged",
 				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 300, Bytes: 9 << 20, Seconds: 3.2},
 				Saved:    &MountSave{Ref: "ghcr.io/acme/app:main-mounts", Digest: "sha256:02", TotalFiles: 300, TotalBytes: 9 << 20, Seconds: 4.1}},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/inlinecache/action/internal/plan"
+	"github.com/inlinecache/action/internal/progress"
 	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/verify"
 )
@@ -60,10 +61,28 @@ func (r *buildRun) mountRun() *mountRun {
 
 // mountResults are the mounts for the result, once the run is over.
 func (r *buildRun) mountResults() []report.MountCache {
-	if mr := r.mountRun(); mr != nil {
-		return append(slices.Clip(mr.res), mr.skipped...)
+	mr := r.mountRun()
+	if mr == nil {
+		return nil
 	}
-	return nil
+	for i := range mr.res {
+		if m := &mr.res[i]; m.Restored != nil && r.res.Build != nil {
+			used := mountUsed(r.res.Build, m.Target)
+			m.Restored.Used = &used
+		}
+	}
+	return append(slices.Clip(mr.res), mr.skipped...)
+}
+
+// mountUsed reports whether a RUN step that ran in build b has a cache
+// mount at target: one that a restore could have served.
+func mountUsed(b *progress.Build, target string) bool {
+	for _, st := range b.Steps {
+		if st.State == progress.Ran && st.Instruction == "RUN" && strings.Contains(st.Text, "type=cache") && strings.Contains(st.Text, "target="+target) {
+			return true
+		}
+	}
+	return false
 }
 
 // warnMount marks mount i failed (or skipped) with a warning naming it.

@@ -199,6 +199,9 @@ func TestCacheMountsRestoreAndSave(t *testing.T) {
 	if len(m.files) != 3 || !strings.Contains(m.files[0], "--mount=type=bind,from="+reg+"/app@sha256:") || !strings.Contains(m.files[2], "FROM "+reg+"/app@sha256:") {
 		t.Errorf("second build's helpers: restore from the snapshot by digest, push on top of it:\n%s", strings.Join(m.files, "\n---\n"))
 	}
+	if u := ms[0].Restored.Used; u == nil || *u {
+		t.Errorf("no step that ran had the mount (the fake's RUN make), yet used = %v", u)
+	}
 	if n := len(layersOf(t, snap)); n != 2 {
 		t.Errorf("snapshot has %d layers, want 2", n)
 	}

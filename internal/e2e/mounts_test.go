@@ -235,6 +235,8 @@ func TestCacheMounts(t *testing.T) {
 				ms = mountsReport(t, same)
 				if len(ms) != 1 || ms[0].Status != "unchanged" || ms[0].Restored == nil || ms[0].Restored.Files == 0 || ms[0].Saved == nil || ms[0].Saved.LayersPushed != 0 {
 					t.Errorf("unchanged rebuild's cache mounts = %+v, want restored and nothing pushed", ms)
+				} else if u := ms[0].Restored.Used; u == nil || *u {
+					t.Errorf("unchanged rebuild: no step ran, yet the restored mount counts as used (%v)", u)
 				}
 				if d, n := snapshotLayers(t, snapRef); d != digest1 || n != 1 {
 					t.Errorf("unchanged rebuild moved the snapshot to %s with %d layers", d, n)
@@ -258,6 +260,8 @@ func TestCacheMounts(t *testing.T) {
 			ms = mountsReport(t, changed)
 			if len(ms) != 1 || ms[0].Status != "saved" || ms[0].Saved == nil || ms[0].Saved.LayersPushed != 1 || ms[0].Saved.PushedBytes <= 0 || ms[0].Saved.Files == 0 || ms[0].Saved.Files >= ms[0].Saved.TotalFiles {
 				t.Errorf("rebuild's cache mounts = %+v, want the new entries saved as one layer", ms)
+			} else if u := ms[0].Restored; u == nil || u.Used == nil || !*u.Used {
+				t.Errorf("rebuild: go build ran with the restored mount, yet it does not count as used (%+v)", u)
 			}
 			if d, n := snapshotLayers(t, snapRef); d == digest1 || n != 2 {
 				t.Errorf("after the change the snapshot is %s with %d layers, want a new one with 2", d, n)

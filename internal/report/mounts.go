@@ -38,6 +38,9 @@ type MountRestore struct {
 	// SnapshotBytes is the size in the registry of the snapshot the
 	// builder pulled (its compressed layers), shared by its mounts.
 	SnapshotBytes int64 `json:"snapshotBytes"`
+	// Used says whether a step that ran in the build had the mount; when
+	// none did, the restore was cost only. nil when not known.
+	Used *bool `json:"used,omitempty"`
 }
 
 // MountSave is a save's figures: the files and bytes new since the
@@ -65,6 +68,9 @@ func (m MountCache) Line() string {
 	fmt.Fprintf(&b, "cache mount %s (stage %s): %s", m.ID, m.Stage, m.Status)
 	if r := m.Restored; r != nil {
 		fmt.Fprintf(&b, "; restored %d files, %s in %.1fs from %s", r.Files, bytesText(r.Bytes), r.Seconds, r.From)
+		if r.Used != nil && !*r.Used {
+			fmt.Fprintf(&b, " (no step that ran used it, so the restore was cost only; %s: off avoids it on builds like this)", "cache-mounts")
+		}
 	}
 	if s := m.Saved; s != nil && s.LayersPushed == 0 {
 		fmt.Fprintf(&b, "; nothing new to save (%d files, %s; checked in %.1fs)", s.TotalFiles, bytesText(s.TotalBytes), s.Seconds)

@@ -99,7 +99,7 @@ func results(t *testing.T) map[string]Result {
 				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 1200, Bytes: 45 << 20, Seconds: 3.2, SnapshotBytes: 20 << 20},
 				Saved:    &MountSave{Ref: "ghcr.io/acme/app:main-mounts", Digest: "sha256:02", Files: 12, Bytes: 3 << 20, TotalFiles: 1212, TotalBytes: 48 << 20, Seconds: 4.1, LayersPushed: 1, PushedBytes: 1 << 20}},
 			{ID: "gomod", Key: "/gomod", Target: "/go/pkg/mod", Stage: "build", Status: "unchanged",
-				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 300, Bytes: 9 << 20, Seconds: 3.2},
+				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 300, Bytes: 9 << 20, Seconds: 3.2, Used: new(bool)},
 				Saved:    &MountSave{Ref: "ghcr.io/acme/app:main-mounts", Digest: "sha256:02", TotalFiles: 300, TotalBytes: 9 << 20, Seconds: 4.1}},
 			{ID: "/root/.npm", Key: "//root/.npm", Target: "/root/.npm", Stage: "web", Status: "skipped", Warning: "not saved: it holds 2.5 GiB, more than the cap of 1.9 GiB (input cache-mounts-max-size)"},
 			{ID: "/c", Key: "//c", Target: "/c", Stage: "tools", Status: "failed", Warning: "the builder cannot run the helper step: its stage is based on scratch"},

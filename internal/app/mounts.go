@@ -148,7 +148,7 @@ func (r *buildRun) restoreMounts(ctx context.Context) {
 		}
 		return
 	}
-	secs := seconds(time.Since(start).Seconds())
+	secs := progress.Tenth(time.Since(start).Seconds())
 	for k, i := range restored {
 		n, err := r.readSummary(filepath.Join(h.OutDir, "r"+strconv.Itoa(k)), 2)
 		if err != nil {
@@ -421,7 +421,7 @@ func (mr *mountRun) snapshotMounts(kept []collected, prevDirs []string, changed 
 // restored from another branch's tag becomes this tag's too.
 func (r *buildRun) unchanged(ctx context.Context, kept []collected, start time.Time) {
 	mr := r.mounts
-	secs := seconds(time.Since(start).Seconds())
+	secs := progress.Tenth(time.Since(start).Seconds())
 	for _, c := range kept {
 		mr.res[c.i].Status = "unchanged"
 		mr.res[c.i].Saved = &report.MountSave{Ref: mr.mc.Ref, TotalFiles: c.files, TotalBytes: c.bytes, Seconds: secs}
@@ -475,7 +475,7 @@ func (r *buildRun) finishSave(ctx context.Context, kept []collected, changed []b
 	if mr.from != nil && !compact {
 		pushed -= len(mr.from.Layers)
 	}
-	secs := seconds(time.Since(start).Seconds())
+	secs := progress.Tenth(time.Since(start).Seconds())
 	// The new layers are on top, one per changed mount, in their order.
 	fresh := snap.Layers[max(0, len(snap.Layers)-pushed):]
 	for k, c := range kept {

@@ -83,14 +83,14 @@ type MountCache struct {
 
 // mountCache plans cache-mounts registry; what keeps a mount out is a
 // note, and the build goes on without it.
-func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string) (*MountCache, []string) {
+func mountCache(s derived, b Backend, a *stages.Analysis, tmpDir string) (*MountCache, []string) {
 	if s.Mounts.Mode != inputs.MountsRegistry || s.Evaluates() {
 		return nil, nil
 	}
 	fix := inputs.CacheMountsInput + " registry: "
 	tags := s.Tags
 	if len(tags) == 0 {
-		tags = s.PushedTags()
+		tags = s.pushedTags
 	}
 	if len(tags) == 0 {
 		return nil, []string{fix + "no tag is given, so there is nowhere to keep the cache mounts; they stay on the builder"}
@@ -110,7 +110,7 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 	if len(mc.Mounts)+len(mc.Skipped) == 0 {
 		return nil, append(notes, fix+"the stages the build runs have no cache mount to keep (RUN --mount=type=cache)")
 	}
-	mc.Save = s.Pushes() && s.Verify != inputs.VerifyOff
+	mc.Save = s.pushes && s.Verify != inputs.VerifyOff
 	switch {
 	case !mc.Save:
 		notes = append(notes, fix+"the image is not pushed and verified, so no snapshot is saved; the newest one is restored")
@@ -121,7 +121,7 @@ func mountCache(s inputs.Settings, b Backend, a *stages.Analysis, tmpDir string)
 }
 
 // newMountCache is the snapshot's place and the helper builds' backend.
-func newMountCache(s inputs.Settings, b Backend, ref string, first inputs.Tag, tmpDir string) *MountCache {
+func newMountCache(s derived, b Backend, ref string, first inputs.Tag, tmpDir string) *MountCache {
 	mc := &MountCache{Ref: ref, Sources: []string{ref}, MaxSize: s.Mounts.MaxSize, ByDigest: b.Can(PushByDigest),
 		Compress: b.Can(PushByDigest), backend: b, builder: s.Builder, tmpDir: filepath.Join(tmpDir, "mounts"), progress: "plain"}
 	if b.Can(RawJSON) {

@@ -50,6 +50,10 @@ type Info struct {
 	Inspection Inspection
 	// Docker is the docker CLI and engine, for Legacy.
 	Docker Docker
+	// Engine is the engine behind a docker-driver builder (engine.go);
+	// EngineErr says why docker info could not tell, if it could not.
+	Engine    Engine
+	EngineErr string
 }
 
 // Docker is the docker CLI and the engine it reaches.
@@ -125,6 +129,13 @@ func Detect(ctx context.Context, h Host, name string) (Info, error) {
 		if errors.As(err, &nb) {
 			tried = append(tried, nb.msg)
 			continue
+		}
+		if err == nil {
+			cli := dockerPath
+			if dockerErr != nil {
+				cli = ""
+			}
+			info = withEngine(ctx, h, cli, info)
 		}
 		return info, err
 	}
@@ -206,7 +217,11 @@ func viaDocker(ctx context.Context, h Host, dockerPath, name string, tried []str
 		return Info{}, ctx.Err()
 	}
 	if vErr == nil {
-		return probe(ctx, h, candidate{[]string{dockerPath, "buildx"}, Plugin}, name, strings.TrimSpace(vOut))
+		info, err := probe(ctx, h, candidate{[]string{dockerPath, "buildx"}, Plugin}, name, strings.TrimSpace(vOut))
+		if err == nil {
+			info = withEngine(ctx, h, dockerPath, info)
+		}
+		return info, err
 	}
 	tried = append(tried, fmt.Sprintf("docker buildx: %v: %s", vErr, vErrO))
 	if name != "" {

@@ -8,14 +8,17 @@ import (
 )
 
 // dockerDriverBackend is a docker-driver builder as its engine's image
-// store lets it build. The driver's features (buildx reads the engine's
-// BuildKit worker) say multi-platform, cache export and attestations; push
-// by digest is no feature buildx lists: the classic store pushes only
-// tagged images, the containerd store's image exporter pushes by digest
-// (found by running both, see docs/builders.md).
+// store lets it build. The driver's features (buildx reads them from the
+// engine's BuildKit worker) say multi-platform, cache export and
+// attestations: all three on the containerd image store, none on the
+// classic one. Push by digest is no feature buildx lists, and buildx
+// v0.38.2 refuses it on the docker driver whatever the store ("failed to
+// build: push-by-digest is currently not implemented for docker driver,
+// please create a new builder instance", run on dockerd 28.5.2 with each
+// store), so tag-after-verify falls back there.
 func dockerDriverBackend(bx builder.Info, caps map[plan.Capability]bool) plan.Backend {
 	e := bx.Engine
-	caps[plan.PushByDigest] = e.Store == builder.StoreContainerd
+	caps[plan.PushByDigest] = false
 	return plan.DockerDriverBackend(bx.Command, bx.Inspection.Name, plan.Engine{
 		Version:    e.Version,
 		Store:      string(e.Store),

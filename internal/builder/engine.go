@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Store is a docker engine's image store.
@@ -31,6 +32,9 @@ type Engine struct {
 	// Driver is its storage driver: overlay2, or overlayfs (a snapshotter).
 	Driver string
 }
+
+// engineInfoTimeout bounds docker info.
+const engineInfoTimeout = 30 * time.Second
 
 // snapshotterType is the driver-type docker info reports for the containerd
 // image store.
@@ -66,6 +70,9 @@ func readEngine(ctx context.Context, h Host, dockerPath, dockerContext string) (
 	if dockerContext != "" {
 		args = append([]string{"--context", dockerContext}, args...)
 	}
+	// buildx has just reached the same engine; a hung one is bounded.
+	ctx, cancel := context.WithTimeout(ctx, engineInfoTimeout)
+	defer cancel()
 	out, errOut, err := output(ctx, h.Run, h.Env, dockerPath, args...)
 	if err != nil {
 		return Engine{}, fmt.Errorf("docker info: %v: %s", err, lastLine(errOut))

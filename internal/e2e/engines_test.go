@@ -3,11 +3,13 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inlinecache/action/internal/e2e/harness"
 	"github.com/inlinecache/action/internal/registrytest"
@@ -33,15 +35,7 @@ func TestDockerd28ClassicStore(t *testing.T) {
 	t.Parallel()
 	d := harness.CurrentEngine(t, testenv.ClassicStore)
 	where := engineWhere(d)
-	t.Run("core", func(t *testing.T) {
-		in := coreScenario(t, d)
-		first := in.first
-		if !strings.Contains(first.Log, "::warning::tag-after-verify: the tags are pushed with the image, before verification") ||
-			!strings.Contains(first.Log, where+" cannot push by digest (use a docker-container builder (docker/setup-buildx-action) or turn on the engine's containerd image store") ||
-			!strings.Contains(first.Log, " --tag "+in.tag) || strings.Contains(first.Log, "push-by-digest") {
-			t.Errorf("the classic store does not fall back to pushing the tags, with a warning naming engine and store")
-		}
-	})
+	t.Run("core", func(t *testing.T) { coreScenario(t, d) })
 	t.Run("refusals", func(t *testing.T) {
 		ctx := project(t, "app")
 		for _, tt := range []struct{ input, value, says string }{
@@ -50,9 +44,12 @@ func TestDockerd28ClassicStore(t *testing.T) {
 			{"cache-stages", "registry", "cannot export a registry cache"},
 			{"cache-to", "type=registry,ref=" + harness.Env.Registry + "/e2e/c:1,mode=max", "cannot export cache type=registry"},
 		} {
+			remedy := `or turn on the engine's containerd image store ("features": {"containerd-snapshotter": true} in daemon.json)`
+			if tt.input == "tag-after-verify" {
+				remedy = "buildx's docker driver pushes by digest on no image store; use a docker-container builder (docker/setup-buildx-action)"
+			}
 			r := actionIn(t, d.Environ(), map[string]string{"context": ctx, "tags": repo(t) + ":x", "push": "true", tt.input: tt.value})
-			if r.Code != 2 || !strings.Contains(r.Log, `input "`+tt.input+`": `+where+" "+tt.says) ||
-				!strings.Contains(r.Log, `turn on the engine's containerd image store ("features": {"containerd-snapshotter": true} in daemon.json)`) {
+			if r.Code != 2 || !strings.Contains(r.Log, `input "`+tt.input+`": `+where+" "+tt.says) || !strings.Contains(r.Log, remedy) {
 				t.Errorf("%s %s: exit %d, want 2 naming the input, engine version, store and remedy", tt.input, tt.value, r.Code)
 			}
 			if strings.Contains(r.Log, "inline-cache: build") {
@@ -71,14 +68,14 @@ func TestDockerd28ClassicStore(t *testing.T) {
 func TestDockerd28ContainerdStore(t *testing.T) {
 	t.Parallel()
 	d := harness.CurrentEngine(t, testenv.ContainerdStore)
-	t.Run("core", func(t *testing.T) {
-		in := coreScenario(t, d)
-		first := in.first
-		if !strings.Contains(first.Log, "push-by-digest=true") || strings.Contains(first.Log, " --tag ") || strings.Contains(first.Log, "::warning::tag-after-verify") {
-			t.Errorf("the containerd store does not push by digest")
-		}
-		if got := registrytest.Head(t, in.tag); got != first.Outputs["digest"] || !strings.Contains(first.Log, "tags: set to the verified "+first.Outputs["digest"]) {
-			t.Errorf("%s → %q, want the verified %s, tagged after verification", in.tag, got, first.Outputs["digest"])
+	t.Run("core", func(t *testing.T) { coreScenario(t, d) })
+	t.Run("refusals", func(t *testing.T) {
+		// Push by digest is buildx's refusal on the docker driver, store
+		// or not.
+		r := actionIn(t, d.Environ(), map[string]string{"context": project(t, "app"), "tags": repo(t) + ":x", "push": "true", "tag-after-verify": "true"})
+		if r.Code != 2 || !strings.Contains(r.Log, `input "tag-after-verify": `+engineWhere(d)+" cannot push an image by digest") ||
+			!strings.Contains(r.Log, "buildx's docker driver pushes by digest on no image store; use a docker-container builder (docker/setup-buildx-action)") {
+			t.Errorf("tag-after-verify true: exit %d, want 2 naming the engine, store and remedy", r.Code)
 		}
 	})
 	t.Run("multi-platform", func(t *testing.T) {
@@ -99,15 +96,12 @@ func TestDockerd28ContainerdStore(t *testing.T) {
 	t.Run("docker-buildx-plugin", func(t *testing.T) { pluginLeg(t, d) })
 }
 
-type coreRun struct {
-	tag   string
-	first run
-}
-
 // coreScenario builds, pushes and verifies through the action, then on an
 // emptied engine rebuilds with every RUN step from the registry's inline
-// cache, through the action and through the CLI.
-func coreScenario(t *testing.T, d *testenv.Dockerd) coreRun {
+// cache, through the action and through the CLI. The docker driver pushes
+// by tag on either store, so tag-after-verify falls back with a warning
+// naming engine, store and reason.
+func coreScenario(t *testing.T, d *testenv.Dockerd) {
 	t.Helper()
 	ctx := project(t, "app")
 	tag := repo(t) + ":main"
@@ -120,6 +114,14 @@ func coreScenario(t *testing.T, d *testenv.Dockerd) coreRun {
 	if !strings.Contains(first.Log, builderLine) || !strings.Contains(first.Log, "; engine "+testenv.DockerdVersion+", "+string(d.Store)+" image store") {
 		t.Errorf("the builder line does not name the docker driver, engine %s and the %s store", testenv.DockerdVersion, d.Store)
 	}
+	if !strings.Contains(first.Log, "::warning::tag-after-verify: the tags are pushed with the image, before verification") ||
+		!strings.Contains(first.Log, engineWhere(d)+" cannot push by digest (buildx's docker driver pushes by digest on no image store") ||
+		!strings.Contains(first.Log, " --tag "+tag) || strings.Contains(first.Log, "push-by-digest") {
+		t.Errorf("tag-after-verify does not fall back to pushing the tags, with a warning naming engine, store and reason")
+	}
+	if got := registrytest.Head(t, tag); got != first.Outputs["digest"] {
+		t.Errorf("%s → %q, want the pushed %s", tag, got, first.Outputs["digest"])
+	}
 	enginePrune(t, d)
 	second := actionIn(t, d.Environ(), in)
 	checkVerified(t, second)
@@ -130,7 +132,6 @@ func coreScenario(t *testing.T, d *testenv.Dockerd) coreRun {
 	if r.Code != 0 || !strings.Contains(r.Log, "inline cache: VERIFIED") || !strings.Contains(r.Log, "build steps: 6 of 6 Dockerfile steps cached (cache hit 100%)") {
 		t.Errorf("CLI rebuild on an emptied engine: exit %d, want verified with 6 of 6 steps cached", r.Code)
 	}
-	return coreRun{tag: tag, first: first}
 }
 
 // stageCacheLeg builds the stages project with cache-stages mode, then
@@ -226,4 +227,35 @@ func pluginLeg(t *testing.T, d *testenv.Dockerd) {
 	if err != nil || !strings.Contains(string(out), "CACHED") {
 		t.Errorf("docker build through the plugin: %v\n%s", err, out)
 	}
+}
+
+// TestDockerd28KilledMidBuild: the engine (and with it its BuildKit) dies
+// while a step runs on the docker driver. The build fails at once with the
+// daemon-lost message, and nothing the run started is left running. An
+// engine of its own, so the shared ones live on.
+func TestDockerd28KilledMidBuild(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const name = "dockerd28-killed"
+	d, err := harness.Env.StartEngine(ctx, testenv.EngineConfig{Name: name, Engine: harness.Env.Tools.CurrentEngine, Store: testenv.ClassicStore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// What the crash left: the step's processes.
+		if err := harness.Env.KillLeftovers(name); err != nil {
+			t.Error(err)
+		}
+	})
+	extra := []string{"DOCKER_HOST=", "DOCKER_CONTEXT=" + d.Context, "BUILDX_BUILDER=" + d.Context,
+		"PATH=" + d.BinDir + string(os.PathListSeparator) + harness.Env.BinDir + string(os.PathListSeparator) + "/usr/sbin:/usr/bin:/sbin:/bin"}
+	r := startBuild(t, `RUN ["/bin/busybox", "sleep", "600"]`, extra, map[string]string{
+		"context": project(t, "slow"), "tags": repo(t) + ":slow", "push": "true",
+	})
+	time.Sleep(time.Second) // let the step get going
+	if err := harness.Env.Kill(name); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(t, "build failed: ", "(the connection to the BuildKit daemon was lost: it stopped or crashed during the build)")
 }

@@ -50,11 +50,22 @@ type Backend struct {
 	Env []string
 	// Where names the backend in a refusal, Remedy says what would lift it.
 	Where, Remedy string
-	Caps          map[Capability]bool
+	// Remedies are the remedies for capabilities whose lack Remedy does
+	// not cure (a docker driver pushes by digest on no image store).
+	Remedies map[Capability]string
+	Caps     map[Capability]bool
 }
 
 // Can reports a capability.
 func (b Backend) Can(c Capability) bool { return b.Caps[c] }
+
+// RemedyFor says what would give the backend capability c.
+func (b Backend) RemedyFor(c Capability) string {
+	if r, ok := b.Remedies[c]; ok {
+		return r
+	}
+	return b.Remedy
+}
 
 // BuildxBackend is a buildx builder; caps are its driver's (Buildx is
 // added).
@@ -87,9 +98,10 @@ func DockerBackend(docker string) Backend {
 // out, naming the input: the build would fail later and more obscurely.
 func Check(s inputs.Settings, b Backend) error {
 	var errs []error
-	refuse := func(input, what, instead string) {
-		errs = append(errs, &inputs.Error{Input: input, Msg: fmt.Sprintf("%s cannot %s: %s%s", b.Where, what, instead, b.Remedy)})
+	refuseFor := func(c Capability, input, what, instead string) {
+		errs = append(errs, &inputs.Error{Input: input, Msg: fmt.Sprintf("%s cannot %s: %s%s", b.Where, what, instead, b.RemedyFor(c))})
 	}
+	refuse := func(input, what, instead string) { refuseFor("", input, what, instead) }
 	if !b.Can(Buildx) {
 		if s.CacheMethod == inputs.MethodCacheTo {
 			refuse(inputs.CacheMethodInput, "request the inline cache with --cache-to", "use cache-method auto or build-arg, or ")
@@ -148,7 +160,7 @@ func Check(s inputs.Settings, b Backend) error {
 		}
 	}
 	if s.TagAfterVerify == inputs.TagAfterOn && !b.Can(PushByDigest) {
-		refuse(inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
+		refuseFor(PushByDigest, inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
 	}
 	return errors.Join(errs...)
 }

@@ -28,9 +28,13 @@ func DockerDriverBackend(command []string, builder string, e Engine, caps map[Ca
 		store = "image store unknown"
 	}
 	b.Where = fmt.Sprintf("builder %q (driver docker, engine %s, %s)", builder, version, store)
-	b.Remedy = `use a docker-container builder (docker/setup-buildx-action)`
+	container := `use a docker-container builder (docker/setup-buildx-action)`
+	b.Remedy = container
 	if !e.Containerd {
 		b.Remedy += ` or turn on the engine's containerd image store ("features": {"containerd-snapshotter": true} in daemon.json)`
 	}
+	// Not the store: buildx refuses push-by-digest on the docker driver
+	// ("push-by-digest is currently not implemented for docker driver").
+	b.Remedies = map[Capability]string{PushByDigest: "buildx's docker driver pushes by digest on no image store; " + container}
 	return b
 }

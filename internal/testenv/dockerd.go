@@ -20,8 +20,9 @@ import (
 	"unsafe"
 )
 
-// Dockerd is a Docker engine (Debian's docker.io 20.10, or the current
-// one built by EnsureTools) the environment started, with its own containerd, in its own network namespace.
+// Dockerd is a Docker engine (Debian's docker.io 20.10, or the current one
+// EnsureTools builds) the environment started, with its own containerd, in
+// its own network namespace.
 //
 // The engine's BuildKit runs RUN steps on the default bridge network, which
 // dockerd creates as an interface. A private network namespace lets it do so
@@ -41,11 +42,8 @@ type Dockerd struct {
 	// Engine and Store are what runs.
 	Engine Engine
 	Store  Store
-	// Name is the engine's name in the environment (EngineConfig.Name).
-	Name string
 
-	env  *Env
-	proc *proc
+	env *Env
 }
 
 // DockerContext is the docker context (and buildx docker-driver builder)
@@ -100,7 +98,6 @@ func (e *Env) StartEngine(ctx context.Context, c EngineConfig) (_ *Dockerd, err 
 		BinDir:  filepath.Join(dir, "bin"),
 		Engine:  c.Engine,
 		Store:   c.Store,
-		Name:    c.Name,
 		env:     e,
 	}
 	d.Host = "unix://" + d.Socket
@@ -150,11 +147,11 @@ func (e *Env) StartEngine(ctx context.Context, c EngineConfig) (_ *Dockerd, err 
 		// only through the proxy.
 		fwd = append(fwd, e.Egress.Addr)
 	}
-	d.proc, err = e.startInNetNS(ctx, c.Name, c.Engine.Dockerd, args, fwd...)
+	p, err := e.startInNetNS(ctx, c.Name, c.Engine.Dockerd, args, fwd...)
 	if err != nil {
 		return nil, err
 	}
-	err = waitFor(ctx, d.proc, 60*time.Second, func() error { return unixHTTPOK(d.Socket, "/_ping") })
+	err = waitFor(ctx, p, 60*time.Second, func() error { return unixHTTPOK(d.Socket, "/_ping") })
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", c.Name, err)
 	}

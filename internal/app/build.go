@@ -72,7 +72,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return inputErr(log, err)
 	}
-	r := &buildRun{env: env, log: log, out: outputs, s: s, v: newVerifier(s, env), bx: bx, plan: p}
+	r := &buildRun{env: env, log: log, out: &stepOutputs{Outputs: outputs}, s: s, v: newVerifier(s, env), builder: describeBuilder(bx), plan: p, stages: newStageRuns(p)}
 	return r.run(ctx)
 }
 
@@ -88,7 +88,7 @@ func backend(bx builder.Info) plan.Backend {
 		plan.CacheExport:   in.Has(builder.FeatureCacheExport),
 		plan.Attestations:  in.Has(builder.FeatureOCIExporter),
 		plan.GitQuery:      ok && v.AtLeast(0, 29),
-		plan.PushByDigest:  true,
+		plan.PushByDigest:  true, // all but the docker driver (dockerDriverBackend)
 		plan.RawJSON:       ok && v.AtLeast(0, 12),
 	}
 	if in.Driver == "docker" {

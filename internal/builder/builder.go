@@ -337,7 +337,7 @@ func legacyUsable(d Docker) error {
 	major := 0
 	fmt.Sscanf(d.ClientVersion, "%d", &major)
 	if major >= 23 {
-		return fmt.Errorf("buildx is not installed, and docker CLI %s builds with BuildKit only through the buildx plugin: install docker-buildx (or use a docker CLI before 23 against an engine with BuildKit)", d.ClientVersion)
+		return fmt.Errorf("buildx is not installed, and docker CLI %s builds with BuildKit only through the buildx plugin (without it DOCKER_BUILDKIT=1 docker build stops: \"BuildKit is enabled but the buildx component is missing or broken\", and its legacy builder writes no inline cache): install docker-buildx (or use a docker CLI before 23 against an engine with BuildKit)", d.ClientVersion)
 	}
 	return nil
 }

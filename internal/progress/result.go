@@ -283,3 +283,116 @@ func (b *Build) CacheExport() time.Duration {
 	}
 	return d
 }
+
+// Overhead is a build's wall time outside the steps that executed, in
+// disjoint parts that add up to it: what the build spent besides doing
+// the work of its steps.
+type Overhead struct {
+	// CacheImport is "importing cache manifest from …".
+	CacheImport time.Duration
+	// Export is the exporters, pushing included, where no cache import
+	// overlaps them.
+	Export time.Duration
+	// CachedSteps is the time of cached steps outside the above: BuildKit
+	// shows a cached step's vertex while it pulls and unpacks the step's
+	// layers from a cache source (a COPY --from that needs the whole
+	// stage it copies from, for one).
+	CachedSteps time.Duration
+	// Other is the rest: base image resolution, the build context,
+	// the gaps between vertices.
+	Other time.Duration
+}
+
+// Total is the whole time outside executed steps.
+func (o Overhead) Total() time.Duration { return o.CacheImport + o.Export + o.CachedSteps + o.Other }
+
+// Overhead splits the build's wall time outside the steps that ran or
+// failed by what filled it; a moment covered by several kinds counts once,
+// for the first of cache import, export, cached steps. A stream without
+// vertex times (plain) gives each kind its own total and the remainder
+// to Other.
+func (b *Build) Overhead() Overhead {
+	var o Overhead
+	if b.Wall <= 0 {
+		return o
+	}
+	var ran, cached []interval
+	timed := !b.Start.IsZero()
+	for _, s := range b.Steps {
+		iv := interval{s.Start, s.Start.Add(s.Duration)}
+		if s.Start.IsZero() && s.Duration > 0 {
+			timed = false
+		}
+		switch s.State {
+		case Ran, Failed:
+			ran = append(ran, iv)
+		case Cached:
+			cached = append(cached, iv)
+		}
+	}
+	var imports, exports []interval
+	for _, sp := range b.Spans {
+		iv := interval{sp.Start, sp.Start.Add(sp.Duration)}
+		if sp.Start.IsZero() && sp.Duration > 0 {
+			timed = false
+		}
+		switch sp.Kind {
+		case KindCacheImport:
+			imports = append(imports, iv)
+		case KindExport:
+			exports = append(exports, iv)
+		}
+	}
+	if !timed || b.Format == "plain" {
+		var r, c time.Duration
+		for _, s := range b.Steps {
+			switch s.State {
+			case Ran, Failed:
+				r += s.Duration
+			case Cached:
+				c += s.Duration
+			}
+		}
+		o.CacheImport, o.Export, o.CachedSteps = b.CacheImport, b.Export, c
+		o.Other = max(0, b.Wall-r-o.CacheImport-o.Export-o.CachedSteps)
+		return o
+	}
+	end := b.Start.Add(b.Wall)
+	points := []time.Time{b.Start, end}
+	for _, set := range [][]interval{ran, imports, exports, cached} {
+		for _, iv := range set {
+			points = append(points, iv.start, iv.end)
+		}
+	}
+	slices.SortFunc(points, func(a, b time.Time) int { return a.Compare(b) })
+	covers := func(set []interval, t time.Time) bool {
+		for _, iv := range set {
+			if !t.Before(iv.start) && t.Before(iv.end) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i+1 < len(points); i++ {
+		from, to := maxTime(points[i], b.Start), points[i+1]
+		if to.After(end) {
+			to = end
+		}
+		if !to.After(from) {
+			continue
+		}
+		d := to.Sub(from)
+		switch {
+		case covers(ran, from):
+		case covers(imports, from):
+			o.CacheImport += d
+		case covers(exports, from):
+			o.Export += d
+		case covers(cached, from):
+			o.CachedSteps += d
+		default:
+			o.Other += d
+		}
+	}
+	return o
+}

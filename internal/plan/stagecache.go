@@ -128,7 +128,76 @@ func stageCaches(s inputs.Settings, a *stages.Analysis, buildx bool, tmpDir stri
 			notes = append(notes, fmt.Sprintf("%sthe target stage %q is the image: its steps and its base stages' are in the image's inline cache, and it copies from no builder stage with steps", fix, a.Stages[a.Target].Label()))
 		}
 	}
+	if n := cannotWin(fix, a); n != "" {
+		notes = append(notes, n)
+	}
 	return c, notes
+}
+
+// cannotWin says, before the build, when a stage cache can keep no step
+// that a source change would re-run: every command of the builder stages
+// comes after the whole build context is copied in (COPY . .), so a
+// changed source re-runs them all whatever the cache holds, and the stage
+// cache only adds its import and export to every build.
+func cannotWin(fix string, a *stages.Analysis) string {
+	if a == nil {
+		return ""
+	}
+	var runs []string
+	for _, b := range a.BuildersWithSteps() {
+		if keepsCommand(a, b) {
+			return ""
+		}
+		for _, st := range b.CostlySteps() {
+			runs = append(runs, fmt.Sprintf("line %d `%s`", st.Line, shorten(st.Text, 40)))
+		}
+	}
+	if len(runs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%sit cannot make this Dockerfile's rebuilds faster than cache-stages off: every command of the builder stages (%s) comes after the whole build context is copied in, so a source change re-runs them all whatever the stage cache holds, and the stage cache adds its import and export to every build; copy the dependency files and install them before copying the sources, or set cache-stages off",
+		fix, strings.Join(runs, ", "))
+}
+
+// keepsCommand reports whether stage b (or a stage it is based on) runs a
+// command before the whole build context is copied in: a step a stage
+// cache keeps across source changes.
+func keepsCommand(a *stages.Analysis, b stages.Stage) bool {
+	var chain []stages.Stage
+	for i := b.Index; i >= 0 && len(chain) < len(a.Stages); i = a.Stages[i].BaseStage {
+		chain = append([]stages.Stage{a.Stages[i]}, chain...)
+	}
+	for _, st := range chain {
+		for _, step := range st.Steps {
+			switch {
+			case step.Costly():
+				return true
+			case copiesContext(step):
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// copiesContext reports whether a COPY or ADD copies the whole build
+// context ("COPY . .", "ADD ./ /src").
+func copiesContext(s stages.Step) bool {
+	if (s.Instruction != "COPY" && s.Instruction != "ADD") || strings.Contains(s.Text, "--from") {
+		return false
+	}
+	var args []string
+	for _, w := range strings.Fields(s.Text)[1:] {
+		if !strings.HasPrefix(w, "--") {
+			args = append(args, w)
+		}
+	}
+	for _, src := range args[:max(len(args)-1, 0)] {
+		if src == "." || src == "./" {
+			return true
+		}
+	}
+	return false
 }
 
 // stageSettings are the settings of one stage's cache build: the same

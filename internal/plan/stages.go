@@ -99,7 +99,7 @@ func stageWarning(s inputs.Settings, a *stages.Analysis, canExport bool) string 
 	if !canExport {
 		mode, where = "images", fmt.Sprintf("each builder stage pushed as %s, which this builder can do though it cannot export a registry cache", cacheRef(s, StageTagInfix+"<stage>"))
 	}
-	return head + fmt.Sprintf("To keep %s cached across source changes, set cache-stages: %s (%s); see the README's measured trade-off", strings.Join(kept, ", "), mode, where)
+	return head + fmt.Sprintf("To keep %s cached across source changes, set cache-stages: %s (%s); see docs/stage-caches.md for the measured trade-off", strings.Join(kept, ", "), mode, where)
 }
 
 // exportsAllStages reports whether a cache-to entry other than inline

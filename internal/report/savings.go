@@ -44,12 +44,22 @@ func savingsLine(s *timings.Savings) string {
 		return fmt.Sprintf("time saved: the cache cost more than it saved in this build: %s%s, but this build spent %s: net %.1f s lost",
 			stepsTook(s), builds(s), spent(s), -s.NetSeconds)
 	case timings.Partial:
-		return fmt.Sprintf("time saved: no verdict: %s%s and this build spent %s, but %s no recorded run time, so what the cache saved is not known",
-			stepsTook(s), builds(s), spent(s), unmatched(s))
+		return fmt.Sprintf("time saved: no verdict: %s%s and this build spent %s, but %s", stepsTook(s), builds(s), spent(s), whyNoVerdict(s))
 	case timings.Nothing:
+		if s.CachedSteps == 0 {
+			return fmt.Sprintf("time saved: none: no step of this build was cached; it spent %s", spent(s))
+		}
 		return fmt.Sprintf("time saved: none: no cached step of this build has a recorded run time (%d cached), and nothing was spent on cache", s.CachedSteps)
 	}
 	return fmt.Sprintf("time saved: %s%s; this build spent %s: net %.1f s saved", stepsTook(s), builds(s), spent(s), s.NetSeconds)
+}
+
+// whyNoVerdict says why a partial figure gives no verdict.
+func whyNoVerdict(s *timings.Savings) string {
+	if s.Unmatched() > 0 {
+		return unmatched(s) + " no recorded run time, so what the cache saved is not known"
+	}
+	return fmt.Sprintf("only %.1f s of that went to the cache (importing, exporting and pushing, pulling cached layers); the rest a build without cache spends too, so whether the cache paid off is not known", s.CacheCostSeconds())
 }
 
 // unmatched is "3 more cached steps have".
@@ -108,7 +118,7 @@ func writeSavingsMarkdown(b *strings.Builder, s *timings.Savings) {
 		case timings.Cost:
 			b.WriteString(":warning: The cache cost more than it saved in this build.\n\n")
 		case timings.Partial:
-			fmt.Fprintf(b, ":information_source: No verdict: %s no recorded run time, so what the cache saved is not known.\n\n", unmatched(s))
+			fmt.Fprintf(b, ":information_source: No verdict: %s.\n\n", whyNoVerdict(s))
 		}
 		net := fmt.Sprintf("%.1f s saved", s.NetSeconds)
 		if s.NetSeconds < 0 {

@@ -47,6 +47,20 @@ func TestSavingsRendered(t *testing.T) {
 			md:   []string{":information_source: No verdict: 4 more cached steps have no recorded run time, so what the cache saved is not known.", "| 0 of 4 | 0.0 s |"},
 		},
 		{
+			name: "no verdict: the loss is outside the cache",
+			s: timings.Savings{Verdict: timings.Partial, CachedSteps: 1, MatchedSteps: 1, SavedSeconds: 5, CacheImportSeconds: 0.5, ExportSeconds: 0.5, OtherSeconds: 10, CostSeconds: 11, NetSeconds: -6,
+				Sources: []timings.Source{{Ref: "r/app:main", Image: img, Matched: 1}}},
+			text: []string{"but only 1.0 s of that went to the cache (importing, exporting and pushing, pulling cached layers); the rest a build without cache spends too, so whether the cache paid off is not known\n"},
+			md:   []string{":information_source: No verdict: only 1.0 s of that went to the cache"},
+		},
+		{
+			name: "nothing cached",
+			s: timings.Savings{Verdict: timings.Nothing, CacheImportSeconds: 0.1, ExportSeconds: 0.5, OtherSeconds: 22, CostSeconds: 22.6, NetSeconds: -22.6,
+				Sources: []timings.Source{{Ref: "r/app:main", Image: img}}},
+			text: []string{"time saved: none: no step of this build was cached; it spent 22.6 s outside its steps (0.1 s importing cache, 0.5 s exporting and pushing, 0.0 s in cached steps pulling their layers, 22.0 s other)\n"},
+			md:   []string{"| 0 of 0 | 0.0 s |"},
+		},
+		{
 			name: "no figure",
 			s: timings.Savings{Verdict: timings.Unknown, CachedSteps: 3,
 				Sources: []timings.Source{{Ref: "r/app:main", Image: img, Note: "no step timings refer to " + img + " (built without step-timings, or pushed by another tool)"}}},

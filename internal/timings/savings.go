@@ -21,9 +21,10 @@ const (
 	Cost Verdict = "cost"
 	// Nothing: nothing saved and nothing spent.
 	Nothing Verdict = "none"
-	// Partial: the build spent more than its cached steps with a recorded
-	// run time took, but others have none, so whether the cache paid off
-	// is not known: no verdict is claimed.
+	// Partial: the build spent more outside its steps than its cached
+	// steps with a recorded run time took, but some cached steps have no
+	// time, or the cache's own part of that time is less than they took:
+	// whether the cache paid off is not known, and no verdict is claimed.
 	Partial Verdict = "partial"
 	// Unknown: no cache source has a record, so there is no figure.
 	Unknown Verdict = "unknown"
@@ -152,16 +153,29 @@ func (s *Savings) AddCost(o progress.Overhead) {
 	s.CostSeconds = tenth(s.CacheImportSeconds + s.ExportSeconds + s.CachedStepSeconds + s.OtherSeconds)
 	s.NetSeconds = tenth(s.SavedSeconds - s.CostSeconds)
 	switch {
-	case s.NetSeconds < 0 && s.MatchedSteps < s.CachedSteps:
-		// Steps without a figure may have saved the difference.
-		s.Verdict = Partial
-	case s.NetSeconds < 0:
-		s.Verdict = Cost
-	case s.SavedSeconds > 0:
+	case s.NetSeconds >= 0 && s.SavedSeconds > 0:
+		// Against all of the time outside steps: at least this much.
 		s.Verdict = Saved
-	default:
+	case s.CachedSteps == 0 || (s.SavedSeconds == 0 && s.CostSeconds == 0):
 		s.Verdict = Nothing
+	case s.MatchedSteps == s.CachedSteps && s.SavedSeconds < s.CacheCostSeconds():
+		// What the cache itself took (its import, export and the pulls
+		// of cached layers) is more than every cached step saved.
+		s.Verdict = Cost
+	default:
+		// Steps without a figure may have saved the difference, or the
+		// loss is in time outside steps that a build without cache
+		// spends too (base images, the context).
+		s.Verdict = Partial
 	}
+}
+
+// CacheCostSeconds is the part of the cost the cache itself took:
+// importing it, exporting and pushing, and cached steps pulling their
+// layers; the rest (base images, the build context) a build without
+// cache spends too.
+func (s Savings) CacheCostSeconds() float64 {
+	return tenth(s.CacheImportSeconds + s.ExportSeconds + s.CachedStepSeconds)
 }
 
 // Unmatched is how many cached steps have no recorded run time.

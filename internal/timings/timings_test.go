@@ -258,6 +258,25 @@ func TestCompute(t *testing.T) {
 			matched: []int{1 * 3},
 		},
 		{
+			// A base image pulled for 22 s is no cost of the cache: with
+			// no cached step there is nothing saved and no verdict.
+			name:    "no cached step: none",
+			b:       withOther(build(100, 500, step("[1/1] RUN make", progress.Ran, 3*time.Second)), 22000),
+			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/1] RUN make", 3))}},
+			want:    Savings{Verdict: Nothing, CacheImportSeconds: 0.1, ExportSeconds: 0.5, OtherSeconds: 22, CostSeconds: 22.6, NetSeconds: -22.6},
+			matched: []int{0},
+		},
+		{
+			// The cache's own part (1 s) is less than the 5 s saved; the
+			// loss is in time a build without cache spends too.
+			name:    "a loss only in other time outside steps: no verdict",
+			b:       withOther(build(500, 500, step("[1/1] RUN make", progress.Cached, 0)), 10000),
+			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/1] RUN make", 5))}},
+			want: Savings{Verdict: Partial, CachedSteps: 1, MatchedSteps: 1, SavedSeconds: 5, CacheImportSeconds: 0.5, ExportSeconds: 0.5, OtherSeconds: 10, CostSeconds: 11, NetSeconds: -6,
+				Steps: []SavedStep{{Name: "[1/1] RUN make", Seconds: 5, Image: "sha256:11"}}},
+			matched: []int{1},
+		},
+		{
 			name:    "a record without the steps: nothing saved, nothing spent",
 			b:       build(0, 0, step("[1/1] RUN new", progress.Ran, time.Second)),
 			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/1] RUN old", 5))}},
@@ -312,6 +331,13 @@ func timedBuild(importMs, exportMs int, steps ...progress.Step) *progress.Build 
 		b.Export, at = d, at.Add(d)
 	}
 	b.Wall = at.Sub(t0)
+	return b
+}
+
+// withOther adds ms of time outside any step or span at the build's end
+// (base images, the context, gaps).
+func withOther(b *progress.Build, ms int) *progress.Build {
+	b.Wall += time.Duration(ms) * time.Millisecond
 	return b
 }
 

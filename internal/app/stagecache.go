@@ -59,7 +59,7 @@ func (r *buildRun) warnStage(sr *stageRun, msg string) {
 	r.log.Warning(fmt.Sprintf("cache-stages %s: %s: %s; the image is built, pushed and verified without it", sr.res.Mode, sr.res.Label(), msg))
 }
 
-// buildStage runs one stage's cache build (images), before the image's,
+// buildStage runs one stage's cache build (images), after the image's,
 // on the same builder.
 func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func()) {
 	sr := r.stageRun(st.Stage, "")
@@ -68,8 +68,12 @@ func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func())
 	}
 	b, err := r.runBuild(ctx, st, started, nil)
 	sr.build = b
-	// Earlier stage builds ran this one's shared steps (a common base).
+	// The image's build ran this stage's steps (it runs first), and
+	// earlier stage builds its shared ones (a common base).
 	var earlier []*progress.Build
+	if r.res.Build != nil {
+		earlier = append(earlier, r.res.Build)
+	}
 	for _, o := range r.stageRuns() {
 		if o != sr && o.build != nil {
 			earlier = append(earlier, o.build)

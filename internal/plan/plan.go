@@ -82,8 +82,8 @@ type Plan struct {
 	// (the registry refs of its cache-from entries), in the order given,
 	// for the cache source check.
 	CacheSources []string
-	// StageImages are the builder stages built and pushed first, each as
-	// an image with its inline cache (cache-stages images).
+	// StageImages are the builder stages built and pushed after the
+	// image, each as an image with its inline cache (cache-stages images).
 	StageImages []StageImage
 	// RegistryCache is the mode=max cache the build exports (cache-stages
 	// registry); "" otherwise.
@@ -142,14 +142,15 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	p.Notes = append(p.Notes, notes...)
 	p.StageImages, p.RegistryCache = cache.images, cache.registry
 
-	// The stage builds run first on the same builder, so the image's
-	// build finds their work there; every build imports every stage cache.
+	// The stage builds run after the image's on the same builder
+	// (imageBuildFirst), finding its work there; every build imports
+	// every stage cache.
 	if len(cache.images) > 0 {
 		var names []string
 		for _, img := range cache.images {
 			names = append(names, fmt.Sprintf("%s as %s", img.Stage, img.Tags[0].Raw))
 		}
-		p.Info = append(p.Info, "cache-stages images: builder stages built and pushed first, each with the inline cache, as "+strings.Join(names, ", "))
+		p.Info = append(p.Info, "cache-stages images: builder stages built and pushed after the image, on the same builder, each with the inline cache, as "+strings.Join(names, ", "))
 	}
 	for _, img := range cache.images {
 		ss := stageSettings(s, img, cache.from)
@@ -198,6 +199,7 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 			p.Steps = append(p.Steps, Step{Kind: Tag, Stage: img.Stage, Tags: slices.Clone(img.Tags)})
 		}
 	}
+	p.Steps = imageBuildFirst(p.Steps)
 	return p, nil
 }
 

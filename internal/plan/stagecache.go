@@ -200,6 +200,35 @@ func copiesContext(s stages.Step) bool {
 	return false
 }
 
+// imageBuildFirst moves the image's build before the stage cache builds
+// (cache-stages images), which then find its work in the builder and only
+// push. Run first, a stage build leaves the builder stage's result in the
+// builder's cache, and the image's build then checks a cached COPY --from
+// against the files of that result: BuildKit pulls and unpacks the whole
+// stage image to do so (measured on testdata/goservice: 145 MB pulled
+// and 5.8 s of an unchanged rebuild on an emptied builder, which the
+// image's inline cache alone serves in under a second). Imported from the
+// registry instead, the stage image's records serve the steps a change
+// leaves cached without that pull.
+func imageBuildFirst(steps []Step) []Step {
+	first, image := -1, -1
+	for i, st := range steps {
+		switch {
+		case st.Kind == Build && st.Stage != "" && first < 0:
+			first = i
+		case st.Kind == Build && st.Stage == "":
+			image = i
+		}
+	}
+	if first < 0 || image < first {
+		return steps
+	}
+	out := slices.Clone(steps[:first])
+	out = append(out, steps[image])
+	out = append(out, steps[first:image]...)
+	return append(out, steps[image+1:]...)
+}
+
 // stageSettings are the settings of one stage's cache build: the same
 // build up to the stage as target, pushed to its own tag with the inline
 // cache, without what belongs to the image alone (outputs, load,

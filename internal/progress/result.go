@@ -357,42 +357,58 @@ func (b *Build) Overhead() Overhead {
 		o.Other = max(0, b.Wall-r-o.CacheImport-o.Export-o.CachedSteps)
 		return o
 	}
-	end := b.Start.Add(b.Wall)
-	points := []time.Time{b.Start, end}
-	for _, set := range [][]interval{ran, imports, exports, cached} {
-		for _, iv := range set {
-			points = append(points, iv.start, iv.end)
-		}
+	// A sweep over the intervals' ends, counting how many of each kind
+	// are open: n log n, whatever the build's size.
+	const (
+		kRan = iota
+		kImport
+		kExport
+		kCached
+	)
+	type event struct {
+		at    time.Time
+		kind  int
+		delta int
 	}
-	slices.SortFunc(points, func(a, b time.Time) int { return a.Compare(b) })
-	covers := func(set []interval, t time.Time) bool {
+	var events []event
+	for kind, set := range [][]interval{ran, imports, exports, cached} {
 		for _, iv := range set {
-			if !t.Before(iv.start) && t.Before(iv.end) {
-				return true
+			if iv.end.After(iv.start) {
+				events = append(events, event{iv.start, kind, 1}, event{iv.end, kind, -1})
 			}
 		}
-		return false
 	}
-	for i := 0; i+1 < len(points); i++ {
-		from, to := maxTime(points[i], b.Start), points[i+1]
+	slices.SortFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
+	end := b.Start.Add(b.Wall)
+	var open [4]int
+	cur := b.Start
+	account := func(to time.Time) {
 		if to.After(end) {
 			to = end
 		}
-		if !to.After(from) {
-			continue
+		if !to.After(cur) {
+			return
 		}
-		d := to.Sub(from)
+		d := to.Sub(cur)
 		switch {
-		case covers(ran, from):
-		case covers(imports, from):
+		case open[kRan] > 0:
+		case open[kImport] > 0:
 			o.CacheImport += d
-		case covers(exports, from):
+		case open[kExport] > 0:
 			o.Export += d
-		case covers(cached, from):
+		case open[kCached] > 0:
 			o.CachedSteps += d
 		default:
 			o.Other += d
 		}
+		cur = to
 	}
+	for _, e := range events {
+		if e.at.After(cur) {
+			account(e.at)
+		}
+		open[e.kind] += e.delta
+	}
+	account(end)
 	return o
 }

@@ -49,7 +49,9 @@ func pullingSteps(t *testing.T, log string) []string {
 	group, _, _ = strings.Cut(group, "::endgroup::")
 	names := map[string]string{}
 	for _, m := range stepLine.FindAllStringSubmatch(group, -1) {
-		names[m[1]] = m[2]
+		if !strings.Contains(m[2], "] FROM ") {
+			names[m[1]] = m[2]
+		}
 	}
 	if len(names) == 0 {
 		t.Fatalf("no Dockerfile steps in the image build's log")

@@ -2,7 +2,6 @@ package timings
 
 import (
 	"encoding/json"
-	"math"
 	"time"
 
 	"github.com/inlinecache/action/internal/progress"
@@ -134,7 +133,7 @@ func Compute(b *progress.Build, sources []Source) Savings {
 			break
 		}
 	}
-	s.SavedSeconds = tenth(saved)
+	s.SavedSeconds = progress.Tenth(saved)
 	s.AddCost(b.Overhead())
 	return s
 }
@@ -146,12 +145,12 @@ func (s *Savings) AddCost(o progress.Overhead) {
 	if s.Verdict == Unknown {
 		return
 	}
-	s.CacheImportSeconds = tenth(s.CacheImportSeconds + o.CacheImport.Seconds())
-	s.ExportSeconds = tenth(s.ExportSeconds + o.Export.Seconds())
-	s.CachedStepSeconds = tenth(s.CachedStepSeconds + o.CachedSteps.Seconds())
-	s.OtherSeconds = tenth(s.OtherSeconds + o.Other.Seconds())
-	s.CostSeconds = tenth(s.CacheImportSeconds + s.ExportSeconds + s.CachedStepSeconds + s.OtherSeconds)
-	s.NetSeconds = tenth(s.SavedSeconds - s.CostSeconds)
+	s.CacheImportSeconds = progress.Tenth(s.CacheImportSeconds + o.CacheImport.Seconds())
+	s.ExportSeconds = progress.Tenth(s.ExportSeconds + o.Export.Seconds())
+	s.CachedStepSeconds = progress.Tenth(s.CachedStepSeconds + o.CachedSteps.Seconds())
+	s.OtherSeconds = progress.Tenth(s.OtherSeconds + o.Other.Seconds())
+	s.CostSeconds = progress.Tenth(s.CacheImportSeconds + s.ExportSeconds + s.CachedStepSeconds + s.OtherSeconds)
+	s.NetSeconds = progress.Tenth(s.SavedSeconds - s.CostSeconds)
 	switch {
 	case s.NetSeconds >= 0 && s.SavedSeconds > 0:
 		// Against all of the time outside steps: at least this much.
@@ -175,7 +174,7 @@ func (s *Savings) AddCost(o progress.Overhead) {
 // layers; the rest (base images, the build context) a build without
 // cache spends too.
 func (s Savings) CacheCostSeconds() float64 {
-	return tenth(s.CacheImportSeconds + s.ExportSeconds + s.CachedStepSeconds)
+	return progress.Tenth(s.CacheImportSeconds + s.ExportSeconds + s.CachedStepSeconds)
 }
 
 // Unmatched is how many cached steps have no recorded run time.
@@ -194,9 +193,6 @@ func (s Savings) MarshalJSON() ([]byte, error) {
 		Sources     []Source `json:"sources"`
 	}{s.Verdict, s.CachedSteps, s.Sources})
 }
-
-// tenth rounds to one decimal, as every time is shown.
-func tenth(f float64) float64 { return math.Round(f*10) / 10 }
 
 // Images are the source images whose records gave times, in source order.
 func (s Savings) Images() []string {

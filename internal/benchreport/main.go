@@ -361,7 +361,7 @@ func mountsTable(w io.Writer, res map[string]map[string]float64, skip map[string
 			name := "CacheMounts/" + p + "/" + c
 			v, ok := res[name]
 			if !ok {
-				if skip[name] {
+				if skip[name] || strings.HasPrefix(c, "mounts") {
 					fmt.Fprintf(tw, "%s\tnot run: this build has no cache-mounts input\t\t\t\t\t\t\t\t\t\n", c)
 				}
 				continue

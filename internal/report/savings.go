@@ -59,7 +59,7 @@ func whyNoVerdict(s *timings.Savings) string {
 	if s.Unmatched() > 0 {
 		return unmatched(s) + " no recorded run time, so what the cache saved is not known"
 	}
-	return fmt.Sprintf("only %.1f s of that went to the cache (importing, exporting and pushing, pulling cached layers); the rest a build without cache spends too, so whether the cache paid off is not known", s.CacheCostSeconds())
+	return fmt.Sprintf("only %.1f s of that went to importing and exporting cache; the rest (pulling layers, which may be base image layers a build without cache pulls too, base images, the context) is not the cache's alone, so whether the cache paid off is not known", s.CacheCostSeconds())
 }
 
 // unmatched is "3 more cached steps have".

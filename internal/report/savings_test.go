@@ -50,8 +50,8 @@ func TestSavingsRendered(t *testing.T) {
 			name: "no verdict: the loss is outside the cache",
 			s: timings.Savings{Verdict: timings.Partial, CachedSteps: 1, MatchedSteps: 1, SavedSeconds: 5, CacheImportSeconds: 0.5, ExportSeconds: 0.5, OtherSeconds: 10, CostSeconds: 11, NetSeconds: -6,
 				Sources: []timings.Source{{Ref: "r/app:main", Image: img, Matched: 1}}},
-			text: []string{"but only 1.0 s of that went to the cache (importing, exporting and pushing, pulling cached layers); the rest a build without cache spends too, so whether the cache paid off is not known\n"},
-			md:   []string{":information_source: No verdict: only 1.0 s of that went to the cache"},
+			text: []string{"but only 1.0 s of that went to importing and exporting cache; the rest (pulling layers, which may be base image layers a build without cache pulls too, base images, the context) is not the cache's alone, so whether the cache paid off is not known\n"},
+			md:   []string{":information_source: No verdict: only 1.0 s of that went to importing and exporting cache"},
 		},
 		{
 			name: "nothing cached",

@@ -277,6 +277,17 @@ func TestCompute(t *testing.T) {
 			matched: []int{1},
 		},
 		{
+			// goservice after a change with a stage cache: the cached
+			// go mod download pulled the Go image under it, which a
+			// build without cache pulls under FROM: no "cost more".
+			name:    "a loss in cached steps pulling layers: no verdict",
+			b:       build(0, 200, step("[build 4/6] RUN go mod download", progress.Cached, 9400*time.Millisecond), step("[build 6/6] RUN go build", progress.Ran, 40*time.Second)),
+			sources: []Source{{Ref: "r/app:main-stage-build", Image: "sha256:11", Record: rec(ran("[build 4/6] RUN go mod download", 0.9))}},
+			want: Savings{Verdict: Partial, CachedSteps: 1, MatchedSteps: 1, SavedSeconds: 0.9, ExportSeconds: 0.2, CachedStepSeconds: 9.4, CostSeconds: 9.6, NetSeconds: -8.7,
+				Steps: []SavedStep{{Name: "[build 4/6] RUN go mod download", Seconds: 0.9, Image: "sha256:11"}}},
+			matched: []int{1},
+		},
+		{
 			name:    "a record without the steps: nothing saved, nothing spent",
 			b:       build(0, 0, step("[1/1] RUN new", progress.Ran, time.Second)),
 			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/1] RUN old", 5))}},

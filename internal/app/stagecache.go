@@ -73,7 +73,7 @@ func (r *buildRun) warnStage(sr *stageRun, msg string) {
 	r.log.Warning(fmt.Sprintf("cache-stages %s: %s: %s; the image is built, pushed and verified without it", sr.res.Mode, sr.res.Label(), msg))
 }
 
-// buildStage runs one stage's cache build (images), after the image's,
+// buildStage runs one stage's cache build (images), before the image's,
 // on the same builder.
 func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func()) {
 	sr := r.stages.image(st.Stage)
@@ -82,12 +82,8 @@ func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func())
 	}
 	b, err := r.runBuild(ctx, st, started, nil)
 	sr.build = b
-	// The image's build ran this stage's steps (it runs first), and
-	// earlier stage builds its shared ones (a common base).
+	// Earlier stage builds ran this one's shared steps (a common base).
 	var earlier []*progress.Build
-	if r.res.Build != nil {
-		earlier = append(earlier, r.res.Build)
-	}
 	for _, o := range r.stages.images {
 		if o != sr && o.build != nil {
 			earlier = append(earlier, o.build)

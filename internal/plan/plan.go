@@ -82,8 +82,8 @@ type Plan struct {
 	// (the registry refs of its cache-from entries), in the order given,
 	// for the cache source check.
 	CacheSources []string
-	// StageImages are the builder stages built and pushed after the
-	// image, each as an image with its inline cache (cache-stages images).
+	// StageImages are the builder stages built and pushed first, each as
+	// an image with its inline cache (cache-stages images).
 	StageImages []StageImage
 	// RegistryCache is the mode=max cache the build exports (cache-stages
 	// registry); "" otherwise.
@@ -132,7 +132,6 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	cache := p.addStageCaches(img, b, tmpDir)
 	p.addImageBuild(img, b, tmpDir, cache)
 	p.addVerifyAndTag(img, cache)
-	p.Steps = imageBuildFirst(p.Steps)
 	return p, nil
 }
 
@@ -167,8 +166,8 @@ func (p *Plan) choose(s derived, b Backend, dockerfile []byte) {
 }
 
 // addStageCaches plans cache-stages and adds the stage builds, which run
-// after the image's on the same builder (imageBuildFirst moves them), so
-// they find its work there; every build imports every stage cache.
+// first on the same builder, so the image's build finds their work there;
+// every build imports every stage cache.
 func (p *Plan) addStageCaches(s derived, b Backend, tmpDir string) stageCache {
 	cache, notes := stageCaches(s, p.Stages, b.Can(Buildx), tmpDir)
 	p.Notes = append(p.Notes, notes...)
@@ -178,7 +177,7 @@ func (p *Plan) addStageCaches(s derived, b Backend, tmpDir string) stageCache {
 		for _, img := range cache.images {
 			names = append(names, fmt.Sprintf("%s as %s", img.Stage, img.Tags[0].Raw))
 		}
-		p.Info = append(p.Info, "cache-stages images: builder stages built and pushed after the image, on the same builder, each with the inline cache, as "+strings.Join(names, ", "))
+		p.Info = append(p.Info, "cache-stages images: builder stages built and pushed first, each with the inline cache, as "+strings.Join(names, ", "))
 	}
 	for _, img := range cache.images {
 		c := compose(stageSettings(s.Settings, img, cache.from), b, tmpDir, img.MetadataFile, "", p.ByDigest, imports{})

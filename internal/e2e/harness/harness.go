@@ -331,6 +331,7 @@ type CacheReport struct {
 	} `json:"report"`
 	Build struct {
 		CachedSteps, TotalSteps int
+		WallSeconds             float64
 		Steps                   []struct {
 			Text, State, Stage string
 			Seconds            float64

@@ -259,7 +259,8 @@ func TestExamplePullRequest(t *testing.T) {
 	for _, want := range []string{
 		"--cache-from type=registry,ref=" + image + ":main-buildcache",
 		"cache source " + image + ":main-buildcache: registry cache manifest",
-		"base branch main: " + image + ":main",
+		// The base branch's stage cache, in place of its image tag.
+		"the build imports the mode=max caches " + image + ":pr-7-buildcache, " + image + ":main-buildcache in place of the image tags",
 		"registry cache " + image + ":pr-7-buildcache: verified",
 	} {
 		if !strings.Contains(log, want) {

@@ -3,6 +3,7 @@ package examples
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -278,5 +279,38 @@ func TestRefSlug(t *testing.T) {
 		if got := RefSlug(in); got != want {
 			t.Errorf("RefSlug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestREADMEIndex: examples/README.md lists every example with the test
+// that runs it, and that test exists and runs that example.
+func TestREADMEIndex(t *testing.T) {
+	index := string(read(t, "README.md"))
+	e2e, err := os.ReadFile(filepath.Join("..", "e2e", "examples_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| \\[`([^`]+)`\\]\\(([^)]+)\\) \\|.*`(TestExample\\w+)` \\|$")
+	listed := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(index, -1) {
+		if m[1] != m[2] {
+			t.Errorf("README.md links %s to %s", m[1], m[2])
+		}
+		listed[m[1]] = m[3]
+	}
+	for rel, constant := range map[string]string{Basic: "Basic", PullRequest: "PullRequest", MultiPlatform: "MultiPlatform", Act: "Act", GitLab: "GitLab"} {
+		test, ok := listed[rel]
+		if !ok {
+			t.Errorf("README.md does not list %s", rel)
+			continue
+		}
+		_, body, ok := strings.Cut(string(e2e), "\nfunc "+test+"(t *testing.T) {")
+		body, _, _ = strings.Cut(body, "\n}\n")
+		if !ok || !strings.Contains(body, "examples."+constant) {
+			t.Errorf("README.md says %s runs %s, but internal/e2e has no such test running examples.%s", test, rel, constant)
+		}
+	}
+	if len(listed) != len(Workflows)+1 {
+		t.Errorf("README.md lists %d examples, want %d", len(listed), len(Workflows)+1)
 	}
 }

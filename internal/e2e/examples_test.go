@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,10 +289,14 @@ func TestExamplePullRequest(t *testing.T) {
 	verifyRef(t, image+":pr-7")
 }
 
+var ownBuilders atomic.Int64
+
 // ownBuilder starts a buildkitd and a buildx builder for one test, so it
 // can empty its builder while other tests build.
 func ownBuilder(t *testing.T, name string) string {
 	t.Helper()
+	name = fmt.Sprintf("%s-%d", name, ownBuilders.Add(1)) // -count=N runs the test again
+
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sock, err := harness.Env.StartBuildkitd(ctx, name, harness.Env.RegistryTOML())

@@ -29,13 +29,14 @@ import (
 
 // The examples in examples/ run here as a user runs them. The GitHub
 // workflows run under act in host mode, as the act example says
-// (act … -P ubuntu-latest=-self-hosted), with only these changes, each
-// made by examples.ForTest and tested there:
-//   - `uses: inlinecache/action@v1` is resolved by act's
-//     --local-repository to a release of this checkout (action.yml,
-//     dist/index.js, the binary and its SHA256SUMS, as a release tag holds);
+// (act … -P ubuntu-latest=-self-hosted). `uses: inlinecache/action@v1`
+// stays as written: act's --local-repository resolves it to a release of
+// this checkout (action.yml, dist/index.js, the binary and its
+// SHA256SUMS, as a release tag holds). examples.ForTest makes the only
+// changes, and is tested for making no others:
 //   - the setup steps (setup-buildx, setup-qemu, login) are removed: the
-//     test environment is the builder, and its registry needs no login;
+//     test environment is the builder, its registry needs no login, and
+//     act would fetch those actions from GitHub, which is not reachable;
 //   - the registry host (ghcr.io, localhost:5000) becomes the test
 //     registry, with a path of the test's own so tests do not share tags;
 //   - linux/arm64 becomes linux/386: there is no emulation here, and the

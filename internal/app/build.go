@@ -72,7 +72,7 @@ func runBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return inputErr(log, err)
 	}
-	r := &buildRun{env: env, log: log, out: outputs, s: s, v: newVerifier(s, env), bx: bx, plan: p}
+	r := &buildRun{env: env, log: log, out: &stepOutputs{Outputs: outputs}, s: s, v: newVerifier(s, env), builder: describeBuilder(bx), plan: p, stages: newStageRuns(p)}
 	return r.run(ctx)
 }
 

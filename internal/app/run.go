@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/inlinecache/action/internal/builder"
 	"github.com/inlinecache/action/internal/command"
 	"github.com/inlinecache/action/internal/inputs"
 	"github.com/inlinecache/action/internal/plan"
@@ -26,28 +25,48 @@ import (
 	"github.com/inlinecache/action/internal/verify"
 )
 
-// buildRun is one build: its settings, plan and what its steps found.
+// buildRun is one build: what every step reads (the settings, the plan,
+// the verifier, the log and outputs) and the result they add to. What a
+// step finds that later steps need stays with what it is about: the
+// image (image), a stage cache (stages), the cache sources (check).
 type buildRun struct {
-	env  Env
-	log  report.Log     // the job's log
-	out  report.Outputs // step outputs and summary, plus a dotenv file
-	s    settings
-	v    *verify.Verifier
-	bx   builder.Info
-	plan plan.Plan
+	env     Env
+	log     report.Log   // the job's log
+	out     *stepOutputs // step outputs and summary, plus a dotenv file
+	s       settings
+	v       *verify.Verifier
+	builder string // what the build runs on, for the plan group
+	plan    plan.Plan
+	res     report.Result // what the steps found, as reported
 
-	raw        io.WriteCloser  // the progress-file input's file, or nil
-	stages     []*stageRun     // the stage caches (cache-stages)
-	imageBlobs *verify.BlobSet // the pushed image's blobs, once read
+	image  imageRun
+	stages stageRuns
+	check  *sourceCheck // the cache source check; nil without sources
+}
+
+// imageRun is what the image's steps found that later steps read.
+type imageRun struct {
+	progressFile io.WriteCloser // the progress-file input's file, or nil
+	pushDigest   string         // from docker push, when there is no metadata file
+	meta         metadata       // read by the verify step
+	refs         []string       // the image in each repository it went to, as verified
 	// record is this build's step timings, once the image is verified.
-	record    timings.Record
-	hasRecord bool
-	check     *sourceCheck // the cache source check; nil without sources
-	digest    string       // from docker push, when there is no metadata file
-	meta      metadata
-	res       report.Result
-	outErrs   []error // outputs that could not be written
-	tagErr    error   // a tag that could not be set after verification
+	record *timings.Record
+	tagErr error // a tag that could not be set after verification
+}
+
+// stepOutputs are the step outputs and summary, plus a dotenv file. An
+// output that cannot be written is kept, and fails the step once the
+// report is out.
+type stepOutputs struct {
+	report.Outputs
+	errs []error
+}
+
+func (o *stepOutputs) set(k, v string) {
+	if err := o.SetOutput(k, v); err != nil {
+		o.errs = append(o.errs, err)
+	}
 }
 
 // run prepares the run, shows the plan and runs its steps in order, each
@@ -78,39 +97,44 @@ func (r *buildRun) run(ctx context.Context) error {
 			title += " stage " + st.Stage
 		}
 		begin := func() { endPlan(); g.open(title) }
-		var err error
 		if st.Kind != plan.Build {
 			// A build ends the plan group itself, once it has started.
 			begin()
 		}
-		switch {
-		case st.Kind == plan.Build && st.Stage != "":
-			// A stage cache build that fails is a warning.
-			r.buildStage(ctx, st, begin)
-		case st.Kind == plan.Build:
-			err = r.build(ctx, st, begin)
-		case st.Kind == plan.Push:
-			err = r.push(ctx, st)
-		case st.Kind == plan.Verify && st.Stage != "":
-			r.verifyStage(ctx, st)
-		case st.Kind == plan.Verify && st.Cache != "":
-			r.verifyCache(ctx, st)
-		case st.Kind == plan.Verify:
-			r.verify(ctx, st)
-		case st.Kind == plan.Tag && st.Stage != "":
-			r.tagStage(ctx, st)
-		case st.Kind == plan.Tag:
-			r.tag(ctx, st)
-		default:
-			err = fmt.Errorf("plan step %q has no runner", st.Kind)
-		}
-		if err != nil {
+		if err := r.step(ctx, st, begin); err != nil {
 			return err
 		}
 	}
 	endPlan()
 	g.close()
 	return r.finish()
+}
+
+// step runs one step of the plan; started is for a build to call once it
+// is on its way. Only a step the run cannot go on after returns an error:
+// a stage cache that fails is a warning, a verdict is for finish.
+func (r *buildRun) step(ctx context.Context, st plan.Step, started func()) error {
+	switch {
+	case st.Kind == plan.Build && st.Stage != "":
+		r.buildStage(ctx, st, started)
+	case st.Kind == plan.Build:
+		return r.build(ctx, st, started)
+	case st.Kind == plan.Push:
+		return r.push(ctx, st)
+	case st.Kind == plan.Verify && st.Stage != "":
+		r.verifyStage(ctx, st)
+	case st.Kind == plan.Verify && st.Cache != "":
+		r.verifyCache(ctx, st)
+	case st.Kind == plan.Verify:
+		r.verify(ctx, st)
+	case st.Kind == plan.Tag && st.Stage != "":
+		r.tagStage(ctx, st)
+	case st.Kind == plan.Tag:
+		r.tag(ctx, st)
+	default:
+		return fmt.Errorf("plan step %q has no runner", st.Kind)
+	}
+	return nil
 }
 
 // groups keeps one log group open at a time.
@@ -155,7 +179,7 @@ func (r *buildRun) prepare() error {
 		if err != nil {
 			return inputErr(r.log, &inputs.Error{Input: inputs.ProgressFile, Msg: fmt.Sprintf("cannot create %q: %v", r.s.ProgressFile, err)})
 		}
-		r.raw = f
+		r.image.progressFile = f
 	}
 	return writeTempSecrets(r.env.files(), r.plan.TempSecrets)
 }
@@ -196,7 +220,7 @@ func (r *buildRun) warm(ctx context.Context) (stop func()) {
 // the commands in the order they run and the CI defaults applied; the
 // planner's notes follow the group as warnings (run).
 func (r *buildRun) logPlan() {
-	r.log.Infof("builder: %s", describeBuilder(r.bx))
+	r.log.Infof("builder: %s", r.builder)
 	r.log.Infof("inline cache method: %s", r.plan.CacheMethod)
 	for i, c := range r.plan.Commands() {
 		label := "command:"
@@ -219,18 +243,18 @@ func (r *buildRun) logPlan() {
 // annotations on their Dockerfile lines. started runs once the build
 // process is on its way; what the build writes is held until it returns.
 func (r *buildRun) build(ctx context.Context, st plan.Step, started func()) error {
-	b, err := r.runBuild(ctx, st, started, r.raw)
-	if r.raw != nil {
-		if cerr := r.raw.Close(); cerr != nil {
+	b, err := r.runBuild(ctx, st, started, r.image.progressFile)
+	if f := r.image.progressFile; f != nil {
+		if cerr := f.Close(); cerr != nil {
 			r.log.Warning(fmt.Sprintf("input %q: %v", inputs.ProgressFile, cerr))
 		}
 	}
 	r.takeStageRuns(b)
 	r.res.Build = b
-	r.setOutput(report.OutputCachedSteps, strconv.Itoa(b.CachedSteps()))
-	r.setOutput(report.OutputTotalSteps, strconv.Itoa(b.TotalSteps()))
-	r.setOutput(report.OutputCacheHit, strconv.Itoa(b.CacheHit()))
-	r.setOutput(report.OutputUncachedSeconds, strconv.FormatFloat(b.UncachedSeconds(), 'f', 1, 64))
+	r.out.set(report.OutputCachedSteps, strconv.Itoa(b.CachedSteps()))
+	r.out.set(report.OutputTotalSteps, strconv.Itoa(b.TotalSteps()))
+	r.out.set(report.OutputCacheHit, strconv.Itoa(b.CacheHit()))
+	r.out.set(report.OutputUncachedSeconds, strconv.FormatFloat(b.UncachedSeconds(), 'f', 1, 64))
 	r.annotate(b)
 	if err == nil {
 		return nil
@@ -362,8 +386,8 @@ func (r *buildRun) push(ctx context.Context, st plan.Step) error {
 		_ = r.out.SetOutput(report.OutputCacheVerified, string(report.NotVerified))
 		return titled(r.log, ExitFailed, "Push failed", fmt.Errorf("%s failed: %w", quoteArgs(append([]string{st.Path}, st.Args...)), err))
 	}
-	if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && r.digest == "" {
-		r.digest = m[1]
+	if m := pushDigestRE.FindStringSubmatch(out.String()); m != nil && r.image.pushDigest == "" {
+		r.image.pushDigest = m[1]
 	}
 	return nil
 }
@@ -385,19 +409,19 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	if metaErr != nil {
 		r.log.Warning(metaErr.Error())
 	}
-	r.meta = meta
+	r.image.meta = meta
 	imageID := r.readTrim(r.plan.IIDFile)
-	r.setOutput(report.OutputImageID, imageID)
-	r.setOutput(report.OutputDigest, meta.Digest)
-	r.setOutput(report.OutputMetadata, string(meta.Raw))
+	r.out.set(report.OutputImageID, imageID)
+	r.out.set(report.OutputDigest, meta.Digest)
+	r.out.set(report.OutputMetadata, string(meta.Raw))
 
 	r.collectSources()
 	r.explain()
 	res := r.verifyPushed(ctx, st, meta)
 	res.Build, res.Sources, res.Misses = r.res.Build, r.res.Sources, r.res.Misses
 	r.res = res
-	r.stepTimings(ctx, st)
-	r.setOutput(report.OutputCacheVerified, string(r.res.Verdict))
+	r.stepTimings(ctx)
+	r.out.set(report.OutputCacheVerified, string(r.res.Verdict))
 
 	r.log.Infof("%s", strings.TrimRight(r.res.Text(), "\n"))
 	if imageID != "" {
@@ -405,12 +429,6 @@ func (r *buildRun) verify(ctx context.Context, st plan.Step) {
 	}
 	if meta.Digest != "" {
 		r.log.Infof("digest:  %s", meta.Digest)
-	}
-}
-
-func (r *buildRun) setOutput(k, v string) {
-	if err := r.out.SetOutput(k, v); err != nil {
-		r.outErrs = append(r.outErrs, err)
 	}
 }
 
@@ -423,16 +441,17 @@ func (r *buildRun) tag(ctx context.Context, st plan.Step) {
 	for i, t := range st.Tags {
 		tags[i] = t.Raw
 	}
-	tg := &report.Tagging{Digest: r.meta.Digest}
+	digest := r.image.meta.Digest
+	tg := &report.Tagging{Digest: digest}
 	r.res.Tags = tg
 	switch {
 	case r.res.Verdict != report.Verified:
 		tg.Left, tg.Reason = tags, "verification did not pass"
-	case r.meta.Digest == "":
+	case digest == "":
 		tg.Left, tg.Reason = tags, "the build reported no digest to tag"
-		r.tagErr = errors.New("the build pushed by digest but its metadata names no digest, so no tag was set")
+		r.image.tagErr = errors.New("the build pushed by digest but its metadata names no digest, so no tag was set")
 	default:
-		tg.Set, r.tagErr = r.v.Tag(ctx, r.meta.Digest, tags)
+		tg.Set, r.image.tagErr = r.v.Tag(ctx, digest, tags)
 		if len(tg.Set) < len(tags) {
 			tg.Left, tg.Reason = tags[len(tg.Set):], "tagging failed"
 		}
@@ -444,22 +463,22 @@ func (r *buildRun) tag(ctx context.Context, st plan.Step) {
 // the exit status.
 func (r *buildRun) finish() error {
 	gateErr := r.gate()
-	for _, sr := range r.stageRuns() {
+	for _, sr := range r.stages.all() {
 		if sr.res.Verdict == report.NotVerified && sr.res.Error == "" {
 			// No verify step: verify is off, or nothing was pushed.
 			sr.res.Verdict = report.Skipped
 		}
 		r.res.StageCaches = append(r.res.StageCaches, sr.res)
 	}
-	r.setOutput(report.OutputCacheReport, r.res.JSON())
+	r.out.set(report.OutputCacheReport, r.res.JSON())
 	if err := r.out.Summary(r.res.Markdown()); err != nil {
 		r.log.Warning(err.Error())
 	}
-	if len(r.outErrs) > 0 {
-		return titled(r.log, ExitFailed, "Step outputs cannot be written", errors.Join(r.outErrs...))
+	if len(r.out.errs) > 0 {
+		return titled(r.log, ExitFailed, "Step outputs cannot be written", errors.Join(r.out.errs...))
 	}
-	if r.tagErr != nil {
-		return titled(r.log, ExitFailed, "Tagging failed", fmt.Errorf("the image %s was verified, but: %w", r.meta.Digest, r.tagErr))
+	if err := r.image.tagErr; err != nil {
+		return titled(r.log, ExitFailed, "Tagging failed", fmt.Errorf("the image %s was verified, but: %w", r.image.meta.Digest, err))
 	}
 	if r.res.Verdict == report.NotVerified {
 		msg := "inline cache not verified: " + r.res.Reason
@@ -485,6 +504,7 @@ func (r *buildRun) verifyPushed(ctx context.Context, st plan.Step, meta metadata
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
 	}
+	r.image.refs = refs
 	rep, err := r.v.Verify(ctx, refs[0])
 	if err != nil {
 		return report.Result{Verdict: report.NotVerified, Reason: err.Error()}
@@ -540,8 +560,8 @@ type metadata struct {
 func (r *buildRun) metadata() (metadata, error) {
 	if r.plan.MetadataFile == "" {
 		m := map[string]string{}
-		if r.digest != "" {
-			m["containerimage.digest"] = r.digest
+		if d := r.image.pushDigest; d != "" {
+			m["containerimage.digest"] = d
 		}
 		var names []string
 		for _, t := range r.s.Tags {
@@ -551,7 +571,7 @@ func (r *buildRun) metadata() (metadata, error) {
 			m["image.name"] = strings.Join(names, ",")
 		}
 		raw, _ := json.Marshal(m) // a map of strings always marshals
-		return metadata{Raw: raw, Digest: r.digest}, nil
+		return metadata{Raw: raw, Digest: r.image.pushDigest}, nil
 	}
 	return r.readMetadata(r.plan.MetadataFile)
 }

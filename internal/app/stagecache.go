@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/inlinecache/action/internal/inputs"
@@ -16,33 +17,46 @@ import (
 // stage cache that fails is a warning: the image is still built, pushed
 // and verified.
 type stageRun struct {
-	img    plan.StageImage // images; the zero value for the registry cache
-	build  *progress.Build // the stage build (images)
-	digest string
-	res    report.StageCache
+	img   plan.StageImage // images; the zero value for the registry cache
+	build *progress.Build // the stage build (images)
+	res   report.StageCache
 }
 
-// stageRuns makes the plan's stage caches, once.
-func (r *buildRun) stageRuns() []*stageRun {
-	if r.stages != nil {
-		return r.stages
-	}
-	for _, img := range r.plan.StageImages {
+// stageRuns are the plan's stage caches: the stage images, found by their
+// stage, and the registry cache.
+type stageRuns struct {
+	images     []*stageRun
+	registry   *stageRun       // nil without cache-stages registry
+	imageBlobs *verify.BlobSet // the pushed image's blobs, once read
+}
+
+func newStageRuns(p plan.Plan) stageRuns {
+	var rs stageRuns
+	for _, img := range p.StageImages {
 		ref := ""
 		if len(img.Tags) > 0 {
 			ref = img.Tags[0].Raw
 		}
-		r.stages = append(r.stages, &stageRun{img: img, res: report.StageCache{Mode: string(inputs.StagesImages), Stage: img.Stage, Ref: ref, Verdict: report.NotVerified}})
+		rs.images = append(rs.images, &stageRun{img: img, res: report.StageCache{Mode: string(inputs.StagesImages), Stage: img.Stage, Ref: ref, Verdict: report.NotVerified}})
 	}
-	if c := r.plan.RegistryCache; c != "" {
-		r.stages = append(r.stages, &stageRun{res: report.StageCache{Mode: string(inputs.StagesRegistry), Ref: c, Verdict: report.NotVerified}})
+	if c := p.RegistryCache; c != "" {
+		rs.registry = &stageRun{res: report.StageCache{Mode: string(inputs.StagesRegistry), Ref: c, Verdict: report.NotVerified}}
 	}
-	return r.stages
+	return rs
 }
 
-func (r *buildRun) stageRun(stage, cache string) *stageRun {
-	for _, sr := range r.stageRuns() {
-		if (stage != "" && sr.res.Stage == stage) || (cache != "" && sr.res.Stage == "" && sr.res.Ref == cache) {
+// all are the stage caches in the order the report lists them.
+func (rs stageRuns) all() []*stageRun {
+	if rs.registry == nil {
+		return rs.images
+	}
+	return append(slices.Clip(rs.images), rs.registry)
+}
+
+// image is the stage image of stage; nil when the plan has none.
+func (rs stageRuns) image(stage string) *stageRun {
+	for _, sr := range rs.images {
+		if sr.img.Stage == stage {
 			return sr
 		}
 	}
@@ -62,7 +76,7 @@ func (r *buildRun) warnStage(sr *stageRun, msg string) {
 // buildStage runs one stage's cache build (images), before the image's,
 // on the same builder.
 func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func()) {
-	sr := r.stageRun(st.Stage, "")
+	sr := r.stages.image(st.Stage)
 	if sr == nil {
 		return
 	}
@@ -70,16 +84,16 @@ func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func())
 	sr.build = b
 	// Earlier stage builds ran this one's shared steps (a common base).
 	var earlier []*progress.Build
-	for _, o := range r.stageRuns() {
+	for _, o := range r.stages.images {
 		if o != sr && o.build != nil {
 			earlier = append(earlier, o.build)
 		}
 	}
 	b.CreditRuns(earlier...)
 	countStage(&sr.res, b, []string{st.Stage})
-	sr.res.BuildSeconds = seconds(b.Wall.Seconds())
-	sr.res.ExportSeconds = seconds(b.Export.Seconds())
-	sr.res.PushSeconds = seconds(b.Push.Seconds())
+	sr.res.BuildSeconds = progress.Tenth(b.Wall.Seconds())
+	sr.res.ExportSeconds = progress.Tenth(b.Export.Seconds())
+	sr.res.PushSeconds = progress.Tenth(b.Push.Seconds())
 	if err != nil {
 		why := err.Error()
 		if f := b.Failure; f != nil && f.Message != "" {
@@ -93,7 +107,6 @@ func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func())
 		r.warnStage(sr, err.Error())
 		return
 	}
-	sr.digest = meta.Digest
 	sr.res.Digest = meta.Digest
 }
 
@@ -102,13 +115,13 @@ func (r *buildRun) buildStage(ctx context.Context, st plan.Step, started func())
 // what the registry cache served.
 func (r *buildRun) takeStageRuns(b *progress.Build) {
 	var builds []*progress.Build
-	for _, sr := range r.stageRuns() {
+	for _, sr := range r.stages.images {
 		if sr.build != nil {
 			builds = append(builds, sr.build)
 		}
 	}
 	b.CreditRuns(builds...)
-	if c := r.stageRun("", r.plan.RegistryCache); c != nil {
+	if c := r.stages.registry; c != nil {
 		var names []string
 		if a := r.plan.Stages; a != nil {
 			for _, s := range a.BuildersWithSteps() {
@@ -116,7 +129,7 @@ func (r *buildRun) takeStageRuns(b *progress.Build) {
 			}
 		}
 		countStage(&c.res, b, names)
-		c.res.ExportSeconds = seconds(b.CacheExport().Seconds())
+		c.res.ExportSeconds = progress.Tenth(b.CacheExport().Seconds())
 	}
 }
 
@@ -134,21 +147,21 @@ func countStage(res *report.StageCache, b *progress.Build, names []string) {
 			}
 		}
 	}
-	res.RunSeconds = seconds(res.RunSeconds)
+	res.RunSeconds = progress.Tenth(res.RunSeconds)
 }
 
 // verifyStage reads a stage image back like the image, and what it keeps
 // beyond the image's layers.
 func (r *buildRun) verifyStage(ctx context.Context, st plan.Step) {
-	sr := r.stageRun(st.Stage, "")
+	sr := r.stages.image(st.Stage)
 	if sr == nil || sr.res.Error != "" {
 		return
 	}
-	if r.plan.ByDigest && sr.digest == "" {
+	if r.plan.ByDigest && sr.res.Digest == "" {
 		r.warnStage(sr, "the stage build's metadata names no digest to read back")
 		return
 	}
-	refs, err := pushedRefs(st.Tags, sr.digest)
+	refs, err := pushedRefs(st.Tags, sr.res.Digest)
 	if err != nil {
 		r.warnStage(sr, err.Error())
 		return
@@ -173,7 +186,7 @@ func (r *buildRun) verifyStage(ctx context.Context, st plan.Step) {
 // this build's image layers: a refused export (ignore-error) leaves the
 // previous cache under the tag, which verifies but is not this build's.
 func (r *buildRun) verifyCache(ctx context.Context, st plan.Step) {
-	sr := r.stageRun("", st.Cache)
+	sr := r.stages.registry
 	if sr == nil {
 		return
 	}
@@ -231,18 +244,18 @@ func imageLayersMissing(img *verify.Report, cache *verify.CacheManifest) string 
 // the image's blobs; 0 when either cannot be read. The image's blobs are
 // read once for all the stage caches.
 func (r *buildRun) extraBytes(ctx context.Context, ref string) int64 {
-	if r.imageBlobs == nil {
+	if r.stages.imageBlobs == nil {
 		img, err := r.v.Blobs(ctx, r.imageRef())
 		if err != nil {
 			return 0
 		}
-		r.imageBlobs = &img
+		r.stages.imageBlobs = &img
 	}
 	cache, err := r.v.Blobs(ctx, ref)
 	if err != nil {
 		return 0
 	}
-	return cache.Beyond(*r.imageBlobs)
+	return cache.Beyond(*r.stages.imageBlobs)
 }
 
 // imageRef is the pushed image, by digest where known.
@@ -258,15 +271,15 @@ func (r *buildRun) imageRef() string {
 
 // tagStage points a verified stage image's tag at it (tag-after-verify).
 func (r *buildRun) tagStage(ctx context.Context, st plan.Step) {
-	sr := r.stageRun(st.Stage, "")
-	if sr == nil || sr.res.Verdict != report.Verified || sr.digest == "" {
+	sr := r.stages.image(st.Stage)
+	if sr == nil || sr.res.Verdict != report.Verified || sr.res.Digest == "" {
 		return
 	}
 	var tags []string
 	for _, t := range st.Tags {
 		tags = append(tags, t.Raw)
 	}
-	if _, err := r.v.Tag(ctx, sr.digest, tags); err != nil {
+	if _, err := r.v.Tag(ctx, sr.res.Digest, tags); err != nil {
 		r.warnStage(sr, "its tag could not be set: "+err.Error())
 		return
 	}
@@ -281,5 +294,3 @@ func platformsDetail(rep verify.Report) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-func seconds(s float64) float64 { return float64(int64(s*10+0.5)) / 10 }

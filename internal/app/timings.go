@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/inlinecache/action/internal/inputs"
-	"github.com/inlinecache/action/internal/plan"
 	"github.com/inlinecache/action/internal/report"
 	"github.com/inlinecache/action/internal/timings"
 	"github.com/inlinecache/action/internal/verify"
@@ -19,12 +18,12 @@ import (
 // once the pushed image is verified records this build's beside it. It
 // never fails the step: the build and its verification stand whatever the
 // registry does with a record.
-func (r *buildRun) stepTimings(ctx context.Context, st plan.Step) {
+func (r *buildRun) stepTimings(ctx context.Context) {
 	if !r.s.StepTimings || r.res.Build == nil {
 		return
 	}
 	r.res.Savings = r.savings(ctx)
-	r.recordTimings(ctx, st)
+	r.recordTimings(ctx)
 }
 
 // savings reads the newest record beside each cache source image, side by
@@ -66,7 +65,7 @@ func (r *buildRun) savings(ctx context.Context) *timings.Savings {
 		return nil
 	}
 	sv := timings.Compute(r.res.Build, srcs)
-	for _, sr := range r.stageRuns() {
+	for _, sr := range r.stages.all() {
 		if b := sr.build; b != nil {
 			sv.AddCost(b.CacheImport.Seconds(), b.Export.Seconds())
 		}
@@ -76,22 +75,15 @@ func (r *buildRun) savings(ctx context.Context) *timings.Savings {
 
 // recordTimings pushes this build's record beside the verified image in
 // every repository it went to; what a registry refuses is a warning.
-func (r *buildRun) recordTimings(ctx context.Context, st plan.Step) {
+func (r *buildRun) recordTimings(ctx context.Context) {
 	rep := r.res.Report
 	if r.res.Verdict != report.Verified || rep == nil || rep.Digest == "" {
 		return
 	}
-	refs := []string{rep.Ref}
-	if r.meta.Digest != "" {
-		// The other repositories were checked to hold the same digest.
-		var err error
-		if refs, err = pushedRefs(st.Tags, r.meta.Digest); err != nil {
-			return
-		}
-	}
-	r.record = timings.NewRecord(r.res.Build, time.Now(), r.res.Savings)
-	r.hasRecord = true
-	for _, ref := range refs {
+	rec := timings.NewRecord(r.res.Build, time.Now(), r.res.Savings)
+	r.image.record = &rec
+	// The verify step read the image in each repository it went to.
+	for _, ref := range r.image.refs {
 		subject, err := r.v.ParseReference(ref)
 		if err != nil {
 			continue
@@ -104,10 +96,10 @@ func (r *buildRun) recordTimings(ctx context.Context, st plan.Step) {
 // the image, or a verified stage cache, which a later build imports as a
 // cache source and reads the record beside.
 func (r *buildRun) recordBeside(ctx context.Context, at string) {
-	if !r.s.StepTimings || !r.hasRecord {
+	if !r.s.StepTimings || r.image.record == nil {
 		return
 	}
-	d, err := timings.Push(ctx, r.v, at, r.record)
+	d, err := timings.Push(ctx, r.v, at, *r.image.record)
 	if err != nil {
 		r.log.Warning(fmt.Sprintf("step timings were not recorded beside %s (%s: false turns this off; the build and its verification stand): %v", at, inputs.StepTimings, err))
 		return

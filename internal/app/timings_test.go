@@ -150,16 +150,10 @@ func TestStepTimingsOff(t *testing.T) {
 func TestStepTimingsRefused(t *testing.T) {
 	t.Parallel()
 	inner := registry.New(registry.Logger(log.New(discardLog{}, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		// The image is a Docker manifest; the artifact is OCI's.
-		if req.Method == http.MethodPut && req.Header.Get("Content-Type") == "application/vnd.oci.image.manifest.v1+json" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"DENIED","message":"artifacts are not allowed here"}]}`))
-			return
-		}
-		inner.ServeHTTP(w, req)
-	}))
+	// The image is a Docker manifest; the artifact is OCI's.
+	srv := httptest.NewServer(registrytest.Refusing(inner, func(req *http.Request) bool {
+		return req.Method == http.MethodPut && req.Header.Get("Content-Type") == "application/vnd.oci.image.manifest.v1+json"
+	}, "artifacts are not allowed here"))
 	t.Cleanup(srv.Close)
 	reg := strings.TrimPrefix(srv.URL, "http://")
 	r := runApp(t, &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 3, registrytest.Valid)}, map[string]string{"tags": reg + "/app:main", "push": "true"}, nil)

@@ -1,6 +1,6 @@
-// Command docgen writes action.yml and the README's input and output tables
-// from the tables in internal/inputs and internal/report, so the action,
-// the CLI flags and the documentation cannot drift apart.
+// Command docgen writes action.yml and the input and output tables of
+// docs/inputs.md from the tables in internal/inputs and internal/report, so
+// the action, the CLI flags and the documentation cannot drift apart.
 //
 //	go run ./internal/docgen        (from the repository root)
 package main

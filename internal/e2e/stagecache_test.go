@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/inlinecache/action/internal/e2e/harness"
+	"github.com/inlinecache/action/internal/registrytest"
 )
 
 // stepState is the state of the build step whose instruction starts with
@@ -147,16 +148,10 @@ func TestCacheStagesRefused(t *testing.T) {
 	}
 	// An immutable-tags policy for the cache tags, as some registries have.
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") &&
-			(strings.Contains(r.URL.Path, "-stage-") || strings.HasSuffix(r.URL.Path, "-buildcache")) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"DENIED","message":"cache tags are immutable here"}]}`))
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(registrytest.Refusing(proxy, func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") &&
+			(strings.Contains(r.URL.Path, "-stage-") || strings.HasSuffix(r.URL.Path, "-buildcache"))
+	}, "cache tags are immutable here"))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	for _, mode := range []string{"images", "registry"} {

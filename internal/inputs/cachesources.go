@@ -58,7 +58,7 @@ type CacheSources struct {
 }
 
 // cacheSources reads the cache source inputs.
-func (v Values) cacheSources(s *Settings, fail func(input, format string, a ...any)) {
+func (v Values) cacheSources(s *Settings, fail failFunc) {
 	if b, err := ParseBool(v.Text(CacheFromBranches)); err != nil {
 		fail(CacheFromBranches, "%v", err)
 	} else {

@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -64,7 +65,7 @@ func inputEnv(name string) string {
 }
 
 // dropIn reads and checks the build-push-action inputs into s.
-func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
+func (v Values) dropIn(s *Settings, fail failFunc) {
 	d := &s.DropIn
 	d.Allow = v.List(Allow)
 	d.Call = strings.TrimSpace(v.Text(Call))
@@ -76,95 +77,91 @@ func (v Values) dropIn(s *Settings, fail func(input, format string, a ...any)) {
 	d.ShmSize = v.Text(ShmSize)
 	d.GitHubToken = v.Text(GitHubToken)
 
-	for _, h := range v.List(AddHosts) {
+	d.AddHosts = parseEach(v, AddHosts, fail, func(h string) (string, error) {
 		if err := checkHost(h); err != nil {
-			fail(AddHosts, "%q: %v", h, err)
-			continue
+			return "", fmt.Errorf("%q: %w", h, err)
 		}
-		d.AddHosts = append(d.AddHosts, h)
-	}
-	for _, a := range v.List(Annotations) {
+		return h, nil
+	})
+	d.Annotations = parseEach(v, Annotations, fail, func(a string) (string, error) {
 		if k, _, ok := strings.Cut(a, "="); !ok || strings.TrimSpace(k) == "" {
-			fail(Annotations, "%q is not [type:]key=value", a)
-			continue
+			return "", fmt.Errorf("%q is not [type:]key=value", a)
 		}
-		d.Annotations = append(d.Annotations, a)
-	}
-	for _, a := range v.List(Attests) {
-		at, err := buildflags.ParseAttest(a)
-		if err != nil {
-			fail(Attests, "%v", err)
-			continue
-		}
-		d.Attests = append(d.Attests, at)
-	}
-	for _, c := range v.List(BuildContexts) {
+		return a, nil
+	})
+	d.Attests = parseEach(v, Attests, fail, buildflags.ParseAttest)
+	d.BuildContexts = parseEach(v, BuildContexts, fail, func(c string) (string, error) {
 		if k, val, ok := strings.Cut(c, "="); !ok || strings.TrimSpace(k) == "" || val == "" {
-			fail(BuildContexts, "%q is not name=path-or-URL", c)
-			continue
+			return "", fmt.Errorf("%q is not name=path-or-URL", c)
 		}
-		d.BuildContexts = append(d.BuildContexts, c)
-	}
+		return c, nil
+	})
 	if len(d.NoCacheFilters) > 0 && s.NoCache {
 		fail(NoCacheFilters, "cannot be used together with no-cache: true (buildx refuses the pair)")
 	}
-	for _, o := range v.List(Outputs) {
+	d.Outputs = v.outputs(fail)
+	if d.ShmSize != "" {
+		if _, err := units.RAMInBytes(d.ShmSize); err != nil {
+			fail(ShmSize, "%q is not a size (e.g. 64m, 2g): %v", d.ShmSize, err)
+		}
+	}
+	d.Ulimits = parseEach(v, Ulimit, fail, func(u string) (string, error) {
+		if _, err := units.ParseUlimit(u); err != nil {
+			return "", fmt.Errorf("%q: %w", u, err)
+		}
+		return u, nil
+	})
+	v.secrets(d, fail)
+}
+
+// outputs reads the outputs; a name that is not a valid tag fails the
+// input, and the output is kept.
+func (v Values) outputs(fail failFunc) []buildflags.Output {
+	return parseEach(v, Outputs, fail, func(o string) (buildflags.Output, error) {
 		out, err := buildflags.ParseOutput(o)
 		if err != nil {
-			fail(Outputs, "%q: %v", o, err)
-			continue
+			return out, fmt.Errorf("%q: %w", o, err)
 		}
 		for _, n := range out.Names() {
 			if _, err := name.NewTag(n); err != nil {
 				fail(Outputs, "name %q is not a valid image tag: %v", n, err)
 			}
 		}
-		d.Outputs = append(d.Outputs, out)
-	}
-	if d.ShmSize != "" {
-		if _, err := units.RAMInBytes(d.ShmSize); err != nil {
-			fail(ShmSize, "%q is not a size (e.g. 64m, 2g): %v", d.ShmSize, err)
-		}
-	}
-	for _, u := range v.List(Ulimit) {
-		if _, err := units.ParseUlimit(u); err != nil {
-			fail(Ulimit, "%q: %v", u, err)
-			continue
-		}
-		d.Ulimits = append(d.Ulimits, u)
-	}
-
-	v.secrets(d, fail)
+		return out, nil
+	})
 }
 
-// secrets reads the three secret inputs.
-func (v Values) secrets(d *DropIn, fail func(input, format string, a ...any)) {
+// secrets reads the three secret inputs, id=<value, variable or path>
+// each.
+func (v Values) secrets(d *DropIn, fail failFunc) {
 	// Secret values never appear in a message: a malformed line may be the
 	// secret itself.
-	for i, sec := range v.List(Secrets) {
-		id, val, ok := strings.Cut(sec, "=")
-		if !ok || id == "" || val == "" {
-			fail(Secrets, "line %d is not id=value (the line is not shown: it may hold the secret)", i+1)
-			continue
-		}
-		d.Secrets = append(d.Secrets, Secret{ID: id, Value: val})
+	line := 0
+	for _, p := range parseEach(v, Secrets, fail, func(sec string) ([2]string, error) {
+		line++
+		return idPair(sec, fmt.Sprintf("line %d is not id=value (the line is not shown: it may hold the secret)", line))
+	}) {
+		d.Secrets = append(d.Secrets, Secret{ID: p[0], Value: p[1]})
 	}
-	for _, sec := range v.List(SecretEnvs) {
-		id, env, ok := strings.Cut(sec, "=")
-		if !ok || id == "" || env == "" {
-			fail(SecretEnvs, "%q is not id=VARIABLE", sec)
-			continue
-		}
-		d.SecretEnvs = append(d.SecretEnvs, SecretEnv{ID: id, Env: env})
+	for _, p := range parseEach(v, SecretEnvs, fail, func(sec string) ([2]string, error) {
+		return idPair(sec, fmt.Sprintf("%q is not id=VARIABLE", sec))
+	}) {
+		d.SecretEnvs = append(d.SecretEnvs, SecretEnv{ID: p[0], Env: p[1]})
 	}
-	for _, sec := range v.List(SecretFiles) {
-		id, path, ok := strings.Cut(sec, "=")
-		if !ok || id == "" || path == "" {
-			fail(SecretFiles, "%q is not id=path", sec)
-			continue
-		}
-		d.SecretFiles = append(d.SecretFiles, SecretFile{ID: id, Path: path})
+	for _, p := range parseEach(v, SecretFiles, fail, func(sec string) ([2]string, error) {
+		return idPair(sec, fmt.Sprintf("%q is not id=path", sec))
+	}) {
+		d.SecretFiles = append(d.SecretFiles, SecretFile{ID: p[0], Path: p[1]})
 	}
+}
+
+// idPair splits id=value, both not empty; bad is the failure otherwise.
+func idPair(s, bad string) ([2]string, error) {
+	id, val, ok := strings.Cut(s, "=")
+	if !ok || id == "" || val == "" {
+		return [2]string{}, errors.New(bad)
+	}
+	return [2]string{id, val}, nil
 }
 
 // checkHost reads an add-hosts entry as buildx does: host=ip, or host:ip

@@ -151,36 +151,80 @@ func (v Values) Settings() (Settings, error) {
 	}
 
 	s.Tags = v.tags(s.Push, fail)
-
-	for _, a := range v.List(BuildArgs) {
-		k, val, hasValue := strings.Cut(a, "=")
-		switch {
-		case strings.TrimSpace(k) == "" || strings.ContainsAny(k, " \t"):
-			fail(BuildArgs, "%q is not KEY=VALUE", a)
-			continue
-		case k == InlineCacheArg && hasValue && !truthy(val):
-			fail(BuildArgs, "%s turns off the inline cache this tool exists to produce; remove it", a)
-			continue
-		}
-		s.BuildArgs = append(s.BuildArgs, a)
-	}
+	s.BuildArgs = v.buildArgs(fail)
 	for _, l := range s.Labels {
 		if k, _, _ := strings.Cut(l, "="); strings.TrimSpace(k) == "" {
 			fail(Labels, "%q is not KEY=VALUE", l)
 		}
 	}
+	s.Platforms = v.platforms(fail)
+	v.cacheEntries(&s, fail)
+	v.verification(&s, fail)
+	s.RegistryCA = v.List(RegistryCA)
+	s.ProgressFile = v.Text(ProgressFile)
 
-	for _, p := range v.List(Platforms) {
-		// "local" is buildx's name for the builder's own platform.
-		if pl, err := v1.ParsePlatform(p); p != "local" && (err != nil || pl.OS == "" || strings.Count(p, "/") > 2 || strings.ContainsAny(p, " \t")) {
-			fail(Platforms, "%q is not a platform of the form os[/arch[/variant]]", p)
+	v.dropIn(&s, fail)
+	v.cacheSources(&s, fail)
+
+	if s.Context == "" {
+		fail(Context, "must not be empty")
+	}
+	return s, errors.Join(errs...)
+}
+
+// failFunc records a problem with an input.
+type failFunc = func(input, format string, a ...any)
+
+// parseEach reads the list input, keeping what parse accepts; each entry
+// it refuses fails the input with parse's error.
+func parseEach[T any](v Values, input string, fail failFunc, parse func(string) (T, error)) []T {
+	return keep(v.List(input), input, fail, parse)
+}
+
+// keep is what check makes of each item it accepts; each it refuses fails
+// input with check's error.
+func keep[T, U any](items []T, input string, fail failFunc, check func(T) (U, error)) []U {
+	var out []U
+	for _, it := range items {
+		u, err := check(it)
+		if err != nil {
+			fail(input, "%v", err)
 			continue
 		}
-		s.Platforms = append(s.Platforms, p)
+		out = append(out, u)
 	}
+	return out
+}
 
-	v.cacheEntries(&s, fail)
+// buildArgs are the build-args, KEY=VALUE each; none may turn the inline
+// cache off.
+func (v Values) buildArgs(fail failFunc) []string {
+	return parseEach(v, BuildArgs, fail, func(a string) (string, error) {
+		k, val, hasValue := strings.Cut(a, "=")
+		switch {
+		case strings.TrimSpace(k) == "" || strings.ContainsAny(k, " \t"):
+			return "", fmt.Errorf("%q is not KEY=VALUE", a)
+		case k == InlineCacheArg && hasValue && !truthy(val):
+			return "", fmt.Errorf("%s turns off the inline cache this tool exists to produce; remove it", a)
+		}
+		return a, nil
+	})
+}
 
+func (v Values) platforms(fail failFunc) []string {
+	return parseEach(v, Platforms, fail, func(p string) (string, error) {
+		// "local" is buildx's name for the builder's own platform.
+		if pl, err := v1.ParsePlatform(p); p != "local" && (err != nil || pl.OS == "" || strings.Count(p, "/") > 2 || strings.ContainsAny(p, " \t")) {
+			return "", fmt.Errorf("%q is not a platform of the form os[/arch[/variant]]", p)
+		}
+		return p, nil
+	})
+}
+
+// verification reads how the inline cache is asked for and how what was
+// pushed is read back: cache-method, verify, its timeout, tag-after-verify
+// and the registries reached without TLS.
+func (v Values) verification(s *Settings, fail failFunc) {
 	switch m := CacheMethod(v.Text(CacheMethodInput)); m {
 	case MethodAuto, MethodCacheTo, MethodBuildArg:
 		s.CacheMethod = m
@@ -199,28 +243,17 @@ func (v Values) Settings() (Settings, error) {
 		s.VerifyTimeout = d
 	}
 	s.TagAfterVerify = v.tagAfterVerify(s.Verify, fail)
-	for _, r := range v.List(InsecureRegistries) {
+	s.InsecureRegistries = parseEach(v, InsecureRegistries, fail, func(r string) (string, error) {
 		reg, err := name.NewRegistry(r)
 		if err != nil || strings.ContainsAny(r, "/@") {
-			fail(InsecureRegistries, "%q is not a registry host[:port]", r)
-			continue
+			return "", fmt.Errorf("%q is not a registry host[:port]", r)
 		}
-		s.InsecureRegistries = append(s.InsecureRegistries, reg.RegistryStr())
-	}
-	s.RegistryCA = v.List(RegistryCA)
-	s.ProgressFile = v.Text(ProgressFile)
-
-	v.dropIn(&s, fail)
-	v.cacheSources(&s, fail)
-
-	if s.Context == "" {
-		fail(Context, "must not be empty")
-	}
-	return s, errors.Join(errs...)
+		return reg.RegistryStr(), nil
+	})
 }
 
 // tags parses the tags and makes sure a push says where to.
-func (v Values) tags(push bool, fail func(input, format string, a ...any)) []Tag {
+func (v Values) tags(push bool, fail failFunc) []Tag {
 	var out []Tag
 	for _, t := range v.List(Tags) {
 		ref, err := name.NewTag(t)
@@ -242,7 +275,7 @@ func (v Values) tags(push bool, fail func(input, format string, a ...any)) []Tag
 }
 
 // tagAfterVerify reads tag-after-verify: auto, or a boolean.
-func (v Values) tagAfterVerify(verify VerifyMode, fail func(input, format string, a ...any)) TagAfterVerify {
+func (v Values) tagAfterVerify(verify VerifyMode, fail failFunc) TagAfterVerify {
 	raw := v.Text(TagAfterVerifyIn)
 	if raw == "" || raw == string(TagAfterAuto) {
 		return TagAfterAuto
@@ -261,40 +294,34 @@ func (v Values) tagAfterVerify(verify VerifyMode, fail func(input, format string
 }
 
 // cacheEntries reads cache-from and cache-to.
-func (v Values) cacheEntries(s *Settings, fail func(input, format string, a ...any)) {
-	for _, item := range v.List(CacheFrom) {
+func (v Values) cacheEntries(s *Settings, fail failFunc) {
+	s.CacheFrom = cacheList(v, CacheFrom, fail, func(e buildflags.CacheEntry) (buildflags.CacheEntry, error) {
+		return e, cacheFromEntry(e)
+	})
+	s.CacheTo = cacheList(v, CacheTo, fail, func(e buildflags.CacheEntry) (buildflags.CacheEntry, error) {
+		// buildx#837: a bare "inline" is read as the registry ref
+		// docker.io/library/inline and fails with 401.
+		if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
+			e = buildflags.CacheEntry{Type: "inline"}
+			s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
+		}
+		if n := cacheToNote(e); n != "" {
+			s.Notes = append(s.Notes, n)
+		}
+		return e, nil
+	})
+}
+
+// cacheList reads a cache-from or cache-to input, each line one or more
+// entries; check may change an entry or refuse it.
+func cacheList(v Values, input string, fail failFunc, check func(buildflags.CacheEntry) (buildflags.CacheEntry, error)) []buildflags.CacheEntry {
+	return slices.Concat(parseEach(v, input, fail, func(item string) ([]buildflags.CacheEntry, error) {
 		es, err := buildflags.ParseCache(item)
 		if err != nil {
-			fail(CacheFrom, "%v", err)
-			continue
+			return nil, err
 		}
-		for _, e := range es {
-			if err := cacheFromEntry(e); err != nil {
-				fail(CacheFrom, "%v", err)
-				continue
-			}
-			s.CacheFrom = append(s.CacheFrom, e)
-		}
-	}
-	for _, item := range v.List(CacheTo) {
-		es, err := buildflags.ParseCache(item)
-		if err != nil {
-			fail(CacheTo, "%v", err)
-			continue
-		}
-		for _, e := range es {
-			// buildx#837: a bare "inline" is read as the registry ref
-			// docker.io/library/inline and fails with 401.
-			if ref, _ := e.Get("ref"); e.Type == "registry" && len(e.Attrs) == 1 && strings.EqualFold(ref, "inline") {
-				e = buildflags.CacheEntry{Type: "inline"}
-				s.Notes = append(s.Notes, `cache-to: read "inline" as type=inline (buildx alone would push cache to docker.io/library/inline)`)
-			}
-			if n := cacheToNote(e); n != "" {
-				s.Notes = append(s.Notes, n)
-			}
-			s.CacheTo = append(s.CacheTo, e)
-		}
-	}
+		return keep(es, input, fail, check), nil
+	})...)
 }
 
 func outputPushes(o string) bool {

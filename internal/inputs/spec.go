@@ -17,7 +17,7 @@ const (
 )
 
 // Spec describes one input. The same table declares the CLI flags, checks
-// action.yml and renders the README, so the three cannot drift apart.
+// action.yml and renders docs/inputs.md, so the three cannot drift apart.
 type Spec struct {
 	Name        string
 	Kind        Kind
@@ -80,7 +80,7 @@ const (
 	GitHubToken    = "github-token"
 )
 
-// Specs lists every input, in the order the README and action.yml show them.
+// Specs lists every input, in the order docs/inputs.md and action.yml show them.
 var Specs = []Spec{
 	{Name: Context, Kind: Text, Default: ".", Aliases: nil,
 		Description: "Build context: a local directory or a remote (git or URL) context. Unlike build-push-action the default is the checked-out workspace (.), not the git context, so uncommitted files the workflow generated are part of the build."},
@@ -172,7 +172,7 @@ var Specs = []Spec{
 	{Name: RequireCacheSource, Kind: Bool, Default: "false",
 		Description: "Fail (under verify: strict; warn otherwise) when none of the cache sources could be imported, except a first build where none exists yet."},
 	{Name: CacheStagesInput, Kind: Text, Default: "off",
-		Description: "Keep builder stages cached on cold builders (the inline cache holds only the image's own layers): off; images (each builder stage is built first as its own target with the inline cache and pushed as <first tag>-stage-<stage> in the same repository, all of them imported by every build); or registry (one type=registry,mode=max cache exported to and imported from <first tag>-buildcache). Stage caches are verified like the image; a stage cache that fails is a warning and the image is still built, pushed and verified. See the README for the measured trade-off."},
+		Description: "Keep builder stages cached on cold builders (the inline cache holds only the image's own layers): off; images (each builder stage is built first as its own target with the inline cache and pushed as <first tag>-stage-<stage> in the same repository, all of them imported by every build); or registry (one type=registry,mode=max cache exported to and imported from <first tag>-buildcache). Stage caches are verified like the image; a stage cache that fails is a warning and the image is still built, pushed and verified. See docs/stage-caches.md for the measured trade-off."},
 	{Name: StepTimings, Kind: Bool, Default: "true",
 		Description: "Record this build's step times as an OCI artifact referring to the pushed image, and read them from the cache sources to report the time the cache saved (a line in the result, a section in the summary, savings in cache-report). A registry that refuses the artifact gets a warning, never a failed step."},
 }

@@ -88,7 +88,7 @@ func gitAuthSecret(s inputs.Settings) (string, bool) {
 // type=provenance/type=sbom attestations and win over attests entries of
 // the same type (whatever the case of the entry's keys: buildx lowercases
 // them); bare booleans become disabled=. Unlike build-push-action, no
-// provenance is added when none is asked for (see README).
+// provenance is added when none is asked for (see docs/differences.md).
 func attests(s inputs.Settings) []buildflags.Attest {
 	var out []buildflags.Attest
 	runURL := s.GitHub.RunURL()

@@ -167,8 +167,8 @@ func TestOutputsDecidePushAndImageID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := s.Pushes(); got != tt.push {
-			t.Errorf("%q: Pushes() = %v", tt.outputs, got)
+		if got := s.Pushes(); got != tt.push || p.Pushes != tt.push {
+			t.Errorf("%q: Pushes() = %v, the plan's Pushes %v", tt.outputs, got, p.Pushes)
 		}
 		if got := slices.Contains(build(t, p), "--iidfile"); got != tt.iid {
 			t.Errorf("%q: --iidfile %v, want %v", tt.outputs, got, tt.iid)
@@ -207,6 +207,36 @@ func TestGitQueryContext(t *testing.T) {
 		}
 		if !slices.ContainsFunc(p.TempSecrets, func(ts TempSecret) bool { return ts.ID == "GIT_AUTH_TOKEN.github.com" }) {
 			t.Errorf("%q: no GIT_AUTH_TOKEN for the workflow's own repository", tt.want)
+		}
+	}
+}
+
+// The plan keeps what it worked out about pushing: whether the image's
+// build pushes, and the tags it pushes to (an output's names without tags).
+func TestPlanKeepsPushedTags(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		tags    []string
+		outputs []string
+		push    bool
+		want    []string
+	}{
+		{[]string{"r.example/a:1", "r.example/a:2"}, nil, true, []string{"r.example/a:1", "r.example/a:2"}},
+		{nil, []string{"type=image,name=r.example/b:2,push=true"}, true, []string{"r.example/b:2"}},
+		{nil, []string{"type=local,dest=out"}, false, nil},
+	} {
+		s := inputs.Settings{Context: ".", CacheMethod: inputs.MethodAuto, Tags: tags(t, tt.tags...), Push: len(tt.tags) > 0}
+		s.Outputs = outputsOf(t, tt.outputs...)
+		p, err := New(s, docker, "/tmp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, tg := range p.PushedTags {
+			got = append(got, tg.Raw)
+		}
+		if p.Pushes != tt.push || !slices.Equal(got, tt.want) {
+			t.Errorf("tags %q outputs %q: Pushes %v, PushedTags %q; want %v, %q", tt.tags, tt.outputs, p.Pushes, got, tt.push, tt.want)
 		}
 	}
 }

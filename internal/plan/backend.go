@@ -85,77 +85,97 @@ func DockerBackend(docker string) Backend {
 
 // Check refuses, before anything runs, settings the backend cannot carry
 // out, naming the input: the build would fail later and more obscurely.
-func Check(s inputs.Settings, b Backend) error {
-	var errs []error
-	refuse := func(input, what, instead string) {
-		errs = append(errs, &inputs.Error{Input: input, Msg: fmt.Sprintf("%s cannot %s: %s%s", b.Where, what, instead, b.Remedy)})
-	}
+func Check(s inputs.Settings, b Backend) error { return check(derive(s), b) }
+
+// refuser collects what a backend cannot do, each naming its input.
+type refuser struct {
+	b    Backend
+	errs []error
+}
+
+func (r *refuser) refuse(input, what, instead string) {
+	r.errs = append(r.errs, &inputs.Error{Input: input, Msg: fmt.Sprintf("%s cannot %s: %s%s", r.b.Where, what, instead, r.b.Remedy)})
+}
+
+func check(s derived, b Backend) error {
+	r := &refuser{b: b}
 	if !b.Can(Buildx) {
-		if s.CacheMethod == inputs.MethodCacheTo {
-			refuse(inputs.CacheMethodInput, "request the inline cache with --cache-to", "use cache-method auto or build-arg, or ")
-		}
-		sources, _ := cacheFrom(s, imports{})
-		for _, e := range sources {
-			if !isImage(e) {
-				refuse(inputs.CacheFrom, fmt.Sprintf("import cache from %s, only from images (type=registry,ref=<image>)", e), "")
-			}
-		}
-		if s.Builder != "" {
-			refuse(inputs.Builder, "choose a builder", "")
-		}
+		r.dockerBuild(s)
 	}
 	if len(s.Platforms) > 1 && !b.Can(MultiPlatform) {
-		refuse(inputs.Platforms, fmt.Sprintf("build several platforms (%s) in one go", strings.Join(s.Platforms, ",")), "build one platform per step, or ")
+		r.refuse(inputs.Platforms, fmt.Sprintf("build several platforms (%s) in one go", strings.Join(s.Platforms, ",")), "build one platform per step, or ")
 	}
 	if !b.Can(CacheExport) {
 		for _, e := range s.CacheTo {
 			if e.Type != "inline" {
-				refuse(inputs.CacheTo, fmt.Sprintf("export cache type=%s, only the inline cache", e.Type), "drop the entry, or ")
+				r.refuse(inputs.CacheTo, fmt.Sprintf("export cache type=%s, only the inline cache", e.Type), "drop the entry, or ")
 			}
 		}
 	}
 	if !b.Can(Attestations) {
-		const what, instead = "store attestations", "leave it off, or "
-		if wantsAttestation(s.Provenance) {
-			refuse(inputs.Provenance, what, instead)
-		}
-		if wantsAttestation(s.SBOM) {
-			refuse(inputs.SBOM, what, instead)
-		}
-		for _, a := range s.Attests {
-			if !a.Disabled() {
-				refuse(inputs.Attests, what, instead)
-				break
-			}
-		}
-		for _, o := range s.Outputs {
-			if o.Type == "oci" || o.Type == "docker" {
-				refuse(inputs.Outputs, fmt.Sprintf("export type=%s (without the containerd image store it loads into the engine by itself)", o.Type), "drop the output, or ")
-			}
-		}
+		r.attestations(s.Settings)
 	}
 	if !b.Can(Buildx) {
-		refuseBuildxOnly(s, refuse)
+		r.buildxOnly(s.Settings)
 	}
 	switch s.CacheStages {
 	case inputs.StagesImages:
 		if !b.Can(Buildx) {
-			refuse(inputs.CacheStagesInput, "build stage cache images (each builder stage as its own target, pushed with a tag of its own)", "set cache-stages to off, or ")
+			r.refuse(inputs.CacheStagesInput, "build stage cache images (each builder stage as its own target, pushed with a tag of its own)", "set cache-stages to off, or ")
 		}
 	case inputs.StagesRegistry:
 		if !b.Can(CacheExport) {
-			refuse(inputs.CacheStagesInput, "export a registry cache (type=registry,mode=max)", "use cache-stages images, or ")
+			r.refuse(inputs.CacheStagesInput, "export a registry cache (type=registry,mode=max)", "use cache-stages images, or ")
 		}
 	}
 	if s.TagAfterVerify == inputs.TagAfterOn && !b.Can(PushByDigest) {
-		refuse(inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
+		r.refuse(inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
 	}
-	return errors.Join(errs...)
+	return errors.Join(r.errs...)
 }
 
-// refuseBuildxOnly refuses build-push-action's inputs that only buildx
-// takes.
-func refuseBuildxOnly(s inputs.Settings, refuse func(input, what, instead string)) {
+// dockerBuild refuses what docker build without buildx cannot do with
+// the inline cache: --cache-to, cache imports other than images, a builder.
+func (r *refuser) dockerBuild(s derived) {
+	if s.CacheMethod == inputs.MethodCacheTo {
+		r.refuse(inputs.CacheMethodInput, "request the inline cache with --cache-to", "use cache-method auto or build-arg, or ")
+	}
+	sources, _ := cacheFrom(s, imports{})
+	for _, e := range sources {
+		if !isImage(e) {
+			r.refuse(inputs.CacheFrom, fmt.Sprintf("import cache from %s, only from images (type=registry,ref=<image>)", e), "")
+		}
+	}
+	if s.Builder != "" {
+		r.refuse(inputs.Builder, "choose a builder", "")
+	}
+}
+
+// attestations refuses attestations and the exports that need the
+// containerd image store.
+func (r *refuser) attestations(s inputs.Settings) {
+	const what, instead = "store attestations", "leave it off, or "
+	if wantsAttestation(s.Provenance) {
+		r.refuse(inputs.Provenance, what, instead)
+	}
+	if wantsAttestation(s.SBOM) {
+		r.refuse(inputs.SBOM, what, instead)
+	}
+	for _, a := range s.Attests {
+		if !a.Disabled() {
+			r.refuse(inputs.Attests, what, instead)
+			break
+		}
+	}
+	for _, o := range s.Outputs {
+		if o.Type == "oci" || o.Type == "docker" {
+			r.refuse(inputs.Outputs, fmt.Sprintf("export type=%s (without the containerd image store it loads into the engine by itself)", o.Type), "drop the output, or ")
+		}
+	}
+}
+
+// buildxOnly refuses build-push-action's inputs that only buildx takes.
+func (r *refuser) buildxOnly(s inputs.Settings) {
 	for _, u := range []struct {
 		input string
 		set   bool
@@ -171,7 +191,7 @@ func refuseBuildxOnly(s inputs.Settings, refuse func(input, what, instead string
 		{inputs.Outputs, len(s.Outputs) > 0},
 	} {
 		if u.set {
-			refuse(u.input, "take this input", "")
+			r.refuse(u.input, "take this input", "")
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/inlinecache/action/internal/ci"
-	"github.com/inlinecache/action/internal/inputs"
 )
 
 // branchSources are the images of the branches a GitHub run's branch
@@ -14,8 +13,8 @@ import (
 // build starts from its base branch's cache. (GitLab CI gets the same
 // through its cache-from default.) The info line says which branch each
 // image stands for.
-func branchSources(s inputs.Settings) ([]string, []string) {
-	if !s.FromBranches || !s.Pushes() || s.GitHub.Repository == "" {
+func branchSources(s derived) ([]string, []string) {
+	if !s.FromBranches || !s.pushes || s.GitHub.Repository == "" {
 		return nil, nil
 	}
 	branches := s.GitHub.CacheBranches()
@@ -25,7 +24,7 @@ func branchSources(s inputs.Settings) ([]string, []string) {
 	// Each repository as the user spelled it (docker.io/… stays short).
 	var repos []string
 	seen := map[string]bool{}
-	for _, t := range s.PushedTags() {
+	for _, t := range s.pushedTags {
 		if r := t.Ref.Context().String(); !seen[r] {
 			seen[r] = true
 			repos = append(repos, strings.TrimSuffix(t.Raw, ":"+t.Ref.TagStr()))

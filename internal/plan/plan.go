@@ -88,6 +88,10 @@ type Plan struct {
 	// RegistryCache is the mode=max cache the build exports (cache-stages
 	// registry); "" otherwise.
 	RegistryCache string
+	// Pushes says the image's build pushes (push, or an output that
+	// pushes); PushedTags are the tags it pushes to (or would).
+	Pushes     bool
+	PushedTags []inputs.Tag
 }
 
 // Commands are the plan's command lines in the order they run.
@@ -107,19 +111,46 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	if len(b.Command) == 0 {
 		return Plan{}, fmt.Errorf("no build command")
 	}
-	if err := Check(s, b); err != nil {
+	img := derive(s)
+	if err := check(img, b); err != nil {
 		return Plan{}, err
 	}
-	buildx := b.Can(Buildx)
-	p := Plan{
-		IIDFile: filepath.Join(tmpDir, "iid"),
-		Notes:   slices.Clone(s.Notes),
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if buildx {
+	p := Plan{
+		IIDFile:    filepath.Join(tmpDir, "iid"),
+		Notes:      slices.Clone(s.Notes),
+		Pushes:     img.pushes,
+		PushedTags: slices.Clone(img.pushedTags),
+	}
+	if b.Can(Buildx) {
 		p.MetadataFile = filepath.Join(tmpDir, "metadata.json")
 	}
+	p.choose(img, b, o.dockerfile)
+	cache := p.addStageCaches(img, b, tmpDir)
+	p.addImageBuild(img, b, tmpDir, cache)
+	p.addVerifyAndTag(img, cache)
+	return p, nil
+}
 
-	method, _, _, notes := inlineCache(s, buildx)
+// derived is one build's settings with the facts the planner reads from
+// them, worked out once: whether it pushes, and to which tags.
+type derived struct {
+	inputs.Settings
+	pushes     bool
+	pushedTags []inputs.Tag
+}
+
+func derive(s inputs.Settings) derived {
+	return derived{Settings: s, pushes: s.Pushes(), pushedTags: s.PushedTags()}
+}
+
+// choose makes the plan's decisions before any command: the inline cache
+// method, tag-after-verify, and the stage analysis with its warning.
+func (p *Plan) choose(s derived, b Backend, dockerfile []byte) {
+	method, _, _, notes := inlineCache(s, b.Can(Buildx))
 	p.CacheMethod = method
 	p.Notes = append(p.Notes, notes...)
 	var note string
@@ -127,23 +158,20 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	if note != "" {
 		p.Notes = append(p.Notes, note)
 	}
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	p.Stages, notes = analyzeStages(s, o.dockerfile)
+	p.Stages, notes = analyzeStages(s.Settings, dockerfile)
 	p.Notes = append(p.Notes, notes...)
 	if w := stageWarning(s, p.Stages, b.Can(CacheExport)); w != "" && (s.CacheStages == "" || s.CacheStages == inputs.StagesOff) {
 		p.Notes = append(p.Notes, w)
 	}
+}
 
-	var cache stageCache
-	cache, notes = stageCaches(s, p.Stages, buildx, tmpDir)
+// addStageCaches plans cache-stages and adds the stage builds, which run
+// first on the same builder, so the image's build finds their work there;
+// every build imports every stage cache.
+func (p *Plan) addStageCaches(s derived, b Backend, tmpDir string) stageCache {
+	cache, notes := stageCaches(s, p.Stages, b.Can(Buildx), tmpDir)
 	p.Notes = append(p.Notes, notes...)
 	p.StageImages, p.RegistryCache = cache.images, cache.registry
-
-	// The stage builds run first on the same builder, so the image's
-	// build finds their work there; every build imports every stage cache.
 	if len(cache.images) > 0 {
 		var names []string
 		for _, img := range cache.images {
@@ -152,13 +180,18 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 		p.Info = append(p.Info, "cache-stages images: builder stages built and pushed first, each with the inline cache, as "+strings.Join(names, ", "))
 	}
 	for _, img := range cache.images {
-		ss := stageSettings(s, img, cache.from)
-		c := compose(ss, b, tmpDir, img.MetadataFile, "", p.ByDigest, imports{})
+		c := compose(stageSettings(s.Settings, img, cache.from), b, tmpDir, img.MetadataFile, "", p.ByDigest, imports{})
 		st := c.step
 		st.Stage = img.Stage
 		p.Steps = append(p.Steps, st)
 		p.TempSecrets = appendSecrets(p.TempSecrets, c.temps)
 	}
+	return cache
+}
+
+// addImageBuild adds the image's build, importing and exporting the stage
+// caches too, and docker push where the build cannot push.
+func (p *Plan) addImageBuild(s derived, b Backend, tmpDir string, cache stageCache) {
 	main := s
 	main.CacheTo = append(slices.Clone(s.CacheTo), cache.to...)
 	main.CacheFrom = append(slices.Clone(s.CacheFrom), cache.from...)
@@ -177,11 +210,16 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	p.CacheSources = c.sources
 	p.TempSecrets = appendSecrets(p.TempSecrets, c.temps)
 	p.Steps = append(p.Steps, c.step)
-	if s.Push && !buildx {
+	if s.Push && !b.Can(Buildx) {
 		for _, t := range s.Tags {
 			p.Steps = append(p.Steps, Step{Kind: Push, Path: b.Command[0], Args: []string{"push", t.Raw}})
 		}
 	}
+}
+
+// addVerifyAndTag adds the verify steps (the image's, then the stage caches')
+// and, with tag-after-verify, the tag steps.
+func (p *Plan) addVerifyAndTag(s derived, cache stageCache) {
 	v := verifyStep(s)
 	p.Steps = append(p.Steps, v)
 	if v.Skip == "" {
@@ -198,7 +236,6 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 			p.Steps = append(p.Steps, Step{Kind: Tag, Stage: img.Stage, Tags: slices.Clone(img.Tags)})
 		}
 	}
-	return p, nil
 }
 
 // composed is one build command and what composing it found.
@@ -211,30 +248,17 @@ type composed struct {
 
 // compose spells one build command on backend b: the image's build, or a
 // stage cache build (whose settings stageSettings derived).
-func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string, byDigest bool, im imports) composed {
+func compose(s derived, b Backend, tmpDir, metadataFile, iidFile string, byDigest bool, im imports) composed {
 	var c composed
 	buildx := b.Can(Buildx)
 	_, buildArgs, cacheTo, _ := inlineCache(s, buildx)
 	a := argList{args: append(slices.Clone(b.Command[1:]), "build")}
 	s = gitContexts(s, b)
 	a.each("--build-arg", buildArgs)
-	sources, info := cacheFrom(s, im)
-	c.info = info
-	for _, e := range sources {
-		if ref, ok := e.Get("ref"); ok && (e.Type == "registry" || !buildx) {
-			c.sources = append(c.sources, ref)
-		}
-		if !buildx {
-			// docker build takes images only (Check refused the rest).
-			ref, _ := e.Get("ref")
-			a.one("--cache-from", ref)
-			continue
-		}
-		a.one("--cache-from", e.String())
-	}
+	c.sources, c.info = a.cacheFrom(s, im, buildx)
 	a.each("--cache-to", strs(cacheTo))
 	a.one("--file", s.File)
-	if iidFile != "" && exportsImageID(s) {
+	if iidFile != "" && exportsImageID(s.Settings) {
 		a.one("--iidfile", iidFile)
 	}
 	a.each("--label", s.Labels)
@@ -245,7 +269,7 @@ func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string,
 		}
 	}
 	a.one("--target", s.Target)
-	c.temps = a.dropIn(s, tmpDir, buildx)
+	c.temps = a.dropIn(s.Settings, tmpDir, buildx)
 	a.one("--builder", s.Builder)
 	if buildx {
 		a.flag("--load", s.Load)
@@ -269,6 +293,25 @@ func compose(s inputs.Settings, b Backend, tmpDir, metadataFile, iidFile string,
 	return c
 }
 
+// cacheFrom adds the build's cache imports and returns the registry refs
+// among them, for the source check, and the info lines about them.
+func (a *argList) cacheFrom(s derived, im imports, buildx bool) (refs, info []string) {
+	sources, info := cacheFrom(s, im)
+	for _, e := range sources {
+		ref, hasRef := e.Get("ref")
+		if hasRef && (e.Type == "registry" || !buildx) {
+			refs = append(refs, ref)
+		}
+		if !buildx {
+			// docker build takes images only (Check refused the rest).
+			a.one("--cache-from", ref)
+			continue
+		}
+		a.one("--cache-from", e.String())
+	}
+	return refs, info
+}
+
 // appendSecrets adds the secret files not yet listed: every build of a
 // plan gets the same ones.
 func appendSecrets(have, more []TempSecret) []TempSecret {
@@ -284,7 +327,7 @@ func appendSecrets(have, more []TempSecret) []TempSecret {
 // Where the settings or the backend leave no way to, the tags are pushed
 // with the image as before, and the note says the guarantee does not hold
 // when the user could have expected it.
-func byDigest(s inputs.Settings, b Backend) (bool, string) {
+func byDigest(s derived, b Backend) (bool, string) {
 	mode := s.TagAfterVerify
 	if mode == inputs.TagAfterOff || !s.Push || len(s.Tags) == 0 || s.Evaluates() {
 		return false, ""
@@ -326,7 +369,7 @@ func digestOutput(tags []inputs.Tag) buildflags.Output {
 
 // gitContexts sends the workflow's git context in the query form where
 // build-push-action does (BUILDX_SEND_GIT_QUERY_AS_INPUT on buildx 0.29+).
-func gitContexts(s inputs.Settings, b Backend) inputs.Settings {
+func gitContexts(s derived, b Backend) derived {
 	if !s.GitHub.GitQuery || !b.Can(GitQuery) {
 		return s
 	}
@@ -342,7 +385,7 @@ func gitContexts(s inputs.Settings, b Backend) inputs.Settings {
 
 // inlineCache picks the inline mechanism and applies it to the build-args
 // and cache-to entries.
-func inlineCache(s inputs.Settings, buildx bool) (inputs.CacheMethod, []string, []buildflags.CacheEntry, []string) {
+func inlineCache(s derived, buildx bool) (inputs.CacheMethod, []string, []buildflags.CacheEntry, []string) {
 	var notes []string
 	method, cacheToIn := resolveMethod(s), s.CacheTo
 	if !buildx {
@@ -365,20 +408,20 @@ func inlineCache(s inputs.Settings, buildx bool) (inputs.CacheMethod, []string, 
 // verifyStep reads back what the build pushed (through push or an output
 // that pushes); a build only evaluated (call) or not pushed has nothing to
 // verify.
-func verifyStep(s inputs.Settings) Step {
+func verifyStep(s derived) Step {
 	st := Step{Kind: Verify}
 	switch {
 	case s.Verify == inputs.VerifyOff:
 		st.Skip = "verify is off"
 	case s.Evaluates():
 		st.Skip = fmt.Sprintf("call %q evaluates the build without producing an image", s.Call)
-	case !s.Pushes():
+	case !s.pushes:
 		st.Skip = "nothing was pushed, so there is no registry image to verify"
 		if s.Load {
 			st.Skip = "nothing was pushed (load only: the image went to the local docker engine), so there is no registry image to verify"
 		}
 	default:
-		st.Tags = s.PushedTags()
+		st.Tags = slices.Clone(s.pushedTags)
 	}
 	return st
 }
@@ -419,7 +462,7 @@ func strs[T fmt.Stringer](vs []T) []string {
 // already asked for through build-args, and otherwise uses --cache-to
 // type=inline, which every buildx driver honours. (inputs refuses a
 // BUILDKIT_INLINE_CACHE that turns the cache off.)
-func resolveMethod(s inputs.Settings) inputs.CacheMethod {
+func resolveMethod(s derived) inputs.CacheMethod {
 	if s.CacheMethod != inputs.MethodAuto {
 		return s.CacheMethod
 	}
@@ -499,7 +542,7 @@ type imports struct {
 // cold machine starts from the previous push, then the images of the
 // branches this one comes from, then whatever the user listed. The info
 // lines say where the branch images come from.
-func cacheFrom(s inputs.Settings, im imports) ([]buildflags.CacheEntry, []string) {
+func cacheFrom(s derived, im imports) ([]buildflags.CacheEntry, []string) {
 	var out []buildflags.CacheEntry
 	seen := map[string]bool{}
 	add := func(e buildflags.CacheEntry) {
@@ -517,8 +560,8 @@ func cacheFrom(s inputs.Settings, im imports) ([]buildflags.CacheEntry, []string
 		}
 		return out, nil
 	}
-	if s.Pushes() {
-		for _, t := range s.PushedTags() {
+	if s.pushes {
+		for _, t := range s.pushedTags {
 			add(registrySource(t.Raw))
 		}
 	}

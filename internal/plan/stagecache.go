@@ -47,95 +47,115 @@ type stageCache struct {
 // stageCaches plans cache-stages: where each stage cache lives, what
 // every build imports and exports. Whatever stops a stage from being
 // cached is a note; the image's build goes on without it.
-func stageCaches(s inputs.Settings, a *stages.Analysis, buildx bool, tmpDir string) (stageCache, []string) {
-	var c stageCache
+func stageCaches(s derived, a *stages.Analysis, buildx bool, tmpDir string) (stageCache, []string) {
 	mode := s.CacheStages
 	if mode == "" || mode == inputs.StagesOff || !buildx || s.Evaluates() {
-		return c, nil
+		return stageCache{}, nil
 	}
-	fix := inputs.CacheStagesInput + " " + string(mode) + ": "
-	tags := s.Tags
+	w := stageCacheWhere{s: s, fix: inputs.CacheStagesInput + " " + string(mode) + ": "}
+	tags := s.pushedTags // the tags, or without tags the outputs' names
 	if len(tags) == 0 {
-		tags = s.PushedTags()
+		return stageCache{}, []string{w.fix + "no tag is given, so there is nowhere to keep stage caches; only the image's inline cache is used"}
 	}
-	if len(tags) == 0 {
-		return c, []string{fix + "no tag is given, so there is nowhere to keep stage caches; only the image's inline cache is used"}
-	}
-	first := tags[0]
-	branches := branchRefs(s, first)
-	var notes []string
-	if !s.Pushes() {
-		notes = append(notes, fix+"nothing is pushed, so no stage cache is written; the existing ones are imported")
+	w.first = tags[0]
+	w.branches = branchRefs(s, w.first)
+	if !s.pushes {
+		w.notes = append(w.notes, w.fix+"nothing is pushed, so no stage cache is written; the existing ones are imported")
 	}
 	switch mode {
 	case inputs.StagesRegistry:
-		ref, err := suffixed(first, BuildcacheTag)
-		if err != nil {
-			return c, append(notes, fix+err.Error()+"; only the image's inline cache is used")
-		}
-		if clash(s, ref) {
-			return c, append(notes, fmt.Sprintf("%sthe cache tag %s is also one of the image's tags; only the image's inline cache is used", fix, ref))
-		}
-		c.from = append(c.from, registrySource(ref))
-		for _, b := range branches {
-			if r, err := suffixed(b, BuildcacheTag); err == nil {
-				c.from = append(c.from, registrySource(r))
-			}
-		}
-		if s.Pushes() {
-			c.registry = ref
-			// ignore-error: a refused cache export is a warning (its
-			// verification says so), never a lost image push.
-			c.to = append(c.to, buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{
-				{Key: "ref", Value: ref}, {Key: "mode", Value: "max"}, {Key: "ignore-error", Value: "true"},
-			}})
-		}
-		if a != nil && len(a.BuildersWithSteps()) == 0 {
-			notes = append(notes, fix+"the Dockerfile has no builder stage with steps, so the mode=max cache holds nothing the inline cache does not")
-		}
+		w.registry(a)
 	case inputs.StagesImages:
-		if a == nil {
-			return c, append(notes, fix+"the Dockerfile's stages could not be read (see the stage analysis note), so no stage is cached; only the image's inline cache is used")
-		}
-		for _, st := range a.BuildersWithSteps() {
-			if st.Name == "" {
-				notes = append(notes, fmt.Sprintf("%sbuilder stage %s (line %d) has no name, so it cannot be built as a target; name it (FROM … AS <name>) to cache it", fix, st.Label(), st.Line))
-				continue
-			}
-			infix := StageTagInfix + st.Name
-			ref, err := suffixed(first, infix)
-			if err != nil {
-				notes = append(notes, fmt.Sprintf("%sstage %q: %v; it is not cached", fix, st.Name, err))
-				continue
-			}
-			if clash(s, ref) {
-				notes = append(notes, fmt.Sprintf("%sstage %q: its cache tag %s is also one of the image's tags; it is not cached", fix, st.Name, ref))
-				continue
-			}
-			c.from = append(c.from, registrySource(ref))
-			for _, b := range branches {
-				if r, err := suffixed(b, infix); err == nil {
-					c.from = append(c.from, registrySource(r))
-				}
-			}
-			if !s.Pushes() {
-				continue
-			}
-			tag, _ := name.NewTag(ref, name.WeakValidation) // suffixed made it
-			c.images = append(c.images, StageImage{Stage: st.Name, Tags: []inputs.Tag{{Raw: ref, Ref: tag}}, Steps: len(st.Steps), MetadataFile: stageMetadataFile(tmpDir, st.Name)})
-		}
-		if a.Target >= 0 && a.Target < len(a.Stages) && len(a.BuildersWithSteps()) == 0 {
-			notes = append(notes, fmt.Sprintf("%sthe target stage %q is the image: its steps and its base stages' are in the image's inline cache, and it copies from no builder stage with steps", fix, a.Stages[a.Target].Label()))
+		w.images(a, tmpDir)
+	}
+	return w.c, w.notes
+}
+
+// stageCacheWhere works out one build's stage caches beside its first
+// pushed tag and the branch images in that tag's repository.
+type stageCacheWhere struct {
+	s        derived
+	fix      string // the notes' start: the input and its mode
+	first    inputs.Tag
+	branches []inputs.Tag
+	c        stageCache
+	notes    []string
+}
+
+// from imports the stage cache ref and its branch counterparts.
+func (w *stageCacheWhere) from(ref, suffix string) {
+	w.c.from = append(w.c.from, registrySource(ref))
+	for _, b := range w.branches {
+		if r, err := suffixed(b, suffix); err == nil {
+			w.c.from = append(w.c.from, registrySource(r))
 		}
 	}
-	return c, notes
+}
+
+// registry plans the one mode=max registry cache (cache-stages registry).
+func (w *stageCacheWhere) registry(a *stages.Analysis) {
+	ref, err := suffixed(w.first, BuildcacheTag)
+	if err != nil {
+		w.notes = append(w.notes, w.fix+err.Error()+"; only the image's inline cache is used")
+		return
+	}
+	if clash(w.s, ref) {
+		w.notes = append(w.notes, fmt.Sprintf("%sthe cache tag %s is also one of the image's tags; only the image's inline cache is used", w.fix, ref))
+		return
+	}
+	w.from(ref, BuildcacheTag)
+	if w.s.pushes {
+		w.c.registry = ref
+		// ignore-error: a refused cache export is a warning (its
+		// verification says so), never a lost image push.
+		w.c.to = append(w.c.to, buildflags.CacheEntry{Type: "registry", Attrs: buildflags.Attrs{
+			{Key: "ref", Value: ref}, {Key: "mode", Value: "max"}, {Key: "ignore-error", Value: "true"},
+		}})
+	}
+	if a != nil && len(a.BuildersWithSteps()) == 0 {
+		w.notes = append(w.notes, w.fix+"the Dockerfile has no builder stage with steps, so the mode=max cache holds nothing the inline cache does not")
+	}
+}
+
+// images plans a stage image per named builder stage with steps
+// (cache-stages images).
+func (w *stageCacheWhere) images(a *stages.Analysis, tmpDir string) {
+	if a == nil {
+		w.notes = append(w.notes, w.fix+"the Dockerfile's stages could not be read (see the stage analysis note), so no stage is cached; only the image's inline cache is used")
+		return
+	}
+	for _, st := range a.BuildersWithSteps() {
+		if st.Name == "" {
+			w.notes = append(w.notes, fmt.Sprintf("%sbuilder stage %s (line %d) has no name, so it cannot be built as a target; name it (FROM … AS <name>) to cache it", w.fix, st.Label(), st.Line))
+			continue
+		}
+		infix := StageTagInfix + st.Name
+		ref, err := suffixed(w.first, infix)
+		if err != nil {
+			w.notes = append(w.notes, fmt.Sprintf("%sstage %q: %v; it is not cached", w.fix, st.Name, err))
+			continue
+		}
+		if clash(w.s, ref) {
+			w.notes = append(w.notes, fmt.Sprintf("%sstage %q: its cache tag %s is also one of the image's tags; it is not cached", w.fix, st.Name, ref))
+			continue
+		}
+		w.from(ref, infix)
+		if !w.s.pushes {
+			continue
+		}
+		tag, _ := name.NewTag(ref, name.WeakValidation) // suffixed made it
+		w.c.images = append(w.c.images, StageImage{Stage: st.Name, Tags: []inputs.Tag{{Raw: ref, Ref: tag}}, Steps: len(st.Steps), MetadataFile: stageMetadataFile(tmpDir, st.Name)})
+	}
+	if a.Target >= 0 && a.Target < len(a.Stages) && len(a.BuildersWithSteps()) == 0 {
+		w.notes = append(w.notes, fmt.Sprintf("%sthe target stage %q is the image: its steps and its base stages' are in the image's inline cache, and it copies from no builder stage with steps", w.fix, a.Stages[a.Target].Label()))
+	}
 }
 
 // stageSettings are the settings of one stage's cache build: the same
 // build up to the stage as target, pushed to its own tag with the inline
 // cache, without what belongs to the image alone (outputs, load,
 // attestations, annotations, the user's cache exports).
-func stageSettings(s inputs.Settings, img StageImage, from []buildflags.CacheEntry) inputs.Settings {
+func stageSettings(s inputs.Settings, img StageImage, from []buildflags.CacheEntry) derived {
 	ss := s
 	ss.Target = img.Stage
 	ss.Tags = img.Tags
@@ -149,12 +169,12 @@ func stageSettings(s inputs.Settings, img StageImage, from []buildflags.CacheEnt
 	// (COPY of a tool, a shared base), would end the stage's hits there.
 	ss.CacheFrom = slices.Concat(s.CacheFrom, from)
 	ss.FromBranches = false
-	return ss
+	return derive(ss)
 }
 
 // branchRefs are the branch images (cache-from-branches) in the first
 // tag's repository, as tags to suffix.
-func branchRefs(s inputs.Settings, first inputs.Tag) []inputs.Tag {
+func branchRefs(s derived, first inputs.Tag) []inputs.Tag {
 	refs, _ := branchSources(s)
 	var out []inputs.Tag
 	for _, r := range refs {
@@ -182,12 +202,12 @@ func suffixed(t inputs.Tag, suffix string) (string, error) {
 
 // clash reports a stage cache tag that is also a tag of the image: the
 // two pushes would overwrite each other.
-func clash(s inputs.Settings, ref string) bool {
+func clash(s derived, ref string) bool {
 	r, err := name.NewTag(ref, name.WeakValidation)
 	if err != nil {
 		return false
 	}
-	for _, t := range s.PushedTags() {
+	for _, t := range s.pushedTags {
 		if t.Ref.Name() == r.Name() {
 			return true
 		}

@@ -53,8 +53,8 @@ func analyzeStages(s inputs.Settings, dt []byte) (*stages.Analysis, []string) {
 // exports it in min mode), so on a cold builder any change to a builder
 // stage's inputs re-runs all of its steps. It says nothing when another
 // cache export already keeps every stage (mode=max) or nothing is pushed.
-func stageWarning(s inputs.Settings, a *stages.Analysis, canExport bool) string {
-	if a == nil || !s.Pushes() || s.NoCache || exportsAllStages(s) {
+func stageWarning(s derived, a *stages.Analysis, canExport bool) string {
+	if a == nil || !s.pushes || s.NoCache || exportsAllStages(s.Settings) {
 		return ""
 	}
 	builders := a.BuildersWithSteps()
@@ -96,7 +96,7 @@ func stageWarning(s inputs.Settings, a *stages.Analysis, canExport bool) string 
 	if !canExport {
 		mode, where = "images", fmt.Sprintf("each builder stage pushed as %s, which this builder can do though it cannot export a registry cache", cacheRef(s, StageTagInfix+"<stage>"))
 	}
-	return head + fmt.Sprintf("To keep %s cached across source changes, set cache-stages: %s (%s); see the README's measured trade-off", strings.Join(kept, ", "), mode, where)
+	return head + fmt.Sprintf("To keep %s cached across source changes, set cache-stages: %s (%s); see docs/stage-caches.md for the measured trade-off", strings.Join(kept, ", "), mode, where)
 }
 
 // exportsAllStages reports whether a cache-to entry other than inline
@@ -112,8 +112,8 @@ func exportsAllStages(s inputs.Settings) bool {
 
 // cacheRef names where cache-stages would keep a stage cache: the first
 // pushed tag with suffix, in its repository.
-func cacheRef(s inputs.Settings, suffix string) string {
-	if tags := s.PushedTags(); len(tags) > 0 {
+func cacheRef(s derived, suffix string) string {
+	if tags := s.pushedTags; len(tags) > 0 {
 		return strings.TrimSuffix(tags[0].Raw, ":"+tags[0].Ref.TagStr()) + ":" + tags[0].Ref.TagStr() + suffix
 	}
 	return "<repository>:<tag>" + suffix

@@ -27,7 +27,7 @@ func TestStageWarning(t *testing.T) {
 			Push: true, Tags: tags(t, "ghcr.io/acme/app:main", "registry.example/other:main")}
 	}
 	const head = `multi-stage build: the inline cache holds only the layers of the image (stage "#1"); builder stage "build" (5 steps: line 6 ` + "`RUN go mod download`" + `, line 8 ` + "`RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /o…`" + `) never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. `
-	const want = head + "To keep `RUN go mod download` cached across source changes, set cache-stages: registry (one mode=max cache at ghcr.io/acme/app:main-buildcache); see the README's measured trade-off"
+	const want = head + "To keep `RUN go mod download` cached across source changes, set cache-stages: registry (one mode=max cache at ghcr.io/acme/app:main-buildcache); see docs/stage-caches.md for the measured trade-off"
 	for _, tc := range []struct {
 		name string
 		mod  func(*inputs.Settings)

@@ -46,7 +46,10 @@ func (b *Build) UncachedSeconds() float64 {
 	return seconds(d)
 }
 
-func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*10) / 10 }
+func seconds(d time.Duration) float64 { return Tenth(d.Seconds()) }
+
+// Tenth rounds seconds to a tenth, as every time in a report is shown.
+func Tenth(s float64) float64 { return math.Round(s*10) / 10 }
 
 // Executed returns the steps that ran or failed, slowest first.
 func (b *Build) Executed() []Step {

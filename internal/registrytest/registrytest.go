@@ -35,6 +35,22 @@ func Serve(t testing.TB) string {
 	return strings.TrimPrefix(s.URL, "http://")
 }
 
+// Refusing serves next, but answers the requests refuse picks as a
+// registry's policy does (immutable tags, no artifacts): 403 with a
+// DENIED error saying message.
+func Refusing(next http.Handler, refuse func(*http.Request) bool, message string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !refuse(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, _ := json.Marshal(map[string]any{"errors": []map[string]string{{"code": "DENIED", "message": message}}}) // maps of strings always marshal
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write(body)
+	})
+}
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }

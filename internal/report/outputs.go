@@ -13,7 +13,7 @@ const (
 	OutputUncachedSeconds = "uncached-seconds"
 )
 
-// OutputSpec describes one step output, for action.yml and the README.
+// OutputSpec describes one step output, for action.yml and docs/inputs.md.
 type OutputSpec struct {
 	Name, Description string
 }

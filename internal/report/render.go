@@ -104,55 +104,61 @@ func WriteInspectText(w io.Writer, res ImageResult) {
 		return
 	}
 	for _, p := range rep.Platforms {
-		fmt.Fprintf(w, "\nplatform %s  %s\n", p.Platform, p.Digest)
-		switch {
-		case p.Unreadable:
-			fmt.Fprintf(w, "  could not be read: %s\n", p.Error)
-			continue
-		case p.Error != "":
-			fmt.Fprintf(w, "  no usable cache: %s\n", p.Error)
-			continue
-		}
-		fmt.Fprintf(w, "  cache: %d records, %d with layers; %d of %d layers reachable (bottom %d in one piece)\n",
-			p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, p.CoveredPrefix)
-		if g := p.Graph; g != nil {
-			fmt.Fprintf(w, "  graph: %d roots, max depth %d, %d chains, %d links\n", g.Roots, g.MaxDepth, g.Chains, g.Links)
-		}
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		// CREATED BY is the image history's, base image included: not
-		// this build's steps.
-		fmt.Fprintln(tw, "  LAYER\tCACHED\tRESULTS\tCREATED BY")
-		for _, l := range p.Layers {
-			cached := "no"
-			if l.Cached {
-				cached = "yes"
-			}
-			st := step(l.Step)
-			if st == "" {
-				st = "(unknown)"
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\n", l.Index, cached, l.Results, st)
-		}
-		tw.Flush()
-		for _, n := range p.Notes {
-			fmt.Fprintf(w, "  note: %s\n", n)
-		}
-		for _, pr := range p.Problems {
-			fmt.Fprintf(w, "  problem: %s\n", pr)
-		}
-		verdict := "valid"
-		if !p.Verified {
-			verdict = "NOT valid"
-		}
-		if len(p.Problems) > 0 {
-			// BuildKit's importer rejects the whole payload on any of these.
-			verdict += ": BuildKit imports none of this cache, whatever the layers above say"
-		}
-		fmt.Fprintf(w, "  verdict: %s\n", verdict)
+		writeInspectPlatform(w, p)
 	}
 	if len(rep.Platforms) == 0 {
 		fmt.Fprintln(w, "no platform images")
 	}
+}
+
+// writeInspectPlatform draws one platform's cache: the counts, the layers
+// and the verdict.
+func writeInspectPlatform(w io.Writer, p verify.Platform) {
+	fmt.Fprintf(w, "\nplatform %s  %s\n", p.Platform, p.Digest)
+	switch {
+	case p.Unreadable:
+		fmt.Fprintf(w, "  could not be read: %s\n", p.Error)
+		return
+	case p.Error != "":
+		fmt.Fprintf(w, "  no usable cache: %s\n", p.Error)
+		return
+	}
+	fmt.Fprintf(w, "  cache: %d records, %d with layers; %d of %d layers reachable (bottom %d in one piece)\n",
+		p.Records, p.RecordsWithLayers, p.LayersCovered, p.LayersTotal, p.CoveredPrefix)
+	if g := p.Graph; g != nil {
+		fmt.Fprintf(w, "  graph: %d roots, max depth %d, %d chains, %d links\n", g.Roots, g.MaxDepth, g.Chains, g.Links)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// CREATED BY is the image history's, base image included: not
+	// this build's steps.
+	fmt.Fprintln(tw, "  LAYER\tCACHED\tRESULTS\tCREATED BY")
+	for _, l := range p.Layers {
+		cached := "no"
+		if l.Cached {
+			cached = "yes"
+		}
+		st := step(l.Step)
+		if st == "" {
+			st = "(unknown)"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\n", l.Index, cached, l.Results, st)
+	}
+	tw.Flush()
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	for _, pr := range p.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", pr)
+	}
+	verdict := "valid"
+	if !p.Verified {
+		verdict = "NOT valid"
+	}
+	if len(p.Problems) > 0 {
+		// BuildKit's importer rejects the whole payload on any of these.
+		verdict += ": BuildKit imports none of this cache, whatever the layers above say"
+	}
+	fmt.Fprintf(w, "  verdict: %s\n", verdict)
 }
 
 // cacheLine is the one line on a registry cache, wherever one is shown.

@@ -2,7 +2,6 @@ package timings
 
 import (
 	"encoding/json"
-	"math"
 	"time"
 
 	"github.com/inlinecache/action/internal/progress"
@@ -124,7 +123,7 @@ func Compute(b *progress.Build, sources []Source) Savings {
 			break
 		}
 	}
-	s.SavedSeconds = tenth(saved)
+	s.SavedSeconds = progress.Tenth(saved)
 	s.AddCost(b.CacheImport.Seconds(), b.Export.Seconds())
 	return s
 }
@@ -135,10 +134,10 @@ func (s *Savings) AddCost(importSeconds, exportSeconds float64) {
 	if s.Verdict == Unknown {
 		return
 	}
-	s.CacheImportSeconds = tenth(s.CacheImportSeconds + importSeconds)
-	s.ExportSeconds = tenth(s.ExportSeconds + exportSeconds)
-	s.CostSeconds = tenth(s.CacheImportSeconds + s.ExportSeconds)
-	s.NetSeconds = tenth(s.SavedSeconds - s.CostSeconds)
+	s.CacheImportSeconds = progress.Tenth(s.CacheImportSeconds + importSeconds)
+	s.ExportSeconds = progress.Tenth(s.ExportSeconds + exportSeconds)
+	s.CostSeconds = progress.Tenth(s.CacheImportSeconds + s.ExportSeconds)
+	s.NetSeconds = progress.Tenth(s.SavedSeconds - s.CostSeconds)
 	switch {
 	case s.NetSeconds < 0:
 		s.Verdict = Cost
@@ -162,9 +161,6 @@ func (s Savings) MarshalJSON() ([]byte, error) {
 		Sources     []Source `json:"sources"`
 	}{s.Verdict, s.CachedSteps, s.Sources})
 }
-
-// tenth rounds to one decimal, as every time is shown.
-func tenth(f float64) float64 { return math.Round(f*10) / 10 }
 
 // Images are the source images whose records gave times, in source order.
 func (s Savings) Images() []string {

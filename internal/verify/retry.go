@@ -22,7 +22,7 @@ import (
 	"github.com/inlinecache/action/internal/cachemeta"
 )
 
-// Defaults of the time bounds and retries (README, "Registry").
+// Defaults of the time bounds and retries (docs/registries.md).
 const (
 	// DefaultTimeout bounds one image's verification, every read and
 	// retry included (the verify-timeout input).

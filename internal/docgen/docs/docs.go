@@ -1,4 +1,4 @@
-// Package docs renders action.yml and the README tables.
+// Package docs renders action.yml and the tables of docs/inputs.md.
 package docs
 
 import (
@@ -53,7 +53,7 @@ func q(s string) string {
 	return string(b)
 }
 
-// InputsTable is the README table of inputs.
+// InputsTable is the table of inputs in docs/inputs.md.
 func InputsTable() string {
 	var b strings.Builder
 	b.WriteString("| Input | CLI flag | Default | Description |\n|---|---|---|---|\n")
@@ -79,7 +79,7 @@ func InputsTable() string {
 	return b.String()
 }
 
-// OutputsTable is the README table of outputs.
+// OutputsTable is the table of outputs in docs/inputs.md.
 func OutputsTable() string {
 	var b strings.Builder
 	b.WriteString("| Output | Description |\n|---|---|\n")
@@ -89,7 +89,7 @@ func OutputsTable() string {
 	return b.String()
 }
 
-// Marker pairs delimit generated parts of the README.
+// Marker pairs delimit the generated parts of InputsPage.
 const (
 	inputsStart  = "<!-- inputs:start (generated) -->\n"
 	inputsEnd    = "<!-- inputs:end -->"
@@ -97,9 +97,13 @@ const (
 	outputsEnd   = "<!-- outputs:end -->"
 )
 
-// README returns readme with its generated tables brought up to date.
-func README(readme string) (string, error) {
-	out, err := replaceBetween(readme, inputsStart, inputsEnd, InputsTable())
+// InputsPage is the page, relative to the repository root, that holds the
+// generated tables.
+const InputsPage = "docs/inputs.md"
+
+// Tables returns page with its generated tables brought up to date.
+func Tables(page string) (string, error) {
+	out, err := replaceBetween(page, inputsStart, inputsEnd, InputsTable())
 	if err != nil {
 		return "", err
 	}
@@ -110,22 +114,22 @@ func replaceBetween(s, start, end, content string) (string, error) {
 	i := strings.Index(s, start)
 	j := strings.Index(s, end)
 	if i < 0 || j < i {
-		return "", fmt.Errorf("README has no %q ... %q markers", strings.TrimSpace(start), end)
+		return "", fmt.Errorf("%s has no %q ... %q markers", InputsPage, strings.TrimSpace(start), end)
 	}
 	return s[:i+len(start)] + content + s[j:], nil
 }
 
-// Write regenerates action.yml and the README tables under root.
+// Write regenerates action.yml and the tables of InputsPage under root.
 func Write(root string) error {
 	if err := os.WriteFile(filepath.Join(root, "action.yml"), []byte(ActionYAML()), 0o644); err != nil {
 		return err
 	}
-	path := filepath.Join(root, "README.md")
-	readme, err := os.ReadFile(path)
+	path := filepath.Join(root, filepath.FromSlash(InputsPage))
+	page, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	out, err := README(string(readme))
+	out, err := Tables(string(page))
 	if err != nil {
 		return err
 	}

@@ -22,16 +22,16 @@ func TestCommittedFilesAreCurrent(t *testing.T) {
 	if string(got) != ActionYAML() {
 		t.Error("action.yml is stale: run go run ./internal/docgen")
 	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	page, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(InputsPage)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := README(string(readme))
+	want, err := Tables(string(page))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(readme) != want {
-		t.Error("README.md tables are stale: run go run ./internal/docgen")
+	if string(page) != want {
+		t.Error(InputsPage + " tables are stale: run go run ./internal/docgen")
 	}
 }
 

@@ -131,12 +131,25 @@ func RunBinaryIn(t testing.TB, environ []string, args ...string) Run {
 	return run(t, CleanEnv(environ), args...)
 }
 
+// RunBinaryInDir is RunBinary in the working directory dir, as a CI job runs
+// a script line in its checkout.
+func RunBinaryInDir(t testing.TB, dir string, extraEnv []string, args ...string) Run {
+	t.Helper()
+	return runIn(t, dir, append(CleanEnv(Env.Environ()), extraEnv...), args...)
+}
+
 func run(t testing.TB, environ []string, args ...string) Run {
+	t.Helper()
+	return runIn(t, "", environ, args...)
+}
+
+func runIn(t testing.TB, dir string, environ []string, args ...string) Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary, args...)
 	cmd.Env = environ
+	cmd.Dir = dir
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	code := 0

@@ -44,6 +44,9 @@ type fakeBuildx struct {
 	lost map[string]bool
 	// version is what "buildx version" says; empty: v0.38.2.
 	version string
+	// engineInfo is the builder testdata file docker info prints for a
+	// docker-driver builder; empty: dockerd 20.10's.
+	engineInfo string
 	// started, if set, is closed when the build command starts.
 	started chan struct{}
 	// failTarget fails the build of that --target (a stage cache build).
@@ -76,6 +79,13 @@ func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 		return nil
 	case slices.Equal(args, []string{"docker-buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
 		return f.inspectOut(c)
+	case len(args) == 6 && args[0] == "docker" && args[1] == "--context" && slices.Equal(args[3:], []string{"info", "--format", "{{json .}}"}):
+		// A docker-driver builder's engine (dockerd 20.10 unless said).
+		name := f.engineInfo
+		if name == "" {
+			name = "info-dockerd-20.10.json"
+		}
+		return f.testdataOut(c, name)
 	case len(args) > 1 && args[1] == "build":
 		if f.started != nil {
 			close(f.started)
@@ -91,6 +101,10 @@ func (f *fakeBuildx) inspectOut(c command.Cmd) error {
 	if name == "" {
 		name = "inspect-remote.txt"
 	}
+	return f.testdataOut(c, name)
+}
+
+func (f *fakeBuildx) testdataOut(c command.Cmd, name string) error {
 	b, err := os.ReadFile(filepath.Join("..", "builder", "testdata", name))
 	if err != nil {
 		f.t.Fatal(err)

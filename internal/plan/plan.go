@@ -344,7 +344,7 @@ func byDigest(s derived, b Backend) (bool, string) {
 	switch {
 	case !b.Can(PushByDigest):
 		// Check refused an explicit true; this is auto.
-		return false, without + b.Where + " cannot push by digest (" + b.Remedy + ", or set tag-after-verify: false to silence this)"
+		return false, without + b.Where + " cannot push by digest (" + b.RemedyFor(PushByDigest) + ", or set tag-after-verify: false to silence this)"
 	case s.Load:
 		return false, without + "load is also set, and pushing by digest next to loading needs two exporters (build and load in separate steps to keep the guarantee)"
 	case slices.ContainsFunc(s.Outputs, func(o buildflags.Output) bool { return o.Type == "image" || o.Type == "registry" }):

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -37,6 +38,8 @@ type Env struct {
 	// registries (see egress.go).
 	Egress *Egress
 
+	// mu guards procs: engines start side by side.
+	mu    sync.Mutex
 	procs []*proc
 	logf  Logf
 }
@@ -137,12 +140,15 @@ func (e *Env) Prune(ctx context.Context) error {
 // Close stops the daemons and removes the directory.
 func (e *Env) Close() error {
 	var errs []error
-	for i := len(e.procs) - 1; i >= 0; i-- {
-		if err := e.procs[i].stop(); err != nil {
+	e.mu.Lock()
+	procs := e.procs
+	e.procs = nil
+	e.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		if err := procs[i].stop(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	e.procs = nil
 	if e.Egress != nil {
 		if err := e.Egress.Close(); err != nil {
 			errs = append(errs, err)
@@ -205,7 +211,9 @@ http:
 			return addr, p, nil
 		}
 		_ = p.stop()
+		e.mu.Lock()
 		e.procs = slices.DeleteFunc(e.procs, func(q *proc) bool { return q == p })
+		e.mu.Unlock()
 	}
 	return "", nil, fmt.Errorf("start %s: %w", name, lastErr)
 }
@@ -266,11 +274,19 @@ func (e *Env) StartProc(name, path string, args ...string) (*proc, error) {
 }
 
 func (e *Env) startProc(name string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
-	p, err := startProc(e.Dir, name, start, path, args...)
+	return e.startProcEnv(name, nil, start, path, args...)
+}
+
+// startProcEnv is startProc with the daemon's environment (nil: this
+// process's).
+func (e *Env) startProcEnv(name string, env []string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
+	p, err := startProc(e.Dir, name, env, start, path, args...)
 	if err != nil {
 		return nil, err
 	}
+	e.mu.Lock()
 	e.procs = append(e.procs, p)
+	e.mu.Unlock()
 	return p, nil
 }
 

@@ -37,7 +37,9 @@ docs:
 # Whole processes side by side on the real test environment (own overhead on a
 # cached build against bare buildx and, with BPA_DIR set to a checkout of
 # docker/build-push-action, against its overhead; verify against imagetools
-# inspect at 1, 4 and 16 platforms), then the in-process verify benchmarks.
+# inspect at 1, 4 and 16 platforms), then the in-process verify benchmarks,
+# then the real-world stage cache and cache mounts scenarios (go run
+# ./internal/benchreport -only stages|mounts -stage-rounds 1 runs one alone).
 bench:
 	$(GO) run ./internal/benchreport
 # Release binaries for linux/darwin/windows × amd64/arm64 and SHA256SUMS in

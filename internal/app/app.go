@@ -47,6 +47,8 @@ type Files interface {
 	fs.FS
 	// MkdirTemp creates a private directory for one run.
 	MkdirTemp(pattern string) (string, error)
+	// Mkdir creates a private directory.
+	Mkdir(path string) error
 	RemoveAll(path string) error
 	// WriteSecret creates path with mode 0600; it never overwrites.
 	WriteSecret(path, value string) error
@@ -75,6 +77,7 @@ type osFiles struct{ fs.FS }
 
 func (osFiles) MkdirTemp(pattern string) (string, error)   { return os.MkdirTemp("", pattern) }
 func (osFiles) RemoveAll(path string) error                { return os.RemoveAll(path) }
+func (osFiles) Mkdir(path string) error                    { return os.Mkdir(path, 0o700) }
 func (osFiles) Create(path string) (io.WriteCloser, error) { return os.Create(path) }
 
 func (osFiles) WriteSecret(path, value string) error {

@@ -44,10 +44,17 @@ type fakeBuildx struct {
 	lost map[string]bool
 	// version is what "buildx version" says; empty: v0.38.2.
 	version string
+	// engineInfo is the builder testdata file docker info prints for a
+	// docker-driver builder; empty: dockerd 20.10's.
+	engineInfo string
 	// started, if set, is closed when the build command starts.
 	started chan struct{}
 	// failTarget fails the build of that --target (a stage cache build).
 	failTarget string
+	// mounts, if set, answers the cache-mounts helper builds (mounts_test.go).
+	mounts *fakeMounts
+	// dockerfile, if set, is the context's Dockerfile (runApp).
+	dockerfile string
 	mu         sync.Mutex // detection runs some calls side by side
 }
 
@@ -72,6 +79,13 @@ func (f *fakeBuildx) exec(_ context.Context, c command.Cmd) error {
 		return nil
 	case slices.Equal(args, []string{"docker-buildx", "inspect"}), slices.Equal(args, []string{"buildx", "inspect"}):
 		return f.inspectOut(c)
+	case len(args) == 6 && args[0] == "docker" && args[1] == "--context" && slices.Equal(args[3:], []string{"info", "--format", "{{json .}}"}):
+		// A docker-driver builder's engine (dockerd 20.10 unless said).
+		name := f.engineInfo
+		if name == "" {
+			name = "info-dockerd-20.10.json"
+		}
+		return f.testdataOut(c, name)
 	case len(args) > 1 && args[1] == "build":
 		if f.started != nil {
 			close(f.started)
@@ -87,6 +101,10 @@ func (f *fakeBuildx) inspectOut(c command.Cmd) error {
 	if name == "" {
 		name = "inspect-remote.txt"
 	}
+	return f.testdataOut(c, name)
+}
+
+func (f *fakeBuildx) testdataOut(c command.Cmd, name string) error {
 	b, err := os.ReadFile(filepath.Join("..", "builder", "testdata", name))
 	if err != nil {
 		f.t.Fatal(err)
@@ -104,6 +122,9 @@ func (f *fakeBuildx) build(c command.Cmd) error {
 		}
 		f.t.Fatalf("build has no %s: %q", name, c.Args)
 		return ""
+	}
+	if i := slices.Index(c.Args, "--file"); f.mounts != nil && i >= 0 && strings.Contains(c.Args[i+1], "/mounts/") {
+		return f.mounts.build(f.t, c)
 	}
 	if f.failTarget != "" && slices.Contains(c.Args, "--target") && flagValue("--target") == f.failTarget {
 		fmt.Fprintln(c.Stderr, "ERROR: failed to build: failed to solve: failed to push: 403 Forbidden")
@@ -239,7 +260,11 @@ func runApp(t *testing.T, f *fakeBuildx, inputs map[string]string, path map[stri
 	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+	df := f.dockerfile
+	if df == "" {
+		df = "FROM scratch\n"
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{

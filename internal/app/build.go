@@ -27,7 +27,7 @@ var buildInputs = []string{
 	inputs.VerifyInput, inputs.VerifyTimeout, inputs.TagAfterVerifyIn, inputs.InsecureRegistries, inputs.RegistryCA,
 	inputs.ProgressFile,
 	inputs.CacheFromBranches, inputs.BranchTagTemplate, inputs.MinCacheHit, inputs.RequireCacheSource, inputs.StepTimings,
-	inputs.CacheStagesInput,
+	inputs.CacheStagesInput, inputs.CacheMountsInput, inputs.CacheMountsMaxSizeInput,
 }
 
 // tailLines is how much of the build log is repeated when it fails.
@@ -83,16 +83,18 @@ func backend(bx builder.Info) plan.Backend {
 	}
 	in := bx.Inspection
 	v, ok := bx.BuildxVersion()
-	return plan.BuildxBackend(bx.Command, in.Name, in.Driver, map[plan.Capability]bool{
+	caps := map[plan.Capability]bool{
 		plan.MultiPlatform: in.Has(builder.FeatureMultiPlatform),
 		plan.CacheExport:   in.Has(builder.FeatureCacheExport),
 		plan.Attestations:  in.Has(builder.FeatureOCIExporter),
 		plan.GitQuery:      ok && v.AtLeast(0, 29),
-		// The docker driver exports into the engine's image store, which
-		// pushes only by tag.
-		plan.PushByDigest: in.Driver != "docker",
-		plan.RawJSON:      ok && v.AtLeast(0, 12),
-	})
+		plan.PushByDigest:  true, // all but the docker driver (dockerDriverBackend)
+		plan.RawJSON:       ok && v.AtLeast(0, 12),
+	}
+	if in.Driver == "docker" {
+		return dockerDriverBackend(bx, caps)
+	}
+	return plan.BuildxBackend(bx.Command, in.Name, in.Driver, caps)
 }
 
 // describeBuilder is the one log line that says what the build runs on.
@@ -115,5 +117,5 @@ func describeBuilder(bx builder.Info) string {
 		}
 		nodes = append(nodes, s)
 	}
-	return fmt.Sprintf("%s (%s), builder %q, driver %s, nodes: %s", bx.Kind, bx.Version, in.Name, in.Driver, strings.Join(nodes, "; "))
+	return fmt.Sprintf("%s (%s), builder %q, driver %s, nodes: %s%s", bx.Kind, bx.Version, in.Name, in.Driver, strings.Join(nodes, "; "), describeEngine(bx))
 }

@@ -132,7 +132,7 @@ func TestDockerDriverRefusal(t *testing.T) {
 	t.Parallel()
 	f := &fakeBuildx{t: t, inspect: "inspect-docker.txt"}
 	r := runApp(t, f, map[string]string{"platforms": "linux/amd64,linux/386"}, nil)
-	if r.code != ExitUsage || !strings.Contains(r.stdout, `input "platforms": builder "inline-cache-dockerd" (driver docker) cannot build several platforms`) {
+	if r.code != ExitUsage || !strings.Contains(r.stdout, `input "platforms": builder "inline-cache-dockerd" (driver docker, engine 20.10.24+dfsg1, classic image store) cannot build several platforms`) {
 		t.Errorf("exit %d:\n%s", r.code, r.stdout)
 	}
 	if f.builds() != 0 {

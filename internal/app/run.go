@@ -43,6 +43,7 @@ type buildRun struct {
 	image  imageRun
 	stages stageRuns
 	check  *sourceCheck // the cache source check; nil without sources
+	mounts *mountRun    // cache-mounts registry
 }
 
 // imageRun is what the image's steps found that later steps read.
@@ -133,6 +134,10 @@ func (r *buildRun) step(ctx context.Context, st plan.Step, started func()) error
 		r.tagStage(ctx, st)
 	case st.Kind == plan.Tag:
 		r.tag(ctx, st)
+	case st.Kind == plan.RestoreMounts:
+		r.restoreMounts(ctx)
+	case st.Kind == plan.SaveMounts:
+		r.saveMounts(ctx)
 	default:
 		return fmt.Errorf("plan step %q has no runner", st.Kind)
 	}
@@ -474,6 +479,7 @@ func (r *buildRun) finish() error {
 		}
 		r.res.StageCaches = append(r.res.StageCaches, sr.res)
 	}
+	r.res.CacheMounts = r.mountResults()
 	r.out.set(report.OutputCacheReport, r.res.JSON())
 	if err := r.out.Summary(r.res.Markdown()); err != nil {
 		r.log.Warning(err.Error())

@@ -67,7 +67,7 @@ func (r *buildRun) savings(ctx context.Context) *timings.Savings {
 	sv := timings.Compute(r.res.Build, srcs)
 	for _, sr := range r.stages.all() {
 		if b := sr.build; b != nil {
-			sv.AddCost(b.CacheImport.Seconds(), b.Export.Seconds())
+			sv.AddCost(b.Overhead())
 		}
 	}
 	return &sv

@@ -50,6 +50,10 @@ type Info struct {
 	Inspection Inspection
 	// Docker is the docker CLI and engine, for Legacy.
 	Docker Docker
+	// Engine is the engine behind a docker-driver builder (engine.go);
+	// EngineErr says why docker info could not tell, if it could not.
+	Engine    Engine
+	EngineErr string
 }
 
 // Docker is the docker CLI and the engine it reaches.
@@ -125,6 +129,13 @@ func Detect(ctx context.Context, h Host, name string) (Info, error) {
 		if errors.As(err, &nb) {
 			tried = append(tried, nb.msg)
 			continue
+		}
+		if err == nil {
+			cli := dockerPath
+			if dockerErr != nil {
+				cli = ""
+			}
+			info = withEngine(ctx, h, cli, info)
 		}
 		return info, err
 	}
@@ -206,7 +217,11 @@ func viaDocker(ctx context.Context, h Host, dockerPath, name string, tried []str
 		return Info{}, ctx.Err()
 	}
 	if vErr == nil {
-		return probe(ctx, h, candidate{[]string{dockerPath, "buildx"}, Plugin}, name, strings.TrimSpace(vOut))
+		info, err := probe(ctx, h, candidate{[]string{dockerPath, "buildx"}, Plugin}, name, strings.TrimSpace(vOut))
+		if err == nil {
+			info = withEngine(ctx, h, dockerPath, info)
+		}
+		return info, err
 	}
 	tried = append(tried, fmt.Sprintf("docker buildx: %v: %s", vErr, vErrO))
 	if name != "" {
@@ -322,7 +337,7 @@ func legacyUsable(d Docker) error {
 	major := 0
 	fmt.Sscanf(d.ClientVersion, "%d", &major)
 	if major >= 23 {
-		return fmt.Errorf("buildx is not installed, and docker CLI %s builds with BuildKit only through the buildx plugin: install docker-buildx (or use a docker CLI before 23 against an engine with BuildKit)", d.ClientVersion)
+		return fmt.Errorf("buildx is not installed, and docker CLI %s builds with BuildKit only through the buildx plugin (without it DOCKER_BUILDKIT=1 docker build stops: \"BuildKit is enabled but the buildx component is missing or broken\", and its legacy builder writes no inline cache): install docker-buildx (or use a docker CLI before 23 against an engine with BuildKit)", d.ClientVersion)
 	}
 	return nil
 }

@@ -261,6 +261,9 @@ func TestDetect(t *testing.T) {
 		return call{args: args, env: "DEBUG=1", stdout: testdata(t, file)}
 	}
 	versionFmt := []string{"docker", "version", "--format", "{{json .}}"}
+	infoOf := func(context string) []string {
+		return []string{"docker", "--context", context, "info", "--format", "{{json .}}"}
+	}
 	embedded := func(p string) (string, bool) {
 		if p == sysPlugin {
 			return "github.com/docker/buildx v0.38.2", true
@@ -277,6 +280,7 @@ func TestDetect(t *testing.T) {
 		kind    Kind
 		command []string
 		errLike string
+		engine  Engine
 	}{
 		{name: "plugin run directly, version from the binary: one process", path: onPath("docker", sysPlugin), version: embedded,
 			calls: []call{
@@ -301,11 +305,36 @@ func TestDetect(t *testing.T) {
 				inspect([]string{"docker-buildx", "inspect"}, "inspect-remote.txt"),
 			},
 			kind: Plugin, command: []string{"/cfg/cli-plugins/docker-buildx"}},
-		{name: "plugin, named docker-driver builder", path: onPath("docker", sysPlugin), builder: "inline-cache-dockerd", version: embedded,
+		{name: "plugin, named docker-driver builder: its engine from docker info", path: onPath("docker", sysPlugin), builder: "inline-cache-dockerd", version: embedded,
 			calls: []call{
 				inspect([]string{"docker-buildx", "inspect", "inline-cache-dockerd"}, "inspect-docker.txt"),
+				{args: infoOf("inline-cache-dockerd"), stdout: testdata(t, "info-dockerd-20.10.json")},
 			},
-			kind: Plugin, command: []string{sysPlugin}},
+			kind: Plugin, command: []string{sysPlugin}, engine: Engine{Version: "20.10.24+dfsg1", Store: StoreClassic, Driver: "overlay2"}},
+		{name: "docker driver on dockerd 28, classic store", path: onPath("docker", sysPlugin), version: embedded,
+			calls: []call{
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-docker-28-classic.txt"),
+				{args: infoOf("inline-cache-dockerd28-classic"), stdout: testdata(t, "info-dockerd-28-classic.json")},
+			},
+			kind: Plugin, command: []string{sysPlugin}, engine: Engine{Version: "28.5.2", Store: StoreClassic, Driver: "overlay2"}},
+		{name: "docker driver on dockerd 28, containerd store", path: onPath("docker", sysPlugin), version: embedded,
+			calls: []call{
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-docker-28-containerd.txt"),
+				{args: infoOf("inline-cache-dockerd28-containerd"), stdout: testdata(t, "info-dockerd-28-containerd.json")},
+			},
+			kind: Plugin, command: []string{sysPlugin}, engine: Engine{Version: "28.5.2", Store: StoreContainerd, Driver: "overlayfs"}},
+		{name: "docker driver, docker info fails: the store from the driver's features", path: onPath("docker", sysPlugin), version: embedded,
+			calls: []call{
+				inspect([]string{"docker-buildx", "inspect"}, "inspect-docker-28-containerd.txt"),
+				{args: infoOf("inline-cache-dockerd28-containerd"), stderr: "permission denied\n", code: 1},
+			},
+			kind: Plugin, command: []string{sysPlugin}, engine: Engine{Store: StoreContainerd}},
+		{name: "docker driver, no docker CLI: the store from the driver's features", path: onPath("buildx"),
+			calls: []call{
+				{args: []string{"buildx", "version"}, stdout: bxVersion},
+				inspect([]string{"buildx", "inspect"}, "inspect-docker-28-classic.txt"),
+			},
+			kind: Standalone, command: []string{"/bin/buildx"}, engine: Engine{Store: StoreClassic}},
 		{name: "under a docker CLI plugin: through the CLI", path: onPath("docker", sysPlugin), env: []string{"DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND=docker"},
 			calls: []call{
 				{args: []string{"docker", "buildx", "version"}, stdout: bxVersion},
@@ -410,6 +439,9 @@ func TestDetect(t *testing.T) {
 			}
 			if tt.kind != Legacy && (info.Version != "github.com/docker/buildx v0.38.2" || info.Inspection.Name == "") {
 				t.Errorf("version %q inspection %+v", info.Version, info.Inspection)
+			}
+			if info.Engine != tt.engine {
+				t.Errorf("engine = %+v, want %+v", info.Engine, tt.engine)
 			}
 			if tt.kind == Legacy && (info.Docker.Path != "/bin/docker" || info.Docker.ClientVersion != "20.10.24+dfsg1" || info.Docker.ServerVersion != "20.10.24+dfsg1") {
 				t.Errorf("docker = %+v", info.Docker)

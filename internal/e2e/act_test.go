@@ -151,6 +151,18 @@ func actSummary(log string) string {
 // e2e environment's builder and docker config.
 func runAct(t *testing.T, dir string) (string, error) {
 	t.Helper()
+	return runActArgs(t, dir, nil, "push",
+		"-P", "ubuntu-latest=-self-hosted",
+		"-W", ".github/workflows/act-e2e.yml",
+		"--no-cache-server",
+		"--action-cache-path", filepath.Join(filepath.Dir(dir), "act-cache"),
+	)
+}
+
+// runActArgs runs act with args in dir, in the environment runAct
+// describes plus extraEnv (whose entries win).
+func runActArgs(t *testing.T, dir string, extraEnv []string, args ...string) (string, error) {
+	t.Helper()
 	home := t.TempDir()
 	goEnv, err := exec.Command("go", "env", "GOPATH", "GOMODCACHE", "GOCACHE").Output()
 	if err != nil {
@@ -174,21 +186,17 @@ func runAct(t *testing.T, dir string) (string, error) {
 		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
 		"GOPATH="+goDirs[0], "GOMODCACHE="+goDirs[1], "GOCACHE="+goDirs[2],
 	)
+	environ = append(environ, extraEnv...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, harness.Env.Tools.Act, "push",
-		"-P", "ubuntu-latest=-self-hosted",
-		"-W", ".github/workflows/act-e2e.yml",
-		"--no-cache-server",
-		"--action-cache-path", filepath.Join(filepath.Dir(dir), "act-cache"),
-	)
+	cmd := exec.CommandContext(ctx, harness.Env.Tools.Act, args...)
 	cmd.Dir = dir
 	cmd.Env = environ
 	var b bytes.Buffer
 	cmd.Stdout = &b
 	cmd.Stderr = &b
 	err = cmd.Run()
-	t.Logf("act (%s): %v\n%s", testenv.ActVersion, err, b.String())
+	t.Logf("act %s (%s): %v\n%s", strings.Join(args, " "), testenv.ActVersion, err, b.String())
 	return b.String(), err
 }
 

@@ -40,9 +40,7 @@ type testRegistry struct {
 var matrixRegistries = sync.OnceValues(func() ([]testRegistry, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	builders.Lock() // the environment's process list
 	v3, err := harness.Env.StartDistribution(ctx, "registry-v3", testenv.DistributionV3)
-	builders.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -83,16 +81,16 @@ func registryOf(t *testing.T, name string) string {
 	return ""
 }
 
-// builders serialises starting daemons and registries (the environment's
-// process list is not safe for concurrent starts).
-var builders sync.Mutex
+// registryBuilders serialises starting builders: buildx create writes the
+// environment's buildx state.
+var registryBuilders sync.Mutex
 
-// ownBuilder starts a buildkitd and a remote buildx builder named name,
+// registryBuilder starts a buildkitd and a remote buildx builder named name,
 // for a leg that prunes its cache while others build; the test's cleanup
 // removes the builder, the environment stops the daemon.
-func ownBuilder(t *testing.T, name string) string {
+func registryBuilder(t *testing.T, name string) string {
 	t.Helper()
-	builder, err := startBuilder(name)
+	builder, err := startRegistryBuilder(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +98,9 @@ func ownBuilder(t *testing.T, name string) string {
 	return builder
 }
 
-func startBuilder(name string) (string, error) {
-	builders.Lock()
-	defer builders.Unlock()
+func startRegistryBuilder(name string) (string, error) {
+	registryBuilders.Lock()
+	defer registryBuilders.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sock, err := harness.Env.StartBuildkitd(ctx, name, harness.Env.RegistryTOML())
@@ -119,7 +117,7 @@ func startBuilder(name string) (string, error) {
 // personasBuilder is the builder the personality tests share, apart from
 // the environment's, whose cache other tests prune and count: these
 // tests run beside them.
-var personasBuilder = sync.OnceValues(func() (string, error) { return startBuilder("personas") })
+var personasBuilder = sync.OnceValues(func() (string, error) { return startRegistryBuilder("personas") })
 
 func personas(t *testing.T) string {
 	t.Helper()
@@ -174,7 +172,7 @@ func TestRegistryMatrix(t *testing.T) {
 	for i, reg := range registriesOf(t) {
 		t.Run(reg.name, func(t *testing.T) {
 			t.Parallel()
-			builder := ownBuilder(t, fmt.Sprintf("matrix-%d", i))
+			builder := registryBuilder(t, fmt.Sprintf("matrix-%d", i))
 			pruneOwn := func() {
 				if out, err := harness.Env.Buildx(context.Background(), "prune", "-af", "--builder", builder); err != nil {
 					t.Fatalf("buildx prune: %v\n%s", err, out)

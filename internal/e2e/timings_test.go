@@ -141,17 +141,27 @@ func TestStepTimingsSaved(t *testing.T) {
 	if s.CachedSteps != 6 || s.MatchedSteps != 6 || len(s.Steps) != 6 || s.SavedSeconds < 1 || s.SavedSeconds != math.Round(want*10)/10 {
 		t.Errorf("savings = %+v; want all 6 cached steps matched, %.1f s saved", s, math.Round(want*10)/10)
 	}
-	if s.CostSeconds != math.Round((s.CacheImportSeconds+s.ExportSeconds)*10)/10 || s.NetSeconds != math.Round((s.SavedSeconds-s.CostSeconds)*10)/10 ||
-		s.ExportSeconds <= 0 || (s.Verdict == timings.Saved) != (s.NetSeconds >= 0) || (s.Verdict == timings.Cost) != (s.NetSeconds < 0) {
+	if s.CostSeconds != math.Round((s.CacheImportSeconds+s.ExportSeconds+s.CachedStepSeconds+s.OtherSeconds)*10)/10 || s.NetSeconds != math.Round((s.SavedSeconds-s.CostSeconds)*10)/10 ||
+		(s.Verdict == timings.Saved) != (s.NetSeconds >= 0) || (s.Verdict == timings.Cost) != (s.SavedSeconds < s.CacheCostSeconds()) ||
+		(s.Verdict == timings.Partial) != (s.NetSeconds < 0 && s.SavedSeconds >= s.CacheCostSeconds()) {
 		t.Errorf("savings figures do not add up: %+v", s)
 	}
 	if len(s.Sources) != 1 || s.Sources[0].Ref != image+":main" || s.Sources[0].Image != d1 || s.Sources[0].Matched != 6 {
 		t.Errorf("savings sources = %+v", s.Sources)
 	}
+	// Every step was cached: all of the build's time is outside its
+	// steps, and all of it is cost (each part is rounded on its own).
+	if wall := parseReport(t, second).Build.WallSeconds; math.Abs(s.CostSeconds-wall) > 0.35 {
+		t.Errorf("savings cost %.1f s, the build's wall time %.1f s: want all of it counted", s.CostSeconds, wall)
+	}
 	took := fmt.Sprintf("6 cached steps took %.1f s when they ran (build of %s)", s.SavedSeconds, d1)
-	line := "time saved: " + took + fmt.Sprintf("; this build spent %.1f s importing cache and %.1f s exporting and pushing: net %.1f s saved", s.CacheImportSeconds, s.ExportSeconds, s.NetSeconds)
-	if s.Verdict == timings.Cost {
+	line := "time saved: " + took + fmt.Sprintf("; this build spent %.1f s outside its steps (%.1f s importing cache, %.1f s exporting and pushing, %.1f s in cached steps pulling their layers, %.1f s other): net %.1f s saved",
+		s.CostSeconds, s.CacheImportSeconds, s.ExportSeconds, s.CachedStepSeconds, s.OtherSeconds, s.NetSeconds)
+	switch s.Verdict {
+	case timings.Cost:
 		line = "time saved: the cache cost more than it saved in this build: " + took
+	case timings.Partial:
+		line = "time saved: no verdict: " + took
 	}
 	if !strings.Contains(second.Log, line) || !strings.Contains(second.Summary, "#### Time saved by the cache") {
 		t.Errorf("the result lacks %q, or the summary its section", line)

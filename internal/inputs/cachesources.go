@@ -55,6 +55,8 @@ type CacheSources struct {
 	// StepTimings records the build's step times beside the pushed image
 	// and reads those of the cache sources (internal/timings).
 	StepTimings bool
+	// Mounts keeps cache mount contents in the registry (cachemounts.go).
+	Mounts CacheMounts
 }
 
 // cacheSources reads the cache source inputs.
@@ -77,6 +79,7 @@ func (v Values) cacheSources(s *Settings, fail failFunc) {
 	default:
 		fail(CacheStagesInput, "%q is not one of off, images, registry", m)
 	}
+	v.cacheMounts(s, fail)
 	if b, err := ParseBool(v.Text(StepTimings)); err != nil {
 		fail(StepTimings, "%v", err)
 	} else {

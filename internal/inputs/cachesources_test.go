@@ -22,7 +22,8 @@ func TestCacheSourceInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (CacheSources{BranchTagTemplate: "cache-{{branch}}", MinCacheHit: 80, RequireCacheSource: true, CacheStages: StagesRegistry}); s.CacheSources != want {
+	if want := (CacheSources{BranchTagTemplate: "cache-{{branch}}", MinCacheHit: 80, RequireCacheSource: true, CacheStages: StagesRegistry,
+		Mounts: CacheMounts{Mode: MountsOff, MaxSize: 2e9}}); s.CacheSources != want {
 		t.Errorf("got %+v, want %+v", s.CacheSources, want)
 	}
 	if s, _, err = read(t, map[string]string{"min-cache-hit": "100%"}); err != nil || s.MinCacheHit != 100 {

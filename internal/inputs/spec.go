@@ -173,6 +173,10 @@ var Specs = []Spec{
 		Description: "Fail (under verify: strict; warn otherwise) when none of the cache sources could be imported, except a first build where none exists yet."},
 	{Name: CacheStagesInput, Kind: Text, Default: "off",
 		Description: "Keep builder stages cached on cold builders (the inline cache holds only the image's own layers): off; images (each builder stage is built first as its own target with the inline cache and pushed as <first tag>-stage-<stage> in the same repository, all of them imported by every build); or registry (one type=registry,mode=max cache exported to and imported from <first tag>-buildcache). Stage caches are verified like the image; a stage cache that fails is a warning and the image is still built, pushed and verified. See docs/stage-caches.md for the measured trade-off."},
+	{Name: CacheMountsInput, Kind: Text, Default: "off",
+		Description: "Keep the contents of the build's cache mounts (RUN --mount=type=cache: Go's build cache, npm's cache) on cold builders: off, or registry (before the build, the builder restores them from the newest verified snapshot image <first tag>-mounts of this branch, then the base and default branch; after a verified build it pushes what is new as one more layer, verifies it and tags it). A snapshot that cannot be used or saved is a warning; the image is still built, pushed and verified. See docs/cache-mounts.md."},
+	{Name: CacheMountsMaxSizeInput, Kind: Text, Default: DefaultMountsMaxSize,
+		Description: "The most one cache mount may hold to be saved by cache-mounts (2GB, 500MiB): a larger mount is left out of the snapshot with a warning naming it, its size and the cap."},
 	{Name: StepTimings, Kind: Bool, Default: "true",
 		Description: "Record this build's step times as an OCI artifact referring to the pushed image, and read them from the cache sources to report the time the cache saved (a line in the result, a section in the summary, savings in cache-report). A registry that refuses the artifact gets a warning, never a failed step."},
 }

@@ -50,11 +50,22 @@ type Backend struct {
 	Env []string
 	// Where names the backend in a refusal, Remedy says what would lift it.
 	Where, Remedy string
-	Caps          map[Capability]bool
+	// Remedies are the remedies for capabilities whose lack Remedy does
+	// not cure (a docker driver pushes by digest on no image store).
+	Remedies map[Capability]string
+	Caps     map[Capability]bool
 }
 
 // Can reports a capability.
 func (b Backend) Can(c Capability) bool { return b.Caps[c] }
+
+// RemedyFor says what would give the backend capability c.
+func (b Backend) RemedyFor(c Capability) string {
+	if r, ok := b.Remedies[c]; ok {
+		return r
+	}
+	return b.Remedy
+}
 
 // BuildxBackend is a buildx builder; caps are its driver's (Buildx is
 // added).
@@ -93,8 +104,11 @@ type refuser struct {
 	errs []error
 }
 
-func (r *refuser) refuse(input, what, instead string) {
-	r.errs = append(r.errs, &inputs.Error{Input: input, Msg: fmt.Sprintf("%s cannot %s: %s%s", r.b.Where, what, instead, r.b.Remedy)})
+func (r *refuser) refuse(input, what, instead string) { r.refuseFor("", input, what, instead) }
+
+// refuseFor is refuse with the remedy for capability c.
+func (r *refuser) refuseFor(c Capability, input, what, instead string) {
+	r.errs = append(r.errs, &inputs.Error{Input: input, Msg: fmt.Sprintf("%s cannot %s: %s%s", r.b.Where, what, instead, r.b.RemedyFor(c))})
 }
 
 func check(s derived, b Backend) error {
@@ -128,8 +142,11 @@ func check(s derived, b Backend) error {
 			r.refuse(inputs.CacheStagesInput, "export a registry cache (type=registry,mode=max)", "use cache-stages images, or ")
 		}
 	}
+	if s.Mounts.Mode == inputs.MountsRegistry && !b.Can(Buildx) {
+		r.refuse(inputs.CacheMountsInput, mountsWithoutBuildx, "set cache-mounts to off, or ")
+	}
 	if s.TagAfterVerify == inputs.TagAfterOn && !b.Can(PushByDigest) {
-		r.refuse(inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
+		r.refuseFor(PushByDigest, inputs.TagAfterVerifyIn, "push an image by digest, so tags would move before verification", "set tag-after-verify to false (or auto) to push the tags with the image, or ")
 	}
 	return errors.Join(r.errs...)
 }

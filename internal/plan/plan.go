@@ -92,6 +92,8 @@ type Plan struct {
 	// pushes); PushedTags are the tags it pushes to (or would).
 	Pushes     bool
 	PushedTags []inputs.Tag
+	// Mounts is cache-mounts registry's snapshot and mounts; nil when off.
+	Mounts *MountCache
 }
 
 // Commands are the plan's command lines in the order they run.
@@ -132,6 +134,9 @@ func New(s inputs.Settings, b Backend, tmpDir string, opts ...Option) (Plan, err
 	cache := p.addStageCaches(img, b, tmpDir)
 	p.addImageBuild(img, b, tmpDir, cache)
 	p.addVerifyAndTag(img, cache)
+	var notes []string
+	p.Mounts, notes = mountCache(img, b, p.Stages, tmpDir)
+	p.Notes, p.Steps = append(p.Notes, notes...), mountSteps(p.Steps, p.Mounts)
 	return p, nil
 }
 
@@ -339,7 +344,7 @@ func byDigest(s derived, b Backend) (bool, string) {
 	switch {
 	case !b.Can(PushByDigest):
 		// Check refused an explicit true; this is auto.
-		return false, without + b.Where + " cannot push by digest (" + b.Remedy + ", or set tag-after-verify: false to silence this)"
+		return false, without + b.Where + " cannot push by digest (" + b.RemedyFor(PushByDigest) + ", or set tag-after-verify: false to silence this)"
 	case s.Load:
 		return false, without + "load is also set, and pushing by digest next to loading needs two exporters (build and load in separate steps to keep the guarantee)"
 	case slices.ContainsFunc(s.Outputs, func(o buildflags.Output) bool { return o.Type == "image" || o.Type == "registry" }):

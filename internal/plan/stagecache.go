@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -67,6 +68,12 @@ func stageCaches(s derived, a *stages.Analysis, buildx bool, tmpDir string) (sta
 		w.registry(a)
 	case inputs.StagesImages:
 		w.images(a, tmpDir)
+		if n := unchangedPull(w.fix, a); n != "" {
+			w.notes = append(w.notes, n)
+		}
+	}
+	if n := cannotWin(w.fix, a); n != "" {
+		w.notes = append(w.notes, n)
 	}
 	return w.c, w.notes
 }
@@ -149,6 +156,98 @@ func (w *stageCacheWhere) images(a *stages.Analysis, tmpDir string) {
 	if a.Target >= 0 && a.Target < len(a.Stages) && len(a.BuildersWithSteps()) == 0 {
 		w.notes = append(w.notes, fmt.Sprintf("%sthe target stage %q is the image: its steps and its base stages' are in the image's inline cache, and it copies from no builder stage with steps", w.fix, a.Stages[a.Target].Label()))
 	}
+}
+
+// cannotWin says, before the build, when a stage cache can keep no step
+// that a source change would re-run: every command of the builder stages
+// comes after the whole build context is copied in (COPY . .), so a
+// changed source re-runs them all whatever the cache holds, and the stage
+// cache only adds its import and export to every build.
+func cannotWin(fix string, a *stages.Analysis) string {
+	if a == nil {
+		return ""
+	}
+	var runs []string
+	for _, b := range a.BuildersWithSteps() {
+		if keepsCommand(a, b) {
+			return ""
+		}
+		for _, st := range b.CostlySteps() {
+			runs = append(runs, fmt.Sprintf("line %d `%s`", st.Line, shorten(st.Text, 40)))
+		}
+	}
+	if len(runs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%sit cannot make this Dockerfile's rebuilds faster than cache-stages off: every command of the builder stages (%s) comes after the whole build context is copied in, so a source change re-runs them all whatever the stage cache holds, and the stage cache adds its import and export to every build; copy the dependency files and install them before copying the sources, or set cache-stages off",
+		fix, strings.Join(runs, ", "))
+}
+
+// keepsCommand reports whether stage b (or a stage it is based on) runs a
+// command before the whole build context is copied in: a step a stage
+// cache keeps across source changes.
+func keepsCommand(a *stages.Analysis, b stages.Stage) bool {
+	var chain []stages.Stage
+	for i := b.Index; i >= 0 && len(chain) < len(a.Stages); i = a.Stages[i].BaseStage {
+		chain = append([]stages.Stage{a.Stages[i]}, chain...)
+	}
+	for _, st := range chain {
+		for _, step := range st.Steps {
+			switch {
+			case step.Costly():
+				return true
+			case copiesContext(step):
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// copiesContext reports whether a COPY or ADD copies the whole build
+// context ("COPY . .", "ADD ./ /src").
+func copiesContext(s stages.Step) bool {
+	if (s.Instruction != "COPY" && s.Instruction != "ADD") || strings.Contains(s.Text, "--from") {
+		return false
+	}
+	var args []string
+	for _, w := range strings.Fields(s.Text)[1:] {
+		if !strings.HasPrefix(w, "--") {
+			args = append(args, w)
+		}
+	}
+	for _, src := range args[:max(len(args)-1, 0)] {
+		if src == "." || src == "./" {
+			return true
+		}
+	}
+	return false
+}
+
+// unchangedPull says, before the build, what images costs a rebuild in
+// which nothing changed: the image's build imports the stage images, and
+// BuildKit then checks each cached COPY --from of a builder stage against
+// the files of that stage's result, pulling and unpacking the whole stage
+// image (measured on testdata/goservice: 145 MB and 5–7 s against 0.9 s
+// inline-only; running the image's build before the stage builds ended it
+// in one round of two). registry pulls nothing for it.
+func unchangedPull(fix string, a *stages.Analysis) string {
+	if a == nil {
+		return ""
+	}
+	var from []string
+	for _, st := range a.Chain() {
+		for _, i := range st.From {
+			if b := a.Stages[i]; b.Role == stages.Builder && len(b.Steps) > 0 && !slices.Contains(from, strconv.Quote(b.Label())) {
+				from = append(from, strconv.Quote(b.Label()))
+			}
+		}
+	}
+	if len(from) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%sthe image copies from builder stage %s (COPY --from): on a cold builder BuildKit checks a cached COPY --from against the stage's files, so even a rebuild in which nothing changed pulls and unpacks the whole stage image (goservice: 145 MB, 5–7 s against 0.9 s with cache-stages off); cache-stages registry keeps the same steps without that pull",
+		fix, strings.Join(from, ", "))
 }
 
 // stageSettings are the settings of one stage's cache build: the same

@@ -117,6 +117,10 @@ func TestStageCacheBadInput(t *testing.T) {
 			[]string{"cache-stages registry: the cache tag r.example/a:main-buildcache is also one of the image's tags"}, nil, ""},
 		{"registry single stage", inputs.StagesRegistry, "r.example/a:main", "FROM debian\nRUN true\n", "",
 			[]string{"cache-stages registry: the Dockerfile has no builder stage with steps"}, nil, "r.example/a:main-buildcache"},
+		{"every builder command after the sources", inputs.StagesRegistry, "r.example/a:main", sourcesFirst, "",
+			[]string{"cache-stages registry: it cannot make this Dockerfile's rebuilds faster than cache-stages off: every command of the builder stages (line 4 `RUN go mod download`, line 5 `RUN go build -o /app .`) comes after the whole build context is copied in"}, nil, "r.example/a:main-buildcache"},
+		{"images: every builder command after the sources", inputs.StagesImages, "r.example/a:main", sourcesFirst, "",
+			[]string{"cache-stages images: it cannot make this Dockerfile's rebuilds faster"}, []string{"build"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -154,6 +158,9 @@ func TestStageCacheBadInput(t *testing.T) {
 		})
 	}
 }
+
+// sourcesFirst copies the sources before its builder stage's commands.
+const sourcesFirst = "FROM golang:1.26 AS build\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build -o /app .\nFROM debian\nCOPY --from=build /app /app\n"
 
 func TestStageCacheRefusals(t *testing.T) {
 	t.Parallel()

@@ -45,6 +45,9 @@ func analyzeStages(s inputs.Settings, dt []byte) (*stages.Analysis, []string) {
 	if err != nil {
 		return nil, append(notes, fmt.Sprintf("stage analysis skipped: %v", err))
 	}
+	for _, adv := range stages.Advise(dt, a) {
+		notes = append(notes, adv.Message)
+	}
 	return &a, notes
 }
 

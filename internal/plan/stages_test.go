@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,7 +38,9 @@ func TestStageWarning(t *testing.T) {
 		{"builder stage", func(*inputs.Settings) {}, goService, []string{want}},
 		{"sources copied first", func(*inputs.Settings) {}, strings.Replace(goService, "COPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n", "COPY . .\nRUN go mod download\n", 1),
 			[]string{"multi-stage build: the inline cache holds only the layers of the image (stage \"#1\"); builder stage \"build\" (4 steps: line 6 `RUN go mod download`, line 7 `RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /o…`) never get layers in it, so on a cold builder every one of their steps re-runs as soon as one of their inputs changes. A stage cache would keep none of their commands: each comes after the build context is copied in, so any source change re-runs it. Copy the dependency files and install them first"}},
-		{"cache-stages set", func(s *inputs.Settings) { s.CacheStages = inputs.StagesImages }, goService, nil},
+		{"cache-stages set", func(s *inputs.Settings) { s.CacheStages = inputs.StagesImages }, goService,
+			[]string{`cache-stages images: the image copies from builder stage "build" (COPY --from): on a cold builder BuildKit checks a cached COPY --from`}},
+		{"cache-stages registry", func(s *inputs.Settings) { s.CacheStages = inputs.StagesRegistry }, goService, nil},
 		{"single stage", func(*inputs.Settings) {}, "FROM debian\nRUN apt-get update\n", nil},
 		{"not pushed", func(s *inputs.Settings) { s.Push = false }, goService, nil},
 		{"no-cache", func(s *inputs.Settings) { s.NoCache = true }, goService, nil},
@@ -62,6 +65,8 @@ func TestStageWarning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The cache mount advice has its own tests.
+			p.Notes = slices.DeleteFunc(p.Notes, func(n string) bool { return strings.HasPrefix(n, "cache mounts: ") })
 			if len(p.Notes) != len(tc.want) {
 				t.Fatalf("notes = %q, want %d: %q", p.Notes, len(tc.want), tc.want)
 			}

@@ -286,3 +286,132 @@ func (b *Build) CacheExport() time.Duration {
 	}
 	return d
 }
+
+// Overhead is a build's wall time outside the steps that executed, in
+// disjoint parts that add up to it: what the build spent besides doing
+// the work of its steps.
+type Overhead struct {
+	// CacheImport is "importing cache manifest from …".
+	CacheImport time.Duration
+	// Export is the exporters, pushing included, where no cache import
+	// overlaps them.
+	Export time.Duration
+	// CachedSteps is the time of cached steps outside the above: BuildKit
+	// shows a cached step's vertex while it pulls and unpacks the step's
+	// layers from a cache source (a COPY --from that needs the whole
+	// stage it copies from, for one).
+	CachedSteps time.Duration
+	// Other is the rest: base image resolution, the build context,
+	// the gaps between vertices.
+	Other time.Duration
+}
+
+// Total is the whole time outside executed steps.
+func (o Overhead) Total() time.Duration { return o.CacheImport + o.Export + o.CachedSteps + o.Other }
+
+// Overhead splits the build's wall time outside the steps that ran or
+// failed by what filled it; a moment covered by several kinds counts once,
+// for the first of cache import, export, cached steps. A stream without
+// vertex times (plain) gives each kind its own total and the remainder
+// to Other.
+func (b *Build) Overhead() Overhead {
+	var o Overhead
+	if b.Wall <= 0 {
+		return o
+	}
+	var ran, cached []interval
+	timed := !b.Start.IsZero()
+	for _, s := range b.Steps {
+		iv := interval{s.Start, s.Start.Add(s.Duration)}
+		if s.Start.IsZero() && s.Duration > 0 {
+			timed = false
+		}
+		switch s.State {
+		case Ran, Failed:
+			ran = append(ran, iv)
+		case Cached:
+			cached = append(cached, iv)
+		}
+	}
+	var imports, exports []interval
+	for _, sp := range b.Spans {
+		iv := interval{sp.Start, sp.Start.Add(sp.Duration)}
+		if sp.Start.IsZero() && sp.Duration > 0 {
+			timed = false
+		}
+		switch sp.Kind {
+		case KindCacheImport:
+			imports = append(imports, iv)
+		case KindExport:
+			exports = append(exports, iv)
+		}
+	}
+	if !timed || b.Format == "plain" {
+		var r, c time.Duration
+		for _, s := range b.Steps {
+			switch s.State {
+			case Ran, Failed:
+				r += s.Duration
+			case Cached:
+				c += s.Duration
+			}
+		}
+		o.CacheImport, o.Export, o.CachedSteps = b.CacheImport, b.Export, c
+		o.Other = max(0, b.Wall-r-o.CacheImport-o.Export-o.CachedSteps)
+		return o
+	}
+	// A sweep over the intervals' ends, counting how many of each kind
+	// are open: n log n, whatever the build's size.
+	const (
+		kRan = iota
+		kImport
+		kExport
+		kCached
+	)
+	type event struct {
+		at    time.Time
+		kind  int
+		delta int
+	}
+	var events []event
+	for kind, set := range [][]interval{ran, imports, exports, cached} {
+		for _, iv := range set {
+			if iv.end.After(iv.start) {
+				events = append(events, event{iv.start, kind, 1}, event{iv.end, kind, -1})
+			}
+		}
+	}
+	slices.SortFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
+	end := b.Start.Add(b.Wall)
+	var open [4]int
+	cur := b.Start
+	account := func(to time.Time) {
+		if to.After(end) {
+			to = end
+		}
+		if !to.After(cur) {
+			return
+		}
+		d := to.Sub(cur)
+		switch {
+		case open[kRan] > 0:
+		case open[kImport] > 0:
+			o.CacheImport += d
+		case open[kExport] > 0:
+			o.Export += d
+		case open[kCached] > 0:
+			o.CachedSteps += d
+		default:
+			o.Other += d
+		}
+		cur = to
+	}
+	for _, e := range events {
+		if e.at.After(cur) {
+			account(e.at)
+		}
+		open[e.kind] += e.delta
+	}
+	account(end)
+	return o
+}

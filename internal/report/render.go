@@ -258,6 +258,7 @@ func (r Result) Text() string {
 		}
 	}
 	writeStageCachesText(&b, r)
+	writeMountsText(&b, r)
 	writeSourcesText(&b, r)
 	writeStepsText(&b, r.Build)
 	writeSavingsText(&b, r.Savings)
@@ -356,6 +357,7 @@ func writeMarkdownDetails(b *strings.Builder, r Result) {
 		}
 	}
 	writeStageCachesMarkdown(b, r)
+	writeMountsMarkdown(b, r)
 	writeSourcesMarkdown(b, r)
 	writeStepsMarkdown(b, r.Build)
 	writeSavingsMarkdown(b, r.Savings)

@@ -45,6 +45,8 @@ type Result struct {
 	// StageCaches are the stage caches of cache-stages, verified beside
 	// the image; their failures are warnings.
 	StageCaches []StageCache `json:"stageCaches,omitempty"`
+	// CacheMounts are the cache mounts of cache-mounts registry.
+	CacheMounts []MountCache `json:"cacheMounts,omitempty"`
 	// Savings is what the cache saved the build, from the step timings
 	// of its cache sources; nil when they were not read.
 	Savings *timings.Savings `json:"savings,omitempty"`

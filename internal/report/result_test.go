@@ -92,6 +92,18 @@ func results(t *testing.T) map[string]Result {
 			{Mode: "images", Stage: "deps", Ref: "ghcr.io/acme/app:main-stage-deps", Digest: "sha256:d1", Steps: 4, Cached: 4, BuildSeconds: 2.2, ExportSeconds: 0.8, PushSeconds: 0.3, ExtraBytes: 48 << 10, Verdict: Verified, Detail: "linux/amd64: 9 records, 4/4 layers", Tagged: true},
 			{Mode: "images", Stage: "build", Ref: "ghcr.io/acme/app:main-stage-build", Steps: 3, Ran: 3, RunSeconds: 41.5, BuildSeconds: 44.0, ExportSeconds: 1.1, Verdict: NotVerified, Error: "its build failed: failed to push: 403 Forbidden"},
 		}},
+		// cache-mounts: one mount restored and saved, one unchanged, one
+		// over the cap, one whose helper step failed.
+		"cache-mounts": {Verdict: Verified, Report: &ok, CacheMounts: []MountCache{
+			{ID: "/root/.cache/go-build", Key: "//root/.cache/go-build", Target: "/root/.cache/go-build", Stage: "build", Status: "saved",
+				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 1200, Bytes: 45 << 20, Seconds: 3.2, SnapshotBytes: 20 << 20},
+				Saved:    &MountSave{Ref: "ghcr.io/acme/app:main-mounts", Digest: "sha256:02", Files: 12, Bytes: 3 << 20, TotalFiles: 1212, TotalBytes: 48 << 20, Seconds: 4.1, LayersPushed: 1, PushedBytes: 1 << 20}},
+			{ID: "gomod", Key: "/gomod", Target: "/go/pkg/mod", Stage: "build", Status: "unchanged",
+				Restored: &MountRestore{From: "ghcr.io/acme/app@sha256:01", Files: 300, Bytes: 9 << 20, Seconds: 3.2, Used: new(bool)},
+				Saved:    &MountSave{Ref: "ghcr.io/acme/app:main-mounts", Digest: "sha256:02", TotalFiles: 300, TotalBytes: 9 << 20, Seconds: 4.1}},
+			{ID: "/root/.npm", Key: "//root/.npm", Target: "/root/.npm", Stage: "web", Status: "skipped", Warning: "not saved: it holds 2.5 GiB, more than the cap of 1.9 GiB (input cache-mounts-max-size)"},
+			{ID: "/c", Key: "//c", Target: "/c", Stage: "tools", Status: "failed", Warning: "the builder cannot run the helper step: its stage is based on scratch"},
+		}},
 		// A multi-stage rebuild after a change: one step ran.
 		"verified":     {Verdict: Verified, Report: &ok, Build: captured(t, "multistage-changed.rawjson")},
 		"failed":       {Verdict: NotVerified, Reason: "linux/arm64: image config has no moby.buildkit.cache.v0 key", Report: &failing, Build: captured(t, "multistage.rawjson")},

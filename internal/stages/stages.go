@@ -87,6 +87,8 @@ type Stage struct {
 	From []int
 	// Images are the images (or named contexts) it copies or mounts from.
 	Images []string
+	// Mounts are its RUN steps' cache mounts (mounts.go).
+	Mounts []CacheMount
 }
 
 // Label is how messages name the stage: its name, or its index.
@@ -259,6 +261,7 @@ func (st *Stage) addCommand(a *Analysis, cmd instructions.Command, names map[str
 				from = append(from, m.From)
 			}
 		}
+		st.addMounts(c, ln)
 	case *instructions.CopyCommand:
 		st.step("COPY", c.String(), ln)
 		if c.From != "" {

@@ -63,8 +63,8 @@ func (e *Env) KillLeftovers(name string) error {
 }
 
 func (e *Env) procNamed(name string) (*proc, error) {
-	e.procsMu.Lock()
-	defer e.procsMu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	i := slices.IndexFunc(e.procs, func(p *proc) bool { return p.name == name })
 	if i < 0 {
 		return nil, fmt.Errorf("no daemon named %s", name)

@@ -20,8 +20,9 @@ import (
 	"unsafe"
 )
 
-// Dockerd is a Docker engine (Debian's docker.io, 20.10) the environment
-// started, with its own containerd, in its own network namespace.
+// Dockerd is a Docker engine (Debian's docker.io 20.10, or the current one
+// EnsureTools builds) the environment started, with its own containerd, in
+// its own network namespace.
 //
 // The engine's BuildKit runs RUN steps on the default bridge network, which
 // dockerd creates as an interface. A private network namespace lets it do so
@@ -36,8 +37,11 @@ type Dockerd struct {
 	// points at the engine; buildx offers it as a builder of driver docker
 	// under the same name.
 	Context string
-	// BinDir holds the docker CLI of the engine's package, for PATH.
+	// BinDir holds the engine's docker CLI, for PATH.
 	BinDir string
+	// Engine and Store are what runs.
+	Engine Engine
+	Store  Store
 
 	env *Env
 }
@@ -46,14 +50,43 @@ type Dockerd struct {
 // that StartDockerd creates.
 const DockerContext = "inline-cache-dockerd"
 
-// StartDockerd starts containerd and dockerd on unix sockets below Dir, with
-// data, exec root and pid file there too, and creates the docker context
-// DockerContext for it. Close stops them. One engine per environment.
-func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
+// Store is an engine's image store.
+type Store string
+
+// Image stores.
+const (
+	// ClassicStore is the engine's own graph driver store (overlay2): the
+	// default up to Docker 28.
+	ClassicStore Store = "classic"
+	// ContainerdStore is the containerd image store (snapshotters), the
+	// default of new Docker 29 installations.
+	ContainerdStore Store = "containerd"
+)
+
+// EngineConfig says which engine to start and how.
+type EngineConfig struct {
+	// Name is the engine's directory under Dir, the prefix of its daemons'
+	// log names and its docker context.
+	Name   string
+	Engine Engine
+	Store  Store
+}
+
+// StartDockerd starts Debian's docker.io 20.10 engine (classic store) as
+// StartEngine does, with docker context DockerContext.
+func (e *Env) StartDockerd(ctx context.Context) (*Dockerd, error) {
 	if e.Tools.Dockerd == "" || e.Tools.Containerd == "" || e.Tools.Docker == "" {
 		return nil, errors.New("dockerd, containerd or docker not found by EnsureTools")
 	}
-	dir := filepath.Join(e.Dir, "dockerd")
+	return e.StartEngine(ctx, EngineConfig{Name: "dockerd", Engine: e.Tools.Engine20(), Store: ClassicStore})
+}
+
+// StartEngine starts containerd and dockerd on unix sockets below Dir, with
+// data, exec root and pid file there too, and creates a docker context for
+// it ("inline-cache-" + Name). Close stops them. Engines of different names
+// run side by side, each in its own network namespace.
+func (e *Env) StartEngine(ctx context.Context, c EngineConfig) (_ *Dockerd, err error) {
+	dir := filepath.Join(e.Dir, c.Name)
 	for _, d := range []string{dir, filepath.Join(dir, "bin")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -61,16 +94,18 @@ func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
 	}
 	d := &Dockerd{
 		Socket:  filepath.Join(dir, "docker.sock"),
-		Context: DockerContext,
+		Context: "inline-cache-" + c.Name,
 		BinDir:  filepath.Join(dir, "bin"),
+		Engine:  c.Engine,
+		Store:   c.Store,
 		env:     e,
 	}
 	d.Host = "unix://" + d.Socket
-	if err := os.Symlink(e.Tools.Docker, filepath.Join(d.BinDir, "docker")); err != nil {
+	if err := os.Symlink(c.Engine.Docker, filepath.Join(d.BinDir, "docker")); err != nil {
 		return nil, err
 	}
 
-	ctrSock, err := e.startContainerd(ctx, dir)
+	ctrSock, err := e.startContainerd(ctx, dir, c)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +119,7 @@ func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
 		return nil, fmt.Errorf("build capfit: %w\n%s", err, out)
 	}
 	cfg := filepath.Join(dir, "daemon.json")
-	conf := fmt.Sprintf(`{"runtimes": {"capfit": {"path": %q}}, "default-runtime": "capfit"}`+"\n", capfit)
+	conf := fmt.Sprintf(`{"runtimes": {"capfit": {"path": %q}}, "default-runtime": "capfit"%s}`+"\n", capfit, storeFeature(c))
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
@@ -112,15 +147,15 @@ func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
 		// only through the proxy.
 		fwd = append(fwd, e.Egress.Addr)
 	}
-	p, err := e.startInNetNS(ctx, "dockerd", e.Tools.Dockerd, args, fwd...)
+	p, err := e.startInNetNS(ctx, c.Name, c.Engine.Dockerd, args, fwd...)
 	if err != nil {
 		return nil, err
 	}
 	err = waitFor(ctx, p, 60*time.Second, func() error { return unixHTTPOK(d.Socket, "/_ping") })
 	if err != nil {
-		return nil, fmt.Errorf("start dockerd: %w", err)
+		return nil, fmt.Errorf("start %s: %w", c.Name, err)
 	}
-	create := exec.CommandContext(ctx, e.Tools.Docker, "context", "create", d.Context, "--docker", "host="+d.Host)
+	create := exec.CommandContext(ctx, c.Engine.Docker, "context", "create", d.Context, "--docker", "host="+d.Host)
 	create.Env = e.Environ()
 	if out, err := create.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("docker context create: %w\n%s", err, out)
@@ -128,15 +163,29 @@ func (e *Env) StartDockerd(ctx context.Context) (_ *Dockerd, err error) {
 	return d, nil
 }
 
+// storeFeature is daemon.json's image store switch: set either way, since
+// the default differs between versions.
+func storeFeature(c EngineConfig) string {
+	if c.Engine.Version == "20.10" {
+		return "" // no containerd image store
+	}
+	return fmt.Sprintf(`, "features": {"containerd-snapshotter": %t}`, c.Store == ContainerdStore)
+}
+
 // startContainerd starts a containerd of the engine's own (no system one,
 // which dockerd would otherwise look for at its default socket).
-func (e *Env) startContainerd(ctx context.Context, dir string) (string, error) {
+func (e *Env) startContainerd(ctx context.Context, dir string, c EngineConfig) (string, error) {
 	sock := filepath.Join(dir, "containerd.sock")
 	cfg := filepath.Join(dir, "containerd.toml")
-	conf := fmt.Sprintf(`version = 2
+	// containerd 2 reads version 3; its CRI is three plugins, none needed.
+	version, disabled := 2, `"io.containerd.grpc.v1.cri"`
+	if c.Engine.ShimDir != "" {
+		version, disabled = 3, `"io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"`
+	}
+	conf := fmt.Sprintf(`version = %d
 root = %q
 state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+disabled_plugins = [%s]
 [grpc]
   address = %q
 [ttrpc]
@@ -145,11 +194,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = ""
 [metrics]
   address = ""
-`, filepath.Join(dir, "containerd-root"), filepath.Join(dir, "containerd-state"), sock, sock+".ttrpc")
+`, version, filepath.Join(dir, "containerd-root"), filepath.Join(dir, "containerd-state"), disabled, sock, sock+".ttrpc")
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return "", err
 	}
-	p, err := e.StartProc("containerd", e.Tools.Containerd, "--config", cfg)
+	var env []string
+	if c.Engine.ShimDir != "" {
+		// Its own shim, not the system containerd's on PATH.
+		env = withPathFirst(os.Environ(), c.Engine.ShimDir)
+	}
+	p, err := e.startProcEnv(c.Name+"-containerd", env, startOnSpawner, c.Engine.Containerd, "--config", cfg)
 	if err != nil {
 		return "", err
 	}
@@ -164,6 +218,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		return "", fmt.Errorf("start containerd: %w", err)
 	}
 	return sock, nil
+}
+
+// withPathFirst puts dir first on environ's PATH.
+func withPathFirst(environ []string, dir string) []string {
+	out := make([]string, 0, len(environ)+1)
+	found := false
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			kv, found = "PATH="+dir+string(os.PathListSeparator)+v, true
+		}
+		out = append(out, kv)
+	}
+	if !found {
+		out = append(out, "PATH="+dir)
+	}
+	return out
 }
 
 // Environ is the environment's Environ for programs that use this engine:
@@ -187,7 +257,7 @@ func (d *Dockerd) Environ() []string {
 
 // Docker runs the engine's docker CLI against it.
 func (d *Dockerd) Docker(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, d.env.Tools.Docker, args...)
+	cmd := exec.CommandContext(ctx, d.Engine.Docker, args...)
 	cmd.Env = d.Environ()
 	out, err := cmd.CombinedOutput()
 	return string(out), err

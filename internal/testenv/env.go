@@ -38,9 +38,10 @@ type Env struct {
 	// registries (see egress.go).
 	Egress *Egress
 
-	procsMu sync.Mutex // tests start daemons side by side
-	procs   []*proc
-	logf    Logf
+	// mu guards procs: engines start side by side.
+	mu    sync.Mutex
+	procs []*proc
+	logf  Logf
 }
 
 // Start starts the registry and buildkitd and creates the buildx builder.
@@ -139,10 +140,10 @@ func (e *Env) Prune(ctx context.Context) error {
 // Close stops the daemons and removes the directory.
 func (e *Env) Close() error {
 	var errs []error
-	e.procsMu.Lock()
+	e.mu.Lock()
 	procs := e.procs
 	e.procs = nil
-	e.procsMu.Unlock()
+	e.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
 		if err := procs[i].stop(); err != nil {
 			errs = append(errs, err)
@@ -211,9 +212,9 @@ http:
 			return addr, p, nil
 		}
 		_ = p.stop()
-		e.procsMu.Lock()
+		e.mu.Lock()
 		e.procs = slices.DeleteFunc(e.procs, func(q *proc) bool { return q == p })
-		e.procsMu.Unlock()
+		e.mu.Unlock()
 	}
 	return "", nil, fmt.Errorf("start %s: %w", name, lastErr)
 }
@@ -274,13 +275,19 @@ func (e *Env) StartProc(name, path string, args ...string) (*proc, error) {
 }
 
 func (e *Env) startProc(name string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
-	p, err := startProc(e.Dir, name, start, path, args...)
+	return e.startProcEnv(name, nil, start, path, args...)
+}
+
+// startProcEnv is startProc with the daemon's environment (nil: this
+// process's).
+func (e *Env) startProcEnv(name string, env []string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
+	p, err := startProc(e.Dir, name, env, start, path, args...)
 	if err != nil {
 		return nil, err
 	}
-	e.procsMu.Lock()
+	e.mu.Lock()
 	e.procs = append(e.procs, p)
-	e.procsMu.Unlock()
+	e.mu.Unlock()
 	return p, nil
 }
 

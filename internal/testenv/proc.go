@@ -52,13 +52,14 @@ func startOnSpawner(cmd *exec.Cmd) error {
 // locked and outlive the daemon (a network namespace's thread).
 func startHere(cmd *exec.Cmd) error { return cmd.Start() }
 
-func startProc(dir, name string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
+func startProc(dir, name string, env []string, start func(*exec.Cmd) error, path string, args ...string) (*proc, error) {
 	logPath := filepath.Join(dir, "logs", name+".log")
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Env = env // nil: this process's
 	cmd.Stdout = lf
 	cmd.Stderr = lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{

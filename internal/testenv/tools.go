@@ -69,6 +69,9 @@ type Tools struct {
 	Docker     string
 	// Act is nektos/act, which runs workflows locally (see act.go).
 	Act string
+	// CurrentEngine is the docker CLI 29, dockerd 28 and containerd 2
+	// built from the Go module proxy (engines.go).
+	CurrentEngine Engine
 }
 
 // Logf reports progress.
@@ -150,6 +153,9 @@ func EnsureTools(ctx context.Context, logf Logf) (Tools, error) {
 		return t, err
 	}
 	if t.RegistryV3, err = ensureRegistryV3(ctx, cache, logf); err != nil {
+		return t, err
+	}
+	if t.CurrentEngine, err = ensureCurrentEngine(ctx, cache, logf); err != nil {
 		return t, err
 	}
 	return t, nil

@@ -20,6 +20,11 @@ const (
 	Cost Verdict = "cost"
 	// Nothing: nothing saved and nothing spent.
 	Nothing Verdict = "none"
+	// Partial: the build spent more outside its steps than its cached
+	// steps with a recorded run time took, but some cached steps have no
+	// time, or the cache's own part of that time is less than they took:
+	// whether the cache paid off is not known, and no verdict is claimed.
+	Partial Verdict = "partial"
 	// Unknown: no cache source has a record, so there is no figure.
 	Unknown Verdict = "unknown"
 )
@@ -61,13 +66,18 @@ type Savings struct {
 	CachedSteps  int     `json:"cachedSteps"`
 	MatchedSteps int     `json:"matchedSteps"`
 	SavedSeconds float64 `json:"savedSeconds"`
+	// The cost is all of the build's time outside the steps that
+	// executed (progress.Overhead), so it is never understated:
 	// CacheImportSeconds is the build's "importing cache manifest from …"
-	// time; ExportSeconds its exporters', pushing included: with the
+	// time; ExportSeconds its exporters', pushing included (with the
 	// inline cache the cache is exported and pushed with the image, so
-	// the whole export is counted against the cache (the cost is never
-	// understated).
+	// the whole export is counted against the cache); CachedStepSeconds
+	// the time its cached steps took, pulling and unpacking their layers;
+	// OtherSeconds the rest (base images, the build context, gaps).
 	CacheImportSeconds float64     `json:"cacheImportSeconds"`
 	ExportSeconds      float64     `json:"exportSeconds"`
+	CachedStepSeconds  float64     `json:"cachedStepSeconds"`
+	OtherSeconds       float64     `json:"otherSeconds"`
 	CostSeconds        float64     `json:"costSeconds"`
 	NetSeconds         float64     `json:"netSeconds"`
 	Steps              []SavedStep `json:"steps,omitempty"`
@@ -76,9 +86,9 @@ type Savings struct {
 
 // Compute works out what the cache saved build b: each cached step's time
 // when it last ran, from the first source (in the build's import order)
-// whose record has a step of the same name and platform, against what b
-// spent importing and exporting cache. Without any record there is no
-// figure (Unknown): none is invented.
+// whose record has a step of the same name and platform, against all the
+// time b spent outside the steps it executed. Without any record there is
+// no figure (Unknown): none is invented.
 func Compute(b *progress.Build, sources []Source) Savings {
 	s := Savings{Sources: make([]Source, len(sources))}
 	copy(s.Sources, sources)
@@ -124,29 +134,54 @@ func Compute(b *progress.Build, sources []Source) Savings {
 		}
 	}
 	s.SavedSeconds = progress.Tenth(saved)
-	s.AddCost(b.CacheImport.Seconds(), b.Export.Seconds())
+	s.AddCost(b.Overhead())
 	return s
 }
 
-// AddCost counts more seconds spent importing and exporting cache (the
-// stage cache builds of cache-stages, which run beside the image's).
-func (s *Savings) AddCost(importSeconds, exportSeconds float64) {
+// AddCost counts more time spent outside executed steps: the build's own,
+// and that of the stage cache builds of cache-stages, which run beside
+// the image's (their executed steps are credited to the image's build).
+func (s *Savings) AddCost(o progress.Overhead) {
 	if s.Verdict == Unknown {
 		return
 	}
-	s.CacheImportSeconds = progress.Tenth(s.CacheImportSeconds + importSeconds)
-	s.ExportSeconds = progress.Tenth(s.ExportSeconds + exportSeconds)
-	s.CostSeconds = progress.Tenth(s.CacheImportSeconds + s.ExportSeconds)
+	s.CacheImportSeconds = progress.Tenth(s.CacheImportSeconds + o.CacheImport.Seconds())
+	s.ExportSeconds = progress.Tenth(s.ExportSeconds + o.Export.Seconds())
+	s.CachedStepSeconds = progress.Tenth(s.CachedStepSeconds + o.CachedSteps.Seconds())
+	s.OtherSeconds = progress.Tenth(s.OtherSeconds + o.Other.Seconds())
+	s.CostSeconds = progress.Tenth(s.CacheImportSeconds + s.ExportSeconds + s.CachedStepSeconds + s.OtherSeconds)
 	s.NetSeconds = progress.Tenth(s.SavedSeconds - s.CostSeconds)
 	switch {
-	case s.NetSeconds < 0:
-		s.Verdict = Cost
-	case s.SavedSeconds > 0:
+	case s.NetSeconds >= 0 && s.SavedSeconds > 0:
+		// Against all of the time outside steps: at least this much.
 		s.Verdict = Saved
-	default:
+	case s.CachedSteps == 0 || (s.SavedSeconds == 0 && s.CostSeconds == 0):
 		s.Verdict = Nothing
+	case s.MatchedSteps == s.CachedSteps && s.SavedSeconds < s.CacheCostSeconds():
+		// What the cache itself took (its import and export) is more
+		// than every cached step saved.
+		s.Verdict = Cost
+	default:
+		// Steps without a figure may have saved the difference, or the
+		// loss is in time outside steps that a build without cache
+		// spends too (base images, the context).
+		s.Verdict = Partial
 	}
 }
+
+// CacheCostSeconds is the part of the cost the cache certainly took:
+// importing it, and exporting and pushing. Cached steps pulling their
+// layers also pull the base image's layers under them (measured on
+// goservice: a stage cache's cached `go mod download` pulled the Go
+// image that a build without cache pulls under FROM), so that time, like
+// base images and the build context, counts against a saving but never
+// makes a "cost more" verdict.
+func (s Savings) CacheCostSeconds() float64 {
+	return progress.Tenth(s.CacheImportSeconds + s.ExportSeconds)
+}
+
+// Unmatched is how many cached steps have no recorded run time.
+func (s Savings) Unmatched() int { return max(0, s.CachedSteps-s.MatchedSteps) }
 
 // MarshalJSON leaves the figures out when there are none, so that no
 // reader takes a zero for a measurement.

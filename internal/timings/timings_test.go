@@ -159,9 +159,7 @@ func TestNewest(t *testing.T) {
 
 func TestCompute(t *testing.T) {
 	t.Parallel()
-	build := func(importMs, exportMs int, steps ...progress.Step) *progress.Build {
-		return &progress.Build{CacheImport: time.Duration(importMs) * time.Millisecond, Export: time.Duration(exportMs) * time.Millisecond, Steps: steps}
-	}
+	build := timedBuild
 	rec := func(steps ...Step) *Record { return &Record{Version: 1, Steps: steps} }
 	for _, tc := range []struct {
 		name    string
@@ -227,6 +225,69 @@ func TestCompute(t *testing.T) {
 			matched: []int{1 + 3},
 		},
 		{
+			// The case: a cold rebuild whose source record was
+			// itself a cached build's, from before run times were
+			// carried on: no step has a figure, so no verdict.
+			name: "cached steps without a recorded time: no verdict",
+			b: build(400, 600, step("[build 2/4] RUN go mod download", progress.Cached, 0), step("[build 3/4] COPY . .", progress.Cached, 0),
+				step("[build 4/4] RUN go build", progress.Cached, 0), step("[2/2] COPY --from=build /out/server /s", progress.Cached, 0)),
+			sources: []Source{{Ref: "r/app:cache", Image: "sha256:11", Record: rec(Step{Name: "[build 2/4] RUN go mod download", Cached: true})}},
+			want:    Savings{Verdict: Partial, CachedSteps: 4, CacheImportSeconds: 0.4, ExportSeconds: 0.6, CostSeconds: 1, NetSeconds: -1},
+			matched: []int{0},
+		},
+		{
+			name:    "some steps without a time and a net loss: no verdict",
+			b:       build(3000, 1000, step("[1/2] RUN a", progress.Cached, 0), step("[2/2] RUN b", progress.Cached, 0)),
+			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/2] RUN a", 1))}},
+			want: Savings{Verdict: Partial, CachedSteps: 2, MatchedSteps: 1, SavedSeconds: 1, CacheImportSeconds: 3, ExportSeconds: 1, CostSeconds: 4, NetSeconds: -3,
+				Steps: []SavedStep{{Name: "[1/2] RUN a", Seconds: 1, Image: "sha256:11"}}},
+			matched: []int{1},
+		},
+		{
+			// The other case: an unchanged cold rebuild with a
+			// stage image spent 10 s in a cached COPY --from pulling the
+			// stage's layers; that is cost, not a free step.
+			name: "time in cached steps pulling their layers is cost",
+			b: build(200, 100, step("[build 2/3] RUN go mod download", progress.Cached, 0), step("[build 3/3] RUN go build", progress.Cached, 0),
+				step("[2/2] COPY --from=build /out/server /s", progress.Cached, 10*time.Second)),
+			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[build 2/3] RUN go mod download", 9), ran("[build 3/3] RUN go build", 40),
+				ran("[2/2] COPY --from=build /out/server /s", 0.4))}},
+			want: Savings{Verdict: Saved, CachedSteps: 3, MatchedSteps: 3, SavedSeconds: 49.4, CacheImportSeconds: 0.2, ExportSeconds: 0.1, CachedStepSeconds: 10, CostSeconds: 10.3, NetSeconds: 39.1,
+				Steps: []SavedStep{{Name: "[build 2/3] RUN go mod download", Seconds: 9, Image: "sha256:11"}, {Name: "[build 3/3] RUN go build", Seconds: 40, Image: "sha256:11"},
+					{Name: "[2/2] COPY --from=build /out/server /s", Seconds: 0.4, Image: "sha256:11"}}},
+			matched: []int{1 * 3},
+		},
+		{
+			// A base image pulled for 22 s is no cost of the cache: with
+			// no cached step there is nothing saved and no verdict.
+			name:    "no cached step: none",
+			b:       withOther(build(100, 500, step("[1/1] RUN make", progress.Ran, 3*time.Second)), 22000),
+			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/1] RUN make", 3))}},
+			want:    Savings{Verdict: Nothing, CacheImportSeconds: 0.1, ExportSeconds: 0.5, OtherSeconds: 22, CostSeconds: 22.6, NetSeconds: -22.6},
+			matched: []int{0},
+		},
+		{
+			// The cache's own part (1 s) is less than the 5 s saved; the
+			// loss is in time a build without cache spends too.
+			name:    "a loss only in other time outside steps: no verdict",
+			b:       withOther(build(500, 500, step("[1/1] RUN make", progress.Cached, 0)), 10000),
+			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/1] RUN make", 5))}},
+			want: Savings{Verdict: Partial, CachedSteps: 1, MatchedSteps: 1, SavedSeconds: 5, CacheImportSeconds: 0.5, ExportSeconds: 0.5, OtherSeconds: 10, CostSeconds: 11, NetSeconds: -6,
+				Steps: []SavedStep{{Name: "[1/1] RUN make", Seconds: 5, Image: "sha256:11"}}},
+			matched: []int{1},
+		},
+		{
+			// goservice after a change with a stage cache: the cached
+			// go mod download pulled the Go image under it, which a
+			// build without cache pulls under FROM: no "cost more".
+			name:    "a loss in cached steps pulling layers: no verdict",
+			b:       build(0, 200, step("[build 4/6] RUN go mod download", progress.Cached, 9400*time.Millisecond), step("[build 6/6] RUN go build", progress.Ran, 40*time.Second)),
+			sources: []Source{{Ref: "r/app:main-stage-build", Image: "sha256:11", Record: rec(ran("[build 4/6] RUN go mod download", 0.9))}},
+			want: Savings{Verdict: Partial, CachedSteps: 1, MatchedSteps: 1, SavedSeconds: 0.9, ExportSeconds: 0.2, CachedStepSeconds: 9.4, CostSeconds: 9.6, NetSeconds: -8.7,
+				Steps: []SavedStep{{Name: "[build 4/6] RUN go mod download", Seconds: 0.9, Image: "sha256:11"}}},
+			matched: []int{1},
+		},
+		{
 			name:    "a record without the steps: nothing saved, nothing spent",
 			b:       build(0, 0, step("[1/1] RUN new", progress.Ran, time.Second)),
 			sources: []Source{{Ref: "r/app:main", Image: "sha256:11", Record: rec(ran("[1/1] RUN old", 5))}},
@@ -259,6 +320,60 @@ func TestCompute(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// timedBuild lays a build out as BuildKit's stream times it: the cache
+// import, then the steps one after another, then the export.
+func timedBuild(importMs, exportMs int, steps ...progress.Step) *progress.Build {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := &progress.Build{Format: "rawjson", Start: t0}
+	at := t0
+	if importMs > 0 {
+		d := time.Duration(importMs) * time.Millisecond
+		b.Spans = append(b.Spans, progress.Span{Kind: progress.KindCacheImport, Name: "importing cache manifest from r/app:main", Start: at, Duration: d})
+		b.CacheImport, at = d, at.Add(d)
+	}
+	for _, s := range steps {
+		s.Start, at = at, at.Add(s.Duration)
+		b.Steps = append(b.Steps, s)
+	}
+	if exportMs > 0 {
+		d := time.Duration(exportMs) * time.Millisecond
+		b.Spans = append(b.Spans, progress.Span{Kind: progress.KindExport, Name: "exporting to image", Start: at, Duration: d})
+		b.Export, at = d, at.Add(d)
+	}
+	b.Wall = at.Sub(t0)
+	return b
+}
+
+// withOther adds ms of time outside any step or span at the build's end
+// (base images, the context, gaps).
+func withOther(b *progress.Build, ms int) *progress.Build {
+	b.Wall += time.Duration(ms) * time.Millisecond
+	return b
+}
+
+// A chain of cached builds keeps each step's run time: the first build
+// ran the step, the second found it cached and recorded the time the
+// first took, and the third, cached again, still has that figure.
+func TestRecordChain(t *testing.T) {
+	t.Parallel()
+	first := timedBuild(0, 100, step("[1/2] RUN go mod download", progress.Ran, 9*time.Second), step("[2/2] RUN go build", progress.Ran, 40*time.Second))
+	rec1 := NewRecord(first, time.Unix(1, 0), nil)
+	cachedBuild := func() *progress.Build {
+		return timedBuild(200, 100, step("[1/2] RUN go mod download", progress.Cached, 0), step("[2/2] RUN go build", progress.Cached, 0))
+	}
+	s2 := Compute(cachedBuild(), []Source{{Ref: "r/app:main", Image: "sha256:11", Record: &rec1}})
+	rec2 := NewRecord(cachedBuild(), time.Unix(2, 0), &s2)
+	s3 := Compute(cachedBuild(), []Source{{Ref: "r/app:main", Image: "sha256:22", Record: &rec2}})
+	if s3.Verdict != Saved || s3.MatchedSteps != 2 || s3.SavedSeconds != 49 || s3.NetSeconds != 48.7 {
+		t.Errorf("third build of the chain: %+v, want both steps matched, 49 s saved, net 48.7 s", s3)
+	}
+	for _, st := range rec2.Steps {
+		if !st.Cached || st.RanSeconds == nil {
+			t.Errorf("second record's %s: cached %v, run time %v; want cached with the first build's time", st.Name, st.Cached, st.RanSeconds)
+		}
+	}
+}
 
 // fakeRegistry is a strict Registry: it answers for one subject only.
 type fakeRegistry struct {

@@ -124,12 +124,32 @@ func RunBinary(t testing.TB, extraEnv []string, args ...string) Run {
 	return run(t, append(CleanEnv(Env.Environ()), extraEnv...), args...)
 }
 
+// RunBinaryIn runs the binary with args in the given environment (another
+// builder's), outside GitHub.
+func RunBinaryIn(t testing.TB, environ []string, args ...string) Run {
+	t.Helper()
+	return run(t, CleanEnv(environ), args...)
+}
+
+// RunBinaryInDir is RunBinary in the working directory dir, as a CI job runs
+// a script line in its checkout.
+func RunBinaryInDir(t testing.TB, dir string, extraEnv []string, args ...string) Run {
+	t.Helper()
+	return runIn(t, dir, append(CleanEnv(Env.Environ()), extraEnv...), args...)
+}
+
 func run(t testing.TB, environ []string, args ...string) Run {
+	t.Helper()
+	return runIn(t, "", environ, args...)
+}
+
+func runIn(t testing.TB, dir string, environ []string, args ...string) Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary, args...)
 	cmd.Env = environ
+	cmd.Dir = dir
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	code := 0
@@ -324,6 +344,7 @@ type CacheReport struct {
 	} `json:"report"`
 	Build struct {
 		CachedSteps, TotalSteps int
+		WallSeconds             float64
 		Steps                   []struct {
 			Text, State, Stage string
 			Seconds            float64
@@ -379,3 +400,34 @@ func ResultBlock(log string) string {
 
 // CachedRE finds the CACHED lines of a raw buildx log ("#12 CACHED").
 var CachedRE = regexp.MustCompile(`(?m)^#(\d+) CACHED$`)
+
+// currentEngines are the environment's current docker engines (docker CLI
+// 29, dockerd 28, containerd 2), one per image store, each started once for
+// the whole test binary on first use; Env.Close stops them.
+var currentEngines = map[testenv.Store]func() (*testenv.Dockerd, error){
+	testenv.ClassicStore:    startCurrent(testenv.ClassicStore),
+	testenv.ContainerdStore: startCurrent(testenv.ContainerdStore),
+}
+
+func startCurrent(store testenv.Store) func() (*testenv.Dockerd, error) {
+	return sync.OnceValues(func() (*testenv.Dockerd, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return Env.StartEngine(ctx, testenv.EngineConfig{
+			Name:   "dockerd" + strings.Split(testenv.DockerdVersion, ".")[0] + "-" + string(store),
+			Engine: Env.Tools.CurrentEngine,
+			Store:  store,
+		})
+	})
+}
+
+// CurrentEngine is the current docker engine with the given image store,
+// started on first use.
+func CurrentEngine(t testing.TB, store testenv.Store) *testenv.Dockerd {
+	t.Helper()
+	d, err := currentEngines[store]()
+	if err != nil {
+		t.Fatalf("start dockerd %s (%s store): %v", testenv.DockerdVersion, store, err)
+	}
+	return d
+}

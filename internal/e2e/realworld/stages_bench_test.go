@@ -21,10 +21,13 @@ import (
 )
 
 // pushCounter is the test registry behind a proxy on loopback that counts
-// the bytes of every blob upload through it: what a build pushed.
+// the bytes of every blob upload through it (what a build pushed) and of
+// every blob download (what a build pulled of the images and caches it
+// imports; base images come from the builder's mirror, not through here).
 type pushCounter struct {
-	host  string
-	bytes atomic.Int64
+	host   string
+	bytes  atomic.Int64
+	pulled atomic.Int64
 }
 
 func newPushCounter(b *testing.B) *pushCounter {
@@ -37,6 +40,9 @@ func newPushCounter(b *testing.B) *pushCounter {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && (r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost) && strings.Contains(r.URL.Path, "/blobs/uploads/") {
 			r.Body = countingBody{r.Body, &c.bytes}
+		}
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			w = countingWriter{w, &c.pulled}
 		}
 		proxy.ServeHTTP(w, r)
 	}))
@@ -52,6 +58,17 @@ type countingBody struct {
 
 func (c countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
 	c.n.Add(int64(n))
 	return n, err
 }
@@ -137,9 +154,9 @@ func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageConten
 	for k, v := range c.inputs(image) {
 		in[k] = v
 	}
-	build := func() (run, time.Duration, int64) {
+	build := func() (run, time.Duration, int64, int64) {
 		harness.Prune(b)
-		before := counter.bytes.Load()
+		before, pulledBefore := counter.bytes.Load(), counter.pulled.Load()
 		b.StartTimer()
 		start := time.Now()
 		r := actionIn(b, harness.Env.Environ(), in)
@@ -148,9 +165,13 @@ func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageConten
 		if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
 			b.Fatalf("%s %s: exit %d, cache-verified %q\n%s", p.name, c.name, r.Code, r.Outputs["cache-verified"], harness.ResultBlock(r.Log))
 		}
-		return r, took, counter.bytes.Load() - before
+		return r, took, counter.bytes.Load() - before, counter.pulled.Load() - pulledBefore
 	}
-	_, firstTook, firstBytes := build()
+	_, firstTook, firstBytes, _ := build()
+	// An unchanged rebuild on an emptied builder: every step is cached,
+	// so what it takes is what the mode costs when nothing changed.
+	u, unchangedTook, _, unchangedPulled := build()
+	b.Logf("RESULT %s %s unchanged:\n%s", p.name, c.name, harness.ResultBlock(u.Log))
 
 	path := filepath.Join(ctx, p.file)
 	src, err := os.ReadFile(path)
@@ -160,7 +181,7 @@ func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageConten
 	if err := os.WriteFile(path, []byte(strings.Replace(string(src), p.old, p.new, 1)), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	r, took, pushed := build()
+	r, took, pushed, pulled := build()
 	rep := parseReport(b, r)
 	var ranSeconds float64
 	ran, before := 0, 0
@@ -188,12 +209,15 @@ func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageConten
 	}
 	b.Logf("RESULT %s %s after changing %s:\n%s", p.name, c.name, p.file, harness.ResultBlock(r.Log))
 	return stageMetrics{
-		"first-s":           firstTook.Seconds(),
-		"first-MB":          float64(firstBytes) / (1 << 20),
-		"rebuild-s":         took.Seconds(),
-		"ran-s":             ranSeconds,
-		"ran-steps":         float64(ran),
-		"ran-before-change": float64(before),
-		"rebuild-MB":        float64(pushed) / (1 << 20),
+		"first-s":             firstTook.Seconds(),
+		"first-MB":            float64(firstBytes) / (1 << 20),
+		"rebuild-s":           took.Seconds(),
+		"ran-s":               ranSeconds,
+		"ran-steps":           float64(ran),
+		"ran-before-change":   float64(before),
+		"rebuild-MB":          float64(pushed) / (1 << 20),
+		"rebuild-pulled-MB":   float64(pulled) / (1 << 20),
+		"unchanged-s":         unchangedTook.Seconds(),
+		"unchanged-pulled-MB": float64(unchangedPulled) / (1 << 20),
 	}
 }

@@ -1,0 +1,3 @@
+module example.com/gomounts
+
+go 1.22

@@ -224,6 +224,9 @@ var says = map[faultproxy.Fault]string{
 	faultproxy.Digest: "digest", faultproxy.Oversize: "limit",
 }
 
+// stalledBody is how the message names a body cut by the stall bound.
+const stalledBody = "body stalled: no data for 500ms"
+
 // matrixRow is one line of the fault matrix the test logs.
 type matrixRow struct {
 	registry, kind, fault, mode, result string
@@ -338,7 +341,13 @@ func checkFault(t *testing.T, img faultImage, p *faultproxy.Proxy, kind faultpro
 	// The message names the registry, the repository, what was read
 	// (with its digest, and the platform for a platform's reads) and the
 	// fault.
-	want := []string{p.Host, says[f]}
+	want := []string{p.Host}
+	if said := says[f]; !(f == faultproxy.Trickle && strings.Contains(o.msg, stalledBody)) {
+		// A trickled body is cut by the answer bound; on a starved
+		// machine a 100ms gap between its bytes can exceed the stall
+		// bound first, which is as right an end to it.
+		want = append(want, said)
+	}
 	switch kind {
 	case faultproxy.Ping:
 		want = append(want, "ping")

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inlinecache/action/internal/e2e/harness"
 
@@ -20,31 +19,6 @@ import (
 // fresh CI machine would have it, rebuilds from the registry's inline cache
 // with every RUN step CACHED, and verifies. The remote-driver leg is
 // TestPushVerifyThenRebuildFromRegistryCache (build_test.go).
-
-// setEnv replaces or adds variables in an environment list.
-func setEnv(environ []string, kv ...string) []string {
-	out := append([]string(nil), environ...)
-	for _, s := range kv {
-		k, _, _ := strings.Cut(s, "=")
-		kept := out[:0]
-		for _, e := range out {
-			if ek, _, _ := strings.Cut(e, "="); ek != k {
-				kept = append(kept, e)
-			}
-		}
-		out = append(kept, s)
-	}
-	return out
-}
-
-func enginePrune(t *testing.T, d *testenv.Dockerd) {
-	t.Helper()
-	start := time.Now()
-	if err := d.Prune(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("engine pruned in %s", time.Since(start).Round(time.Millisecond))
-}
 
 // TestDockerDriver is the buildx docker driver on dockerd 20.10, as on
 // GitHub's hosted runners without setup-buildx-action, with both inline
@@ -259,20 +233,6 @@ func TestNoDaemon(t *testing.T) {
 			}
 		})
 	}
-}
-
-func lookPathIn(environ []string, prog string) (string, error) {
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			for _, dir := range filepath.SplitList(v) {
-				p := filepath.Join(dir, prog)
-				if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-					return p, nil
-				}
-			}
-		}
-	}
-	return "", os.ErrNotExist
 }
 
 // anyVertexRE is one RUN vertex, with or without a platform in the bracket.

@@ -14,9 +14,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := harness.Main(m)
-	closeMatrixRegistries()
-	os.Exit(code)
+	os.Exit(harness.Main(m))
 }
 
 // The harness under the short names these tests use.
@@ -38,6 +36,10 @@ var (
 	prune        = harness.Prune
 	engine       = harness.Engine
 	cachedRE     = harness.CachedRE
+	setEnv       = harness.SetEnv
+	enginePrune  = harness.EnginePrune
+	lookPathIn   = harness.LookPathIn
+	checkPushed  = harness.CheckPushed
 )
 
 // action runs "inline-cache build" as the GitHub Action does.

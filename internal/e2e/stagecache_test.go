@@ -66,14 +66,6 @@ func pullingSteps(t *testing.T, log string) []string {
 	return out
 }
 
-// checkPushed fails the test unless the run pushed and verified the image.
-func checkPushed(t *testing.T, r run) {
-	t.Helper()
-	if r.Code != 0 || r.Outputs["cache-verified"] != "true" || !strings.HasPrefix(r.Outputs["digest"], "sha256:") {
-		t.Fatalf("exit %d, cache-verified %q, digest %q", r.Code, r.Outputs["cache-verified"], r.Outputs["digest"])
-	}
-}
-
 // On an emptied builder, after a source change in the builder stage, the
 // inline cache alone re-runs every step of that stage; with cache-stages
 // (images or registry) the steps before the changed COPY come from the

@@ -431,3 +431,52 @@ func CurrentEngine(t testing.TB, store testenv.Store) *testenv.Dockerd {
 	}
 	return d
 }
+
+// SetEnv replaces or adds variables in an environment list.
+func SetEnv(environ []string, kv ...string) []string {
+	out := append([]string(nil), environ...)
+	for _, s := range kv {
+		k, _, _ := strings.Cut(s, "=")
+		kept := out[:0]
+		for _, e := range out {
+			if ek, _, _ := strings.Cut(e, "="); ek != k {
+				kept = append(kept, e)
+			}
+		}
+		out = append(kept, s)
+	}
+	return out
+}
+
+// EnginePrune empties a dockerd's build cache and images.
+func EnginePrune(t testing.TB, d *testenv.Dockerd) {
+	t.Helper()
+	start := time.Now()
+	if err := d.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("engine pruned in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// LookPathIn finds prog on the PATH of an environment list.
+func LookPathIn(environ []string, prog string) (string, error) {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, dir := range filepath.SplitList(v) {
+				p := filepath.Join(dir, prog)
+				if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+					return p, nil
+				}
+			}
+		}
+	}
+	return "", os.ErrNotExist
+}
+
+// CheckPushed fails the test unless the run pushed and verified the image.
+func CheckPushed(t testing.TB, r Run) {
+	t.Helper()
+	if r.Code != 0 || r.Outputs["cache-verified"] != "true" || !strings.HasPrefix(r.Outputs["digest"], "sha256:") {
+		t.Fatalf("exit %d, cache-verified %q, digest %q", r.Code, r.Outputs["cache-verified"], r.Outputs["digest"])
+	}
+}

@@ -113,21 +113,31 @@ var stageRounds int
 // stageOrder is the contenders' order in BenchmarkStageCaches.
 var stageOrder = []string{"inline", "hand-mode-max", "images", "registry"}
 
-// stagesTable prints the real-world scenario per project, contenders side
-// by side, and says per project which rebuild was fastest.
-func stagesTable(w io.Writer, res map[string]map[string]float64) error {
+// projectsOf are the projects that the scenario benchmark bench reported
+// results for (names bench/project/contender), sorted.
+func projectsOf(res map[string]map[string]float64, bench string) ([]string, error) {
 	var projects []string
 	for name := range res {
-		rest, ok := strings.CutPrefix(name, "StageCaches/")
+		rest, ok := strings.CutPrefix(name, bench+"/")
 		p, _, found := strings.Cut(rest, "/")
 		if ok && found && !slices.Contains(projects, p) {
 			projects = append(projects, p)
 		}
 	}
 	if len(projects) == 0 {
-		return fmt.Errorf("BenchmarkStageCaches reported no results")
+		return nil, fmt.Errorf("Benchmark%s reported no results", bench)
 	}
 	slices.Sort(projects)
+	return projects, nil
+}
+
+// stagesTable prints the real-world scenario per project, contenders side
+// by side, and says per project which rebuild was fastest.
+func stagesTable(w io.Writer, res map[string]map[string]float64) error {
+	projects, err := projectsOf(res, "StageCaches")
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "Real-world projects: first build, then a rebuild after a one-file change, each on an emptied builder (remote driver); medians of %d rounds:\n", stageRounds)
 	for _, p := range projects {
 		fmt.Fprintf(w, "\n%s\n", p)
@@ -342,18 +352,10 @@ func skipped(out []byte) map[string]bool {
 // side by side, and the targets where the cache-mounts
 // contenders ran.
 func mountsTable(w io.Writer, res map[string]map[string]float64, skip map[string]bool) error {
-	var projects []string
-	for name := range res {
-		rest, ok := strings.CutPrefix(name, "CacheMounts/")
-		p, _, found := strings.Cut(rest, "/")
-		if ok && found && !slices.Contains(projects, p) {
-			projects = append(projects, p)
-		}
+	projects, err := projectsOf(res, "CacheMounts")
+	if err != nil {
+		return err
 	}
-	if len(projects) == 0 {
-		return fmt.Errorf("BenchmarkCacheMounts reported no results")
-	}
-	slices.Sort(projects)
 	fmt.Fprintf(w, "Real-world projects with cache mounts (Dockerfile.mounts): first build, then a rebuild after a one-file change on an emptied builder (kept for warm-builder); medians of %d rounds:\n", stageRounds)
 	for _, p := range projects {
 		fmt.Fprintf(w, "\n%s\n", p)

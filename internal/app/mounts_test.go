@@ -138,14 +138,7 @@ func mountsOf(t *testing.T, r result) []report.MountCache {
 
 func layersOf(t *testing.T, ref string) []string {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := registrytest.Pull(t, ref)
 	m, err := img.Manifest()
 	if err != nil {
 		t.Fatal(err)

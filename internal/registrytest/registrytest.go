@@ -162,6 +162,21 @@ func Push(t testing.TB, ref string, img v1.Image) string {
 	return r.Context().Digest(d.String()).String()
 }
 
+// Pull reads the image at ref from its registry; any failure fails the
+// test.
+func Pull(t testing.TB, ref string, opts ...remote.Option) v1.Image {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, opts...)
+	if err != nil {
+		t.Fatalf("read %s: %v", ref, err)
+	}
+	return img
+}
+
 // Head returns the digest ref points at in its registry, "" when the
 // registry has no such manifest; any other failure fails the test.
 func Head(t testing.TB, ref string, opts ...remote.Option) string {

@@ -148,14 +148,20 @@ func encode(v any) string {
 // Push writes img to ref and returns ref@digest.
 func Push(t testing.TB, ref string, img v1.Image) string {
 	t.Helper()
+	return write(t, ref, func(r name.Reference) error { return remote.Write(r, img) }, img.Digest)
+}
+
+// write puts a manifest at ref with put and returns ref@digest.
+func write(t testing.TB, ref string, put func(name.Reference) error, digest func() (v1.Hash, error)) string {
+	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := put(r); err != nil {
 		t.Fatal(err)
 	}
-	d, err := img.Digest()
+	d, err := digest()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,18 +226,7 @@ func PushIndex(t testing.TB, ref string, imgs ...v1.Image) string {
 		}})
 	}
 	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), types.OCIImageIndex)
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Context().Digest(d.String()).String()
+	return write(t, ref, func(r name.Reference) error { return remote.WriteIndex(r, idx) }, idx.Digest)
 }
 
 // rawConfigImage replaces an image's config with raw bytes, which may hold

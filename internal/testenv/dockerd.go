@@ -257,9 +257,7 @@ func (d *Dockerd) Environ() []string {
 
 // Docker runs the engine's docker CLI against it.
 func (d *Dockerd) Docker(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, d.Engine.Docker, args...)
-	cmd.Env = d.Environ()
-	out, err := cmd.CombinedOutput()
+	out, err := runOut(ctx, d.Environ(), "", d.Engine.Docker, args...)
 	return string(out), err
 }
 

@@ -123,9 +123,7 @@ func (e *Env) Environ() []string {
 
 // Buildx runs buildx (standalone) against the environment's builder.
 func (e *Env) Buildx(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, e.Tools.Buildx, args...)
-	cmd.Env = e.Environ()
-	out, err := cmd.CombinedOutput()
+	out, err := runOut(ctx, e.Environ(), "", e.Tools.Buildx, args...)
 	return string(out), err
 }
 

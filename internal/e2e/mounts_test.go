@@ -366,15 +366,7 @@ func TestCacheMountsFaults(t *testing.T) {
 		if ms := mountsReport(t, saved); len(ms) != 3 || ms[0].Status != "saved" {
 			t.Fatalf("cache mounts = %+v, want /var/cache/blobs saved", ms)
 		}
-		img := registrytest.Pull(t, snapRef)
-		ls, err := img.Layers()
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := ls[0].Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := registrytest.FirstLayer(t, registrytest.Pull(t, snapRef))
 		mu.Lock()
 		missing = d.String()
 		mu.Unlock()

@@ -183,6 +183,23 @@ func Pull(t testing.TB, ref string, opts ...remote.Option) v1.Image {
 	return img
 }
 
+// FirstLayer is the digest of the image's bottom layer.
+func FirstLayer(t testing.TB, img v1.Image) v1.Hash {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) == 0 {
+		t.Fatal("the image has no layers")
+	}
+	d, err := ls[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // Head returns the digest ref points at in its registry, "" when the
 // registry has no such manifest; any other failure fails the test.
 func Head(t testing.TB, ref string, opts ...remote.Option) string {

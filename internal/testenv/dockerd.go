@@ -412,13 +412,5 @@ func unixHTTPOK(sock, path string) error {
 			return d.DialContext(ctx, "unix", sock)
 		}},
 	}
-	resp, err := c.Get("http://docker" + path)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", path, resp.Status)
-	}
-	return nil
+	return getOK(&c, "http://docker"+path, path)
 }

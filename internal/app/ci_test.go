@@ -149,28 +149,38 @@ func TestOutputFileProblems(t *testing.T) {
 	}
 }
 
+// gitlabPassword is the job token in the GitLab tests' CI_REGISTRY_PASSWORD.
+const gitlabPassword = "glpat-unit-PASSWORD"
+
+// gitlabJob is a GitLab job on branch feature-x for the unit tests: a
+// registry, a directory with a one-line build context in ctx, where the
+// docker config goes, and the job's CI_* variables.
+func gitlabJob(t *testing.T) (reg, dir, dockerConfig string, env map[string]string) {
+	t.Helper()
+	reg = registrytest.Serve(t)
+	dir = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "ctx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ctx", "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dockerConfig = filepath.Join(dir, "docker")
+	return reg, dir, dockerConfig, map[string]string{
+		"GITLAB_CI": "true", "DOCKER_CONFIG": dockerConfig,
+		"CI_REGISTRY": reg, "CI_REGISTRY_IMAGE": reg + "/group/app",
+		"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": gitlabPassword,
+		"CI_COMMIT_REF_SLUG": "feature-x", "CI_DEFAULT_BRANCH": "main",
+	}
+}
+
 // TestGitLabJob runs a GitLab CI job: default tags and cache sources from
 // CI_*, registry login into an empty docker config, outputs in a dotenv
 // file, and no GitHub workflow command anywhere.
 func TestGitLabJob(t *testing.T) {
 	t.Parallel()
-	reg := registrytest.Serve(t)
-	dir := t.TempDir()
-	ctxDir := filepath.Join(dir, "ctx")
-	dockerConfig := filepath.Join(dir, "docker")
-	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	const password = "glpat-unit-PASSWORD"
-	env := map[string]string{
-		"GITLAB_CI": "true", "DOCKER_CONFIG": dockerConfig,
-		"CI_REGISTRY": reg, "CI_REGISTRY_IMAGE": reg + "/group/app",
-		"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": password,
-		"CI_COMMIT_REF_SLUG": "feature-x", "CI_DEFAULT_BRANCH": "main",
-	}
+	reg, dir, dockerConfig, env := gitlabJob(t)
+	const password = gitlabPassword
 	f := &fakeBuildx{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
 	var out strings.Builder
 	e := Env{
@@ -274,22 +284,8 @@ func pairs(args []string) [][2]string {
 // buildx. The CI_* defaults, the login and the dotenv file hold there too.
 func TestGitLabJobWithoutBuildx(t *testing.T) {
 	t.Parallel()
-	reg := registrytest.Serve(t)
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "ctx"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "ctx", "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	const password = "glpat-unit-PASSWORD"
-	dockerConfig := filepath.Join(dir, "docker")
-	env := map[string]string{
-		"GITLAB_CI": "true", "DOCKER_CONFIG": dockerConfig,
-		"CI_REGISTRY": reg, "CI_REGISTRY_IMAGE": reg + "/group/app",
-		"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": password,
-		"CI_COMMIT_REF_SLUG": "feature-x", "CI_DEFAULT_BRANCH": "main",
-	}
+	reg, dir, dockerConfig, env := gitlabJob(t)
+	const password = gitlabPassword
 	d := &fakeDocker{t: t, image: registrytest.Image(t, "linux/amd64", 2, registrytest.Valid)}
 	f := &fakeBuildx{t: t, docker: d}
 	var out strings.Builder

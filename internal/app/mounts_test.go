@@ -127,25 +127,22 @@ const mountsDockerfile = "FROM golang:1.26 AS build\nRUN --mount=type=cache,targ
 
 func mountsOf(t *testing.T, r result) []report.MountCache {
 	t.Helper()
-	var rep struct {
-		CacheMounts []report.MountCache `json:"cacheMounts"`
-	}
+	return cacheReport(t, r).CacheMounts
+}
+
+// cacheReport is the run's cache-report output, read back.
+func cacheReport(t *testing.T, r result) report.Result {
+	t.Helper()
+	var rep report.Result
 	if err := json.Unmarshal([]byte(r.outputs["cache-report"]), &rep); err != nil {
 		t.Fatal(err)
 	}
-	return rep.CacheMounts
+	return rep
 }
 
 func layersOf(t *testing.T, ref string) []string {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := registrytest.Pull(t, ref)
 	m, err := img.Manifest()
 	if err != nil {
 		t.Fatal(err)

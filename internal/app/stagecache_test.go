@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,13 +25,7 @@ COPY --from=build /app /app
 
 func stageReport(t *testing.T, r result) []report.StageCache {
 	t.Helper()
-	var rep struct {
-		StageCaches []report.StageCache `json:"stageCaches"`
-	}
-	if err := json.Unmarshal([]byte(r.outputs["cache-report"]), &rep); err != nil {
-		t.Fatal(err)
-	}
-	return rep.StageCaches
+	return cacheReport(t, r).StageCaches
 }
 
 func stagesFile(t *testing.T) string {

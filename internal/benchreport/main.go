@@ -113,26 +113,43 @@ var stageRounds int
 // stageOrder is the contenders' order in BenchmarkStageCaches.
 var stageOrder = []string{"inline", "hand-mode-max", "images", "registry"}
 
-// stagesTable prints the real-world scenario per project, contenders side
-// by side, and says per project which rebuild was fastest.
-func stagesTable(w io.Writer, res map[string]map[string]float64) error {
+// newTable is a right-aligned table on w, its header (cells each ended by
+// a tab) written.
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, header)
+	return tw
+}
+
+// projectsOf are the projects that the scenario benchmark bench reported
+// results for (names bench/project/contender), sorted.
+func projectsOf(res map[string]map[string]float64, bench string) ([]string, error) {
 	var projects []string
 	for name := range res {
-		rest, ok := strings.CutPrefix(name, "StageCaches/")
+		rest, ok := strings.CutPrefix(name, bench+"/")
 		p, _, found := strings.Cut(rest, "/")
 		if ok && found && !slices.Contains(projects, p) {
 			projects = append(projects, p)
 		}
 	}
 	if len(projects) == 0 {
-		return fmt.Errorf("BenchmarkStageCaches reported no results")
+		return nil, fmt.Errorf("Benchmark%s reported no results", bench)
 	}
 	slices.Sort(projects)
+	return projects, nil
+}
+
+// stagesTable prints the real-world scenario per project, contenders side
+// by side, and says per project which rebuild was fastest.
+func stagesTable(w io.Writer, res map[string]map[string]float64) error {
+	projects, err := projectsOf(res, "StageCaches")
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "Real-world projects: first build, then a rebuild after a one-file change, each on an emptied builder (remote driver); medians of %d rounds:\n", stageRounds)
 	for _, p := range projects {
 		fmt.Fprintf(w, "\n%s\n", p)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "contender\tfirst build s\tfirst pushed MB\tunchanged rebuild s\tunchanged pulled MB\trebuild s\tsteps re-run (s)\tbuilder steps before the change re-run\trebuild pulled MB\trebuild pushed MB\t")
+		tw := newTable(w, "contender\tfirst build s\tfirst pushed MB\tunchanged rebuild s\tunchanged pulled MB\trebuild s\tsteps re-run (s)\tbuilder steps before the change re-run\trebuild pulled MB\trebuild pushed MB\t")
 		best, bestName := 0.0, ""
 		for _, c := range stageOrder {
 			v, ok := res["StageCaches/"+p+"/"+c]
@@ -223,8 +240,7 @@ func overheadTable(w io.Writer, vals map[string]float64, rounds int) error {
 	}
 	bare := vals["bare-median-ms"]
 	fmt.Fprintf(w, "Fully cached build and push of testdata/app, whole processes, %d rounds (ms):\n", rounds)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "contender\tmin\tmedian\tmax\tCPU median\toverhead (median − bare)\t")
+	tw := newTable(w, "contender\tmin\tmedian\tmax\tCPU median\toverhead (median − bare)\t")
 	for _, c := range cs {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%+.0f\t\n", c,
 			vals[c+"-min-ms"], vals[c+"-median-ms"], vals[c+"-max-ms"], vals[c+"-cpu-median-ms"], vals[c+"-median-ms"]-bare)
@@ -267,8 +283,7 @@ func verifyTable(w io.Writer, res map[string]map[string]float64, rounds int) err
 	}
 	slices.SortFunc(rows, func(a, b row) int { return a.n - b.n })
 	fmt.Fprintf(w, "Read an N-platform index from the test registry, whole processes, %d rounds (ms, min/median/max):\n", rounds)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "platforms\tinline-cache verify\tbuildx imagetools inspect\tratio of medians\t")
+	tw := newTable(w, "platforms\tinline-cache verify\tbuildx imagetools inspect\tratio of medians\t")
 	mmm := func(v map[string]float64, c string) string {
 		return fmt.Sprintf("%.0f / %.0f / %.0f", v[c+"-min-ms"], v[c+"-median-ms"], v[c+"-max-ms"])
 	}
@@ -303,8 +318,7 @@ func libraryTable(w io.Writer, res map[string]map[string]float64) error {
 	}
 	slices.Sort(widths)
 	fmt.Fprintln(w, "In process: the verifier library against an imagetools process, in-memory registry over loopback:")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "platforms\tverify library\tbuildx imagetools inspect\tratio\t")
+	tw := newTable(w, "platforms\tverify library\tbuildx imagetools inspect\tratio\t")
 	for _, n := range widths {
 		v := res[fmt.Sprintf("Verify/platforms=%d", n)]["ns/op"]
 		it := res[fmt.Sprintf("Imagetools/platforms=%d", n)]["ns/op"]
@@ -342,23 +356,14 @@ func skipped(out []byte) map[string]bool {
 // side by side, and the targets where the cache-mounts
 // contenders ran.
 func mountsTable(w io.Writer, res map[string]map[string]float64, skip map[string]bool) error {
-	var projects []string
-	for name := range res {
-		rest, ok := strings.CutPrefix(name, "CacheMounts/")
-		p, _, found := strings.Cut(rest, "/")
-		if ok && found && !slices.Contains(projects, p) {
-			projects = append(projects, p)
-		}
+	projects, err := projectsOf(res, "CacheMounts")
+	if err != nil {
+		return err
 	}
-	if len(projects) == 0 {
-		return fmt.Errorf("BenchmarkCacheMounts reported no results")
-	}
-	slices.Sort(projects)
 	fmt.Fprintf(w, "Real-world projects with cache mounts (Dockerfile.mounts): first build, then a rebuild after a one-file change on an emptied builder (kept for warm-builder); medians of %d rounds:\n", stageRounds)
 	for _, p := range projects {
 		fmt.Fprintf(w, "\n%s\n", p)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "contender\tfirst build s\trebuild s\tsteps re-run (s)\tgo packages compiled\trestore s\tsave s\tnew cache MB\trebuild pulled MB\trebuild pushed MB\t")
+		tw := newTable(w, "contender\tfirst build s\trebuild s\tsteps re-run (s)\tgo packages compiled\trestore s\tsave s\tnew cache MB\trebuild pulled MB\trebuild pushed MB\t")
 		for _, c := range mountsOrder {
 			name := "CacheMounts/" + p + "/" + c
 			v, ok := res[name]

@@ -73,16 +73,8 @@ func ParseInspect(out string) (Inspection, error) {
 			section = key
 		}
 		if !inNodes {
-			switch key {
-			case "Name":
-				in.Name = val
-			case "Driver":
-				in.Driver = val
-			case "Error":
-				in.Error = val
-			case "Nodes":
-				inNodes = true
-			}
+			inNodes = key == "Nodes"
+			setField(in.fields(), key, val)
 			continue
 		}
 		if key == "Name" {
@@ -93,22 +85,14 @@ func ParseInspect(out string) (Inspection, error) {
 		if node == nil {
 			continue
 		}
-		switch key {
-		case "Endpoint":
-			node.Endpoint = val
-		case "Status":
-			node.Status = val
-		case "Error":
-			node.Error = val
-		// Older buildx printed "Buildkit:".
-		case "BuildKit version", "BuildKit", "Buildkit":
-			node.BuildKit = val
-		case "Platforms":
-			for _, p := range strings.Split(val, ",") {
-				// A trailing * marks platforms set on the builder.
-				if p = strings.TrimSuffix(strings.TrimSpace(p), "*"); p != "" {
-					node.Platforms = append(node.Platforms, p)
-				}
+		if key != "Platforms" {
+			setField(node.fields(), key, val)
+			continue
+		}
+		for _, p := range strings.Split(val, ",") {
+			// A trailing * marks platforms set on the builder.
+			if p = strings.TrimSuffix(strings.TrimSpace(p), "*"); p != "" {
+				node.Platforms = append(node.Platforms, p)
 			}
 		}
 	}
@@ -198,4 +182,27 @@ func (i Info) BuildxVersion() (Version, bool) {
 // AtLeast compares versions.
 func (v Version) AtLeast(major, minor int) bool {
 	return v.Major > major || v.Major == major && v.Minor >= minor
+}
+
+// fields are the builder's one-line text fields, by the key buildx
+// prints.
+func (in *Inspection) fields() map[string]*string {
+	return map[string]*string{"Name": &in.Name, "Driver": &in.Driver, "Error": &in.Error}
+}
+
+// fields are the node's one-line text fields, by the key buildx prints.
+func (n *Node) fields() map[string]*string {
+	return map[string]*string{
+		"Endpoint": &n.Endpoint, "Status": &n.Status, "Error": &n.Error,
+		// Older buildx printed "Buildkit:".
+		"BuildKit version": &n.BuildKit, "BuildKit": &n.BuildKit, "Buildkit": &n.BuildKit,
+	}
+}
+
+// setField sets the field of fields that key names to val; a key it does
+// not know is skipped.
+func setField(fields map[string]*string, key, val string) {
+	if f, ok := fields[key]; ok {
+		*f = val
+	}
 }

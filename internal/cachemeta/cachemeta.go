@@ -71,14 +71,24 @@ type config struct {
 	Cache   json.RawMessage `json:"moby.buildkit.cache.v0"`
 }
 
+// unmarshalConfig decodes a config blob into v, refusing one over
+// MaxConfigBytes before reading it; the errors name the blob (what) and
+// what it should be (kind).
+func unmarshalConfig(raw []byte, what, kind string, v any) error {
+	if len(raw) > MaxConfigBytes {
+		return fmt.Errorf("%s is %d bytes, over the %d-byte limit", what, len(raw), MaxConfigBytes)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s is not %s: %w", what, kind, err)
+	}
+	return nil
+}
+
 // Decode reads the inline cache out of a raw image config.
 func Decode(rawConfig []byte) (Payload, error) {
-	if len(rawConfig) > MaxConfigBytes {
-		return Payload{}, fmt.Errorf("image config is %d bytes, over the %d-byte limit", len(rawConfig), MaxConfigBytes)
-	}
 	var c config
-	if err := json.Unmarshal(rawConfig, &c); err != nil {
-		return Payload{}, fmt.Errorf("image config is not JSON: %w", err)
+	if err := unmarshalConfig(rawConfig, "image config", "JSON", &c); err != nil {
+		return Payload{}, err
 	}
 	if c.Cache == nil || string(c.Cache) == "null" {
 		return Payload{}, ErrAbsent

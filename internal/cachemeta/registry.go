@@ -1,7 +1,6 @@
 package cachemeta
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -19,12 +18,9 @@ type CacheLayer = cachetypes.CacheLayer
 
 // DecodeCacheConfig reads a registry cache config blob.
 func DecodeCacheConfig(raw []byte) (CacheConfig, error) {
-	if len(raw) > MaxConfigBytes {
-		return CacheConfig{}, fmt.Errorf("cache config is %d bytes, over the %d-byte limit", len(raw), MaxConfigBytes)
-	}
 	var c CacheConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return CacheConfig{}, fmt.Errorf("cache config is not a JSON BuildKit cache config: %w", err)
+	if err := unmarshalConfig(raw, "cache config", "a JSON BuildKit cache config", &c); err != nil {
+		return CacheConfig{}, err
 	}
 	if len(c.Records) == 0 {
 		return CacheConfig{}, fmt.Errorf("cache config holds no cache records")

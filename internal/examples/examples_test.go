@@ -118,18 +118,27 @@ func TestCheckFindsMistakes(t *testing.T) {
 		{"no action", "inlinecache/action@v1", "docker/build-push-action@v6", "no step uses inlinecache/action@v1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			src := strings.Replace(sample, c.from, c.to, 1)
-			if src == sample {
-				t.Fatalf("%q is not in the sample", c.from)
-			}
-			w, err := ParseWorkflow([]byte(src))
-			if err == nil {
-				err = w.Check()
-			}
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %v, want one containing %q", err, c.want)
-			}
+			checkMistake(t, sample, "sample", c.from, c.to, c.want, func(src []byte) error {
+				w, err := ParseWorkflow(src)
+				if err == nil {
+					err = w.Check()
+				}
+				return err
+			})
 		})
+	}
+}
+
+// checkMistake puts a mistake into src (from becomes to) and wants the
+// error check finds in the result to contain want; what names src.
+func checkMistake(t *testing.T, src, what, from, to, want string, check func([]byte) error) {
+	t.Helper()
+	s := strings.Replace(src, from, to, 1)
+	if s == src {
+		t.Fatalf("%q is not in the %s", from, what)
+	}
+	if err := check([]byte(s)); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one containing %q", err, want)
 	}
 }
 
@@ -259,17 +268,13 @@ func TestCheckPipelineFindsMistakes(t *testing.T) {
 		{"misspelt job key", "  script:\n    # Exit", "  scirpt:\n    # Exit", "field scirpt not found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := strings.Replace(src, c.from, c.to, 1)
-			if s == src {
-				t.Fatalf("%q is not in the example", c.from)
-			}
-			p, err := ParsePipeline([]byte(s))
-			if err == nil {
-				err = p.CheckPipeline("build", "inline-cache", run.Predefined(), dotenvNames())
-			}
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %v, want one containing %q", err, c.want)
-			}
+			checkMistake(t, src, "example", c.from, c.to, c.want, func(s []byte) error {
+				p, err := ParsePipeline(s)
+				if err == nil {
+					err = p.CheckPipeline("build", "inline-cache", run.Predefined(), dotenvNames())
+				}
+				return err
+			})
 		})
 	}
 }

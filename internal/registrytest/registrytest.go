@@ -148,18 +148,56 @@ func encode(v any) string {
 // Push writes img to ref and returns ref@digest.
 func Push(t testing.TB, ref string, img v1.Image) string {
 	t.Helper()
+	return write(t, ref, func(r name.Reference) error { return remote.Write(r, img) }, img.Digest)
+}
+
+// write puts a manifest at ref with put and returns ref@digest.
+func write(t testing.TB, ref string, put func(name.Reference) error, digest func() (v1.Hash, error)) string {
+	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := put(r); err != nil {
 		t.Fatal(err)
 	}
-	d, err := img.Digest()
+	d, err := digest()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r.Context().Digest(d.String()).String()
+}
+
+// Pull reads the image at ref from its registry; any failure fails the
+// test.
+func Pull(t testing.TB, ref string, opts ...remote.Option) v1.Image {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, opts...)
+	if err != nil {
+		t.Fatalf("read %s: %v", ref, err)
+	}
+	return img
+}
+
+// FirstLayer is the digest of the image's bottom layer.
+func FirstLayer(t testing.TB, img v1.Image) v1.Hash {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) == 0 {
+		t.Fatal("the image has no layers")
+	}
+	d, err := ls[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // Head returns the digest ref points at in its registry, "" when the
@@ -205,18 +243,7 @@ func PushIndex(t testing.TB, ref string, imgs ...v1.Image) string {
 		}})
 	}
 	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), types.OCIImageIndex)
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Context().Digest(d.String()).String()
+	return write(t, ref, func(r name.Reference) error { return remote.WriteIndex(r, idx) }, idx.Digest)
 }
 
 // rawConfigImage replaces an image's config with raw bytes, which may hold

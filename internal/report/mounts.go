@@ -89,18 +89,10 @@ func (m MountCache) Line() string {
 	return b.String()
 }
 
-func writeMountsText(b *strings.Builder, r Result) {
-	for _, m := range r.CacheMounts {
-		fmt.Fprintln(b, m.Line())
-	}
-}
+func writeMountsText(b *strings.Builder, r Result) { writeLines(b, r.CacheMounts) }
 
 func writeMountsMarkdown(b *strings.Builder, r Result) {
-	if len(r.CacheMounts) == 0 {
-		return
-	}
-	b.WriteString("\n#### Cache mounts\n\n| Mount | Stage | Status | Restored | Saved (new) | Layers pushed |\n|---|---|---|---|---|---|\n")
-	for _, m := range r.CacheMounts {
+	writeTable(b, "Cache mounts", []string{"Mount", "Stage", "Status", "Restored", "Saved (new)", "Layers pushed"}, r.CacheMounts, func(m MountCache) []string {
 		restored, saved, layers := "—", "—", "0"
 		if x := m.Restored; x != nil {
 			restored = fmt.Sprintf("%d files, %s in %.1fs", x.Files, bytesText(x.Bytes), x.Seconds)
@@ -113,6 +105,6 @@ func writeMountsMarkdown(b *strings.Builder, r Result) {
 		if m.Warning != "" {
 			status = ":warning: " + status + ": " + m.Warning
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(m.ID), mdEscape(m.Stage), mdEscape(status), restored, saved, layers)
-	}
+		return []string{mdEscape(m.ID), mdEscape(m.Stage), mdEscape(status), restored, saved, layers}
+	})
 }

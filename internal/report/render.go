@@ -414,11 +414,7 @@ func importLine(imp Import) string {
 
 // writeSourcesMarkdown is the job summary's table of cache sources.
 func writeSourcesMarkdown(b *strings.Builder, r Result) {
-	if len(r.Sources) == 0 {
-		return
-	}
-	b.WriteString("\n#### Cache sources\n\n| Source | Found | Imports for the build |\n|---|---|---|\n")
-	for _, s := range r.Sources {
+	writeTable(b, "Cache sources", []string{"Source", "Found", "Imports for the build"}, r.Sources, func(s verify.Source) []string {
 		imports := "nothing"
 		if s.Importable {
 			imports = "cache"
@@ -430,8 +426,8 @@ func writeSourcesMarkdown(b *strings.Builder, r Result) {
 		if s.Warns() {
 			mark = ":warning: "
 		}
-		fmt.Fprintf(b, "| `%s` | %s%s | %s |\n", s.Ref, mark, mdEscape(sourceFound(s)), imports)
-	}
+		return []string{"`" + s.Ref + "`", mark + mdEscape(sourceFound(s)), imports}
+	})
 }
 
 // sourceFound is the state of a source in a few words.

@@ -95,18 +95,10 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func writeStageCachesText(b *strings.Builder, r Result) {
-	for _, s := range r.StageCaches {
-		fmt.Fprintln(b, s.Line())
-	}
-}
+func writeStageCachesText(b *strings.Builder, r Result) { writeLines(b, r.StageCaches) }
 
 func writeStageCachesMarkdown(b *strings.Builder, r Result) {
-	if len(r.StageCaches) == 0 {
-		return
-	}
-	b.WriteString("\n#### Stage caches\n\n| Cache | Verified | Steps cached | Ran | Stage build | Export (push) | Beyond the image |\n|---|---|---|---|---|---|---|\n")
-	for _, s := range r.StageCaches {
+	writeTable(b, "Stage caches", []string{"Cache", "Verified", "Steps cached", "Ran", "Stage build", "Export (push)", "Beyond the image"}, r.StageCaches, func(s StageCache) []string {
 		ok := ":white_check_mark:"
 		if s.Verdict != Verified {
 			ok = ":warning: " + mdEscape(s.Error)
@@ -115,7 +107,26 @@ func writeStageCachesMarkdown(b *strings.Builder, r Result) {
 		if s.BuildSeconds > 0 {
 			build = fmt.Sprintf("%.1fs", s.BuildSeconds)
 		}
-		fmt.Fprintf(b, "| %s | %s | %d/%d | %d (%.1fs) | %s | %.1fs (%.1fs) | %s |\n",
-			mdEscape(s.Label()), ok, s.Cached, s.Steps, s.Ran, s.RunSeconds, build, s.ExportSeconds, s.PushSeconds, bytesText(s.ExtraBytes))
+		return []string{mdEscape(s.Label()), ok, fmt.Sprintf("%d/%d", s.Cached, s.Steps), fmt.Sprintf("%d (%.1fs)", s.Ran, s.RunSeconds),
+			build, fmt.Sprintf("%.1fs (%.1fs)", s.ExportSeconds, s.PushSeconds), bytesText(s.ExtraBytes)}
+	})
+}
+
+// writeLines writes each item's line, for the text report.
+func writeLines[T interface{ Line() string }](b *strings.Builder, items []T) {
+	for _, it := range items {
+		fmt.Fprintln(b, it.Line())
+	}
+}
+
+// writeTable writes the job summary's titled table of items, a row each
+// with the cells row gives; nothing where there are no items.
+func writeTable[T any](b *strings.Builder, title string, columns []string, items []T, row func(T) []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n#### %s\n\n| %s |\n|%s\n", title, strings.Join(columns, " | "), strings.Repeat("---|", len(columns)))
+	for _, it := range items {
+		fmt.Fprintf(b, "| %s |\n", strings.Join(row(it), " | "))
 	}
 }

@@ -4,8 +4,6 @@ package testenv
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -22,15 +20,8 @@ func ensureAct(ctx context.Context, cache string, logf Logf) (string, error) {
 		return bin, nil
 	}
 	logf("building act %s from the Go module proxy (a few minutes, once)", ActVersion)
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	env := append(goEnv(), "GOBIN="+tmp, "CGO_ENABLED=0")
-	if o, err := runOut(ctx, env, "", "go", "install", "github.com/nektos/act@"+ActVersion); err != nil {
-		return "", fmt.Errorf("build act %s: %w\n%s", ActVersion, err, o)
-	}
-	os.RemoveAll(dir)
-	if err := os.Rename(tmp, dir); err != nil {
-		return "", fmt.Errorf("install act %s: %w", ActVersion, err)
+	if err := goInstall(ctx, dir, "act", ActVersion, []string{"CGO_ENABLED=0"}, "github.com/nektos/act@"+ActVersion); err != nil {
+		return "", err
 	}
 	return bin, nil
 }

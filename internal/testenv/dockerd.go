@@ -257,9 +257,7 @@ func (d *Dockerd) Environ() []string {
 
 // Docker runs the engine's docker CLI against it.
 func (d *Dockerd) Docker(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, d.Engine.Docker, args...)
-	cmd.Env = d.Environ()
-	out, err := cmd.CombinedOutput()
+	out, err := runOut(ctx, d.Environ(), "", d.Engine.Docker, args...)
 	return string(out), err
 }
 
@@ -414,13 +412,5 @@ func unixHTTPOK(sock, path string) error {
 			return d.DialContext(ctx, "unix", sock)
 		}},
 	}
-	resp, err := c.Get("http://docker" + path)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", path, resp.Status)
-	}
-	return nil
+	return getOK(&c, "http://docker"+path, path)
 }

@@ -123,9 +123,7 @@ func (e *Env) Environ() []string {
 
 // Buildx runs buildx (standalone) against the environment's builder.
 func (e *Env) Buildx(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, e.Tools.Buildx, args...)
-	cmd.Env = e.Environ()
-	out, err := cmd.CombinedOutput()
+	out, err := runOut(ctx, e.Environ(), "", e.Tools.Buildx, args...)
 	return string(out), err
 }
 
@@ -301,14 +299,19 @@ func freePort() (int, error) {
 }
 
 func httpOK(url string) error {
-	c := http.Client{Timeout: 2 * time.Second}
+	return getOK(&http.Client{Timeout: 2 * time.Second}, url, url)
+}
+
+// getOK asks c for url and wants 200 OK; what names the request in the
+// error.
+func getOK(c *http.Client, url, what string) error {
 	resp, err := c.Get(url)
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
+		return fmt.Errorf("%s: %s", what, resp.Status)
 	}
 	return nil
 }

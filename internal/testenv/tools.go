@@ -170,14 +170,7 @@ func ensureRegistryV3(ctx context.Context, cache string, logf Logf) (string, err
 		return bin, nil
 	}
 	logf("building distribution %s's registry from the Go module proxy (a few minutes, once)", DistributionV3Version)
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	env := append(goEnv(), "GOBIN="+tmp)
-	if o, err := runOut(ctx, env, "", "go", "install", "github.com/distribution/distribution/v3/cmd/registry@"+DistributionV3Version); err != nil {
-		return "", fmt.Errorf("build distribution %s: %w\n%s", DistributionV3Version, err, o)
-	}
-	os.RemoveAll(dir)
-	if err := os.Rename(tmp, dir); err != nil {
+	if err := goInstall(ctx, dir, "distribution", DistributionV3Version, nil, "github.com/distribution/distribution/v3/cmd/registry@"+DistributionV3Version); err != nil {
 		return "", err
 	}
 	return bin, nil
@@ -294,15 +287,25 @@ func buildBuildKit(ctx context.Context, out string) error {
 }
 
 func buildBuildx(ctx context.Context, out string) error {
-	tmpOut := out + ".tmp"
-	os.RemoveAll(tmpOut)
 	ldflags := "-X github.com/docker/buildx/version.Version=" + BuildxVersion
-	env := append(goEnv(), "GOBIN="+tmpOut)
-	if o, err := runOut(ctx, env, "", "go", "install", "-ldflags", ldflags, "github.com/docker/buildx/cmd/buildx@"+BuildxVersion); err != nil {
-		return fmt.Errorf("build buildx %s: %w\n%s", BuildxVersion, err, o)
+	return goInstall(ctx, out, "buildx", BuildxVersion, nil, "-ldflags", ldflags, "github.com/docker/buildx/cmd/buildx@"+BuildxVersion)
+}
+
+// goInstall runs go install with args (and env added) into dir, through
+// a temporary directory, so that a cut build leaves no half a tool
+// there; what and version name the tool in the errors.
+func goInstall(ctx context.Context, dir, what, version string, env []string, args ...string) error {
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	env = append(append(goEnv(), "GOBIN="+tmp), env...)
+	if o, err := runOut(ctx, env, "", "go", append([]string{"install"}, args...)...); err != nil {
+		return fmt.Errorf("build %s %s: %w\n%s", what, version, err, o)
 	}
-	os.RemoveAll(out)
-	return os.Rename(tmpOut, out)
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("install %s %s: %w", what, version, err)
+	}
+	return nil
 }
 
 // goEnv builds third-party tools independently of the project's settings.

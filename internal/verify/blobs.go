@@ -39,11 +39,10 @@ func (b BlobSet) Beyond(other BlobSet) int64 {
 // cache keeps in its repository. It reads only manifests, never a blob,
 // so it costs one request per manifest.
 func (v *Verifier) Blobs(ctx context.Context, ref string) (BlobSet, error) {
-	r, err := v.ParseReference(ref)
+	r, ctx, cancel, c, opts, err := v.beginRef(ctx, ref)
 	if err != nil {
-		return BlobSet{}, fmt.Errorf("parse %q: %w", ref, err)
+		return BlobSet{}, err
 	}
-	ctx, cancel, c, opts := v.begin(ctx, r)
 	defer cancel()
 	out := BlobSet{Configs: map[string]int64{}, Layers: map[string]int64{}}
 	// A manifest and an index share the fields read here.

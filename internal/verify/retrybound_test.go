@@ -44,19 +44,26 @@ func (h *hangFirst) count() int {
 	return h.gets
 }
 
+// hangingImage serves a pushed image whose first hangs manifest GETs
+// hang: the handler, the registry through it and the image's digest.
+func hangingImage(t *testing.T, hangs int) (h *hangFirst, through, digest string) {
+	t.Helper()
+	h = &hangFirst{}
+	through = registrytest.ServeHandler(t, func(next http.Handler) http.Handler { h.next = next; return h })
+	ref := registrytest.Push(t, through+"/app:1", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
+	h.mu.Lock()
+	h.hang, h.gets = hangs, 0
+	h.mu.Unlock()
+	return h, through, ref[strings.LastIndex(ref, "@")+1:]
+}
+
 // A manifest request that hangs once, under a deadline shorter than one
 // attempt's bound (the default 30 s response timeout): the attempt is cut
 // at half the time left, and the retry verifies the image. Before the
 // bound was derived from the deadline, the one hung attempt used up the
 // whole deadline ("1 attempt").
 func TestDeadlineLeavesRoomForARetry(t *testing.T) {
-	h := &hangFirst{}
-	through := registrytest.ServeHandler(t, func(next http.Handler) http.Handler { h.next = next; return h })
-	ref := registrytest.Push(t, through+"/app:1", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
-	digest := ref[strings.LastIndex(ref, "@")+1:]
-	h.mu.Lock()
-	h.hang, h.gets = 1, 0
-	h.mu.Unlock()
+	h, through, digest := hangingImage(t, 1)
 
 	v := verify.New(verify.WithKeychain(authn.NewMultiKeychain()), verify.WithTimeout(2*time.Second),
 		verify.WithRetries(5, time.Millisecond, time.Millisecond, 0))
@@ -73,13 +80,7 @@ func TestDeadlineLeavesRoomForARetry(t *testing.T) {
 // the message counts more than one attempt: the first was bounded so that
 // another could follow.
 func TestDeadlineHungEveryTimeRetried(t *testing.T) {
-	h := &hangFirst{}
-	through := registrytest.ServeHandler(t, func(next http.Handler) http.Handler { h.next = next; return h })
-	ref := registrytest.Push(t, through+"/app:1", registrytest.Image(t, "linux/amd64", 2, registrytest.Valid))
-	digest := ref[strings.LastIndex(ref, "@")+1:]
-	h.mu.Lock()
-	h.hang, h.gets = 1<<30, 0
-	h.mu.Unlock()
+	h, through, digest := hangingImage(t, 1<<30)
 
 	v := verify.New(verify.WithKeychain(authn.NewMultiKeychain()), verify.WithTimeout(time.Second),
 		verify.WithRetries(2, time.Millisecond, time.Millisecond, 0))

@@ -66,11 +66,10 @@ func (e *SnapshotError) Error() string { return fmt.Sprintf("snapshot %s: %s", e
 // image; not an index), its config's mounts label, and a look-up of every
 // layer. It reads no layer's bytes.
 func (v *Verifier) Snapshot(ctx context.Context, ref string) (Snapshot, error) {
-	r, err := v.ParseReference(ref)
+	r, ctx, cancel, c, opts, err := v.beginRef(ctx, ref)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("parse %q: %w", ref, err)
+		return Snapshot{}, err
 	}
-	ctx, cancel, c, opts := v.begin(ctx, r)
 	defer cancel()
 	p, err := remote.NewPuller(opts...)
 	if err != nil {

@@ -43,14 +43,7 @@ func snapshotImage(t *testing.T, layers int, label string) v1.Image {
 // deleteBlob removes one layer blob from the in-memory registry.
 func deleteBlob(t *testing.T, ref string, img v1.Image) {
 	t.Helper()
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := ls[0].Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := registrytest.FirstLayer(t, img)
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)

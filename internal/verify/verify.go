@@ -157,6 +157,17 @@ func (v *Verifier) begin(ctx context.Context, r name.Reference) (context.Context
 	}
 }
 
+// beginRef parses ref and begins a call on it; the error names ref. The
+// cancel it returns is to be deferred only when there is no error.
+func (v *Verifier) beginRef(ctx context.Context, ref string) (name.Reference, context.Context, context.CancelFunc, *call, []remote.Option, error) {
+	r, err := v.ParseReference(ref)
+	if err != nil {
+		return nil, ctx, nil, nil, nil, fmt.Errorf("parse %q: %w", ref, err)
+	}
+	ctx, cancel, c, opts := v.begin(ctx, r)
+	return r, ctx, cancel, c, opts, nil
+}
+
 // chain is the transport of one call: the plain-HTTP guard, the call's
 // retrier, the Verifier's ping memo, then the network.
 func (v *Verifier) chain(c *call) http.RoundTripper {
@@ -168,11 +179,10 @@ func (v *Verifier) chain(c *call) http.RoundTripper {
 // is meant to run beside the build; it is bounded like a call, and what
 // fails here is left for the call itself to meet and report.
 func (v *Verifier) Warm(ctx context.Context, ref string) {
-	r, err := v.ParseReference(ref)
+	r, ctx, cancel, c, _, err := v.beginRef(ctx, ref)
 	if err != nil {
 		return
 	}
-	ctx, cancel, c, _ := v.begin(ctx, r)
 	defer cancel()
 	_, _ = v.creds.ResolveContext(ctx, r.Context())
 	_, _ = transport.Ping(ctx, r.Context().Registry, v.chain(c))
@@ -180,11 +190,10 @@ func (v *Verifier) Warm(ctx context.Context, ref string) {
 
 // Verify checks the image at ref, which should name a digest.
 func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
-	r, err := v.ParseReference(ref)
+	r, ctx, cancel, c, opts, err := v.beginRef(ctx, ref)
 	if err != nil {
-		return Report{}, fmt.Errorf("parse %q: %w", ref, err)
+		return Report{}, err
 	}
-	ctx, cancel, c, opts := v.begin(ctx, r)
 	defer cancel()
 	rep := Report{Ref: r.String()}
 	// One puller for the call: the index and every platform read share
@@ -209,11 +218,10 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (Report, error) {
 // Exists checks that ref resolves in its registry, for the other
 // repositories a build pushed the same digest to.
 func (v *Verifier) Exists(ctx context.Context, ref string) error {
-	r, err := v.ParseReference(ref)
+	r, ctx, cancel, c, opts, err := v.beginRef(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("parse %q: %w", ref, err)
+		return err
 	}
-	ctx, cancel, c, opts := v.begin(ctx, r)
 	defer cancel()
 	if _, err := head(r, opts...); err != nil {
 		return fmt.Errorf("look up %s: %w", r, v.explain(ctx, c, r, err))

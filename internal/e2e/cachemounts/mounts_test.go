@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/inlinecache/action/internal/e2e/harness"
+	"github.com/inlinecache/action/internal/registrytest"
 	"github.com/inlinecache/action/internal/report"
 )
 
@@ -90,14 +91,7 @@ func snapshotLayers(t *testing.T, ref string) (string, int) {
 // layerMediaType is the media type of the image's first layer.
 func layerMediaType(t *testing.T, ref string) string {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := registrytest.Pull(t, ref)
 	m, err := img.Manifest()
 	if err != nil || len(m.Layers) == 0 {
 		t.Fatalf("manifest of %s: %v", ref, err)
@@ -109,14 +103,7 @@ func layerMediaType(t *testing.T, ref string) string {
 // read from its top-most layer that has it.
 func fileDigest(t *testing.T, ref, path string) string {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := registrytest.Pull(t, ref)
 	ls, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
@@ -379,22 +366,7 @@ func TestCacheMountsFaults(t *testing.T) {
 		if ms := mountsReport(t, saved); len(ms) != 3 || ms[0].Status != "saved" {
 			t.Fatalf("cache mounts = %+v, want /var/cache/blobs saved", ms)
 		}
-		r, err := name.ParseReference(snapRef)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := remote.Image(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls, err := img.Layers()
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := ls[0].Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := registrytest.FirstLayer(t, registrytest.Pull(t, snapRef))
 		mu.Lock()
 		missing = d.String()
 		mu.Unlock()

@@ -4,7 +4,6 @@ package realworld
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -108,30 +107,11 @@ func mountsRound(b *testing.B, counter *pushCounter, p realProject, c mountsCont
 		in[k] = v
 	}
 	build := func(prune bool) (run, time.Duration, int64, int64) {
-		if prune {
-			harness.Prune(b)
-		}
-		pushed, pulled := counter.bytes.Load(), counter.pulled.Load()
-		b.StartTimer()
-		start := time.Now()
-		r := actionIn(b, harness.Env.Environ(), in)
-		took := time.Since(start)
-		b.StopTimer()
-		if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
-			b.Fatalf("%s %s: exit %d, cache-verified %q\n%s", p.name, c.name, r.Code, r.Outputs["cache-verified"], harness.ResultBlock(r.Log))
-		}
-		return r, took, counter.bytes.Load() - pushed, counter.pulled.Load() - pulled
+		return timedBuild(b, counter, p.name+" "+c.name, in, prune)
 	}
 	_, firstTook, firstPushed, _ := build(true)
 
-	path := filepath.Join(ctx, p.file)
-	src, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(src), p.old, p.new, 1)), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	p.change(b, ctx)
 	r, took, pushed, pulled := build(!c.warm)
 	rep := parseReport(b, r)
 	var ranSeconds float64

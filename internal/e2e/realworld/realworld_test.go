@@ -155,6 +155,22 @@ func npmRegistry(t testing.TB) string {
 	return strings.TrimSpace(string(out))
 }
 
+// change makes the project's one-file change in its copy at ctx.
+func (p realProject) change(t testing.TB, ctx string) {
+	t.Helper()
+	path := filepath.Join(ctx, p.file)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), p.old) {
+		t.Fatalf("%s does not contain %q", p.file, p.old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), p.old, p.new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hostEntries are add-hosts for the package registries the machine
 // resolves through /etc/hosts (none where DNS resolves them).
 func hostEntries(t testing.TB) string {
@@ -217,17 +233,7 @@ func buildLeg(t *testing.T, p realProject, environ []string, pruneBuilder func(t
 		t.Errorf("unchanged rebuild has %d steps, first build %d", len(unchanged), len(first))
 	}
 
-	path := filepath.Join(ctx, p.file)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), p.old) {
-		t.Fatalf("%s does not contain %q", p.file, p.old)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), p.old, p.new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p.change(t, ctx)
 	changedRun, changed := build("rebuild after changing " + p.file)
 	t.Logf("RESULT after changing %s:\n%s", p.file, harness.ResultBlock(changedRun.Log))
 	// The builder stage re-ran whole: the inline cache does not hold it;

@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,6 +135,25 @@ func reportMedians(b *testing.B, rounds []stageMetrics) {
 }
 
 // stageRound is one first build and one rebuild after the change.
+// timedBuild runs the action once with in, on an emptied builder when
+// prune, timing only the run; it is the run, its time and the bytes it
+// pushed and pulled. A run that fails or does not verify ends the bench.
+func timedBuild(b *testing.B, counter *pushCounter, what string, in map[string]string, prune bool) (run, time.Duration, int64, int64) {
+	if prune {
+		harness.Prune(b)
+	}
+	pushed, pulled := counter.bytes.Load(), counter.pulled.Load()
+	b.StartTimer()
+	start := time.Now()
+	r := actionIn(b, harness.Env.Environ(), in)
+	took := time.Since(start)
+	b.StopTimer()
+	if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
+		b.Fatalf("%s: exit %d, cache-verified %q\n%s", what, r.Code, r.Outputs["cache-verified"], harness.ResultBlock(r.Log))
+	}
+	return r, took, counter.bytes.Load() - pushed, counter.pulled.Load() - pulled
+}
+
 func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageContender) stageMetrics {
 	b.StopTimer()
 	ctx := project(b, p.name)
@@ -155,17 +172,7 @@ func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageConten
 		in[k] = v
 	}
 	build := func() (run, time.Duration, int64, int64) {
-		harness.Prune(b)
-		before, pulledBefore := counter.bytes.Load(), counter.pulled.Load()
-		b.StartTimer()
-		start := time.Now()
-		r := actionIn(b, harness.Env.Environ(), in)
-		took := time.Since(start)
-		b.StopTimer()
-		if r.Code != 0 || r.Outputs["cache-verified"] != "true" {
-			b.Fatalf("%s %s: exit %d, cache-verified %q\n%s", p.name, c.name, r.Code, r.Outputs["cache-verified"], harness.ResultBlock(r.Log))
-		}
-		return r, took, counter.bytes.Load() - before, counter.pulled.Load() - pulledBefore
+		return timedBuild(b, counter, p.name+" "+c.name, in, true)
 	}
 	_, firstTook, firstBytes, _ := build()
 	// An unchanged rebuild on an emptied builder: every step is cached,
@@ -173,14 +180,7 @@ func stageRound(b *testing.B, counter *pushCounter, p realProject, c stageConten
 	u, unchangedTook, _, unchangedPulled := build()
 	b.Logf("RESULT %s %s unchanged:\n%s", p.name, c.name, harness.ResultBlock(u.Log))
 
-	path := filepath.Join(ctx, p.file)
-	src, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(src), p.old, p.new, 1)), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	p.change(b, ctx)
 	r, took, pushed, pulled := build()
 	rep := parseReport(b, r)
 	var ranSeconds float64

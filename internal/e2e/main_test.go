@@ -24,6 +24,8 @@ type (
 )
 
 var (
+	action       = harness.Build
+	cli          = harness.CLI
 	actionEnv    = harness.Action
 	actionIn     = harness.ActionIn
 	runBinary    = harness.RunBinary
@@ -41,18 +43,6 @@ var (
 	lookPathIn   = harness.LookPathIn
 	checkPushed  = harness.CheckPushed
 )
-
-// action runs "inline-cache build" as the GitHub Action does.
-func action(t *testing.T, inputs map[string]string) run {
-	t.Helper()
-	return harness.Action(t, nil, inputs)
-}
-
-// cli runs the binary with flags, outside GitHub.
-func cli(t *testing.T, args ...string) run {
-	t.Helper()
-	return harness.RunBinary(t, nil, args...)
-}
 
 var vertexRE = regexp.MustCompile(`(?m)^#(\d+) \[[^\]]*\d+/\d+\] (RUN .*)$`)
 

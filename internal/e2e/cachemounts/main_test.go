@@ -21,6 +21,7 @@ func TestMain(m *testing.M) {
 type run = harness.Run
 
 var (
+	action      = harness.Build
 	actionIn    = harness.ActionIn
 	resultBlock = harness.ResultBlock
 	project     = harness.Project
@@ -31,9 +32,3 @@ var (
 	lookPathIn  = harness.LookPathIn
 	checkPushed = harness.CheckPushed
 )
-
-// action runs "inline-cache build" as the GitHub Action does.
-func action(t *testing.T, inputs map[string]string) run {
-	t.Helper()
-	return harness.Action(t, nil, inputs)
-}

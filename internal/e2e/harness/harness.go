@@ -117,6 +117,19 @@ func action(t testing.TB, environ []string, inputs map[string]string) Run {
 	return r
 }
 
+// Build runs "inline-cache build" as the GitHub Action does, in the
+// environment's environment.
+func Build(t testing.TB, inputs map[string]string) Run {
+	t.Helper()
+	return Action(t, nil, inputs)
+}
+
+// CLI runs the binary with flags, outside GitHub.
+func CLI(t testing.TB, args ...string) Run {
+	t.Helper()
+	return RunBinary(t, nil, args...)
+}
+
 // RunBinary runs the binary with args in the environment's environment
 // plus extraEnv, outside GitHub.
 func RunBinary(t testing.TB, extraEnv []string, args ...string) Run {

@@ -24,20 +24,10 @@ func TestMain(m *testing.M) {
 type run = harness.Run
 
 var (
+	action      = harness.Build
+	cli         = harness.CLI
 	parseReport = harness.ParseReport
 	resultBlock = harness.ResultBlock
 	project     = harness.Project
 	checkPushed = harness.CheckPushed
 )
-
-// action runs "inline-cache build" as the GitHub Action does.
-func action(t *testing.T, inputs map[string]string) run {
-	t.Helper()
-	return harness.Action(t, nil, inputs)
-}
-
-// cli runs the binary with flags, outside GitHub.
-func cli(t *testing.T, args ...string) run {
-	t.Helper()
-	return harness.RunBinary(t, nil, args...)
-}

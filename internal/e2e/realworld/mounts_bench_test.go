@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/inlinecache/action/internal/e2e/harness"
-	"github.com/inlinecache/action/internal/inputs"
 )
 
 // mountsContender is one way to keep a project's compile and download
@@ -35,14 +34,6 @@ var mountsContenders = []mountsContender{
 	{name: "warm-builder", in: map[string]string{"cache-stages": "off"}, warm: true},
 }
 
-// mountsAvailable reports whether this build of the action has the
-// cache-mounts input; without it the contenders that need it are skipped
-// (and the report says so), never run as something else.
-func mountsAvailable() bool {
-	_, ok := inputs.Lookup("cache-mounts")
-	return ok
-}
-
 // BenchmarkCacheMounts builds the real-world projects' Dockerfile.mounts
 // (cache mounts as Docker's language guides write them) as CI pipelines on
 // cold runners would: a first build on an emptied builder, then, on an
@@ -58,9 +49,6 @@ func BenchmarkCacheMounts(b *testing.B) {
 	for _, p := range realProjects {
 		for _, c := range mountsContenders {
 			b.Run(p.name+"/"+c.name, func(b *testing.B) {
-				if c.mounts && !mountsAvailable() {
-					b.Skip("the cache-mounts input does not exist in this build")
-				}
 				var rounds []stageMetrics
 				for range b.N {
 					rounds = append(rounds, mountsRound(b, counter, p, c))
